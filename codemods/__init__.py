@@ -1,0 +1,19 @@
+"""lazify's codemods: one class per module, listed here by code (like ruff's rule table).
+
+Every codemod is pure (LibCST in, LibCST out) and documents itself in its class docstring.
+"""
+
+from __future__ import annotations
+
+from codemods._api import Codemod
+from codemods.heavy_imports import HeavyImports
+
+#: All codemods, sorted by code. The engine runs them in this order.
+REGISTRY: tuple[type[Codemod], ...] = (HeavyImports,)
+
+
+def by_name_or_code(key: str) -> type[Codemod] | None:
+    for cls in REGISTRY:
+        if key in (cls.code, cls.name) or key.upper() == cls.code:
+            return cls
+    return None

@@ -1,0 +1,167 @@
+"""The contract between the engine and the codemods.
+
+A codemod is pure: it gets a parsed module plus everything it may know about the rest of the
+project (a :class:`ProjectView`, computed by the engine), and returns *findings*. A finding either
+carries a fix (safe or unsafe) or is *blocked* with a reason and the line that blocks it. The
+codemod then applies exactly the fixes the engine asks for. Nothing in this package does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Mapping, Sequence
+
+if TYPE_CHECKING:
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper
+
+
+class Safety(str, enum.Enum):
+    """How far a fix may change behaviour (ruff's applicability, lazify's contract)."""
+
+    #: Changes only *when* an import or a construction happens, so when its side effects and
+    #: errors surface. Applied by default.
+    SAFE = "safe"
+    #: Could change more than timing (a type seen at runtime, which code runs). Opt-in.
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A 1-based line and column range in one file."""
+
+    line: int
+    column: int = 1
+    end_line: int = 0
+    end_column: int = 0
+
+    def __post_init__(self) -> None:
+        if self.end_line < self.line:
+            object.__setattr__(self, "end_line", self.line)
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in some file of the project (for cross-file facts and related lines)."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a codemod found: a proposed fix, or a rewrite it cannot do (blocked)."""
+
+    code: str
+    message: str
+    span: Span
+    #: Stable key of the fix within the project (``None`` when blocked). The engine prefixes the
+    #: codemod code; changes in several files that share a key form one decision.
+    fix_key: str | None = None
+    safety: Safety | None = None
+    #: For blocked findings: why, in a few words ("used at module level").
+    reason: str | None = None
+    help: str | None = None
+    #: Other lines that explain the finding (the blocking use, the chain of lines...).
+    related: tuple[tuple[Location | Span, str], ...] = ()
+
+    @property
+    def blocked(self) -> bool:
+        return self.fix_key is None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The codemods' share of the run's settings. Frozen and hashable: part of the cache key."""
+
+    heavy_modules: frozenset[str] = frozenset()
+    target_version: tuple[int, int] = (3, 10)
+    #: ``local`` | ``lazy-keyword`` | ``lazy-modules``
+    style: str = "local"
+
+    def is_heavy(self, module: str) -> bool:
+        parts = module.split(".")
+        return any(".".join(parts[:i]) in self.heavy_modules for i in range(1, len(parts) + 1))
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    """What the rest of the project says about one module. Built by the engine's index.
+
+    Everything a codemod may ask about other files is here, so the engine can hash it into the
+    cache key: a result is recomputed whenever a fact it depends on changes.
+    """
+
+    module: str | None = None
+    #: Files that ``from <module> import *``.
+    star_imported_by: tuple[Location, ...] = ()
+    #: name -> places outside this module that reach ``<module>.<name>``: from-imports, attribute
+    #: access through an imported module, and dotted strings such as ``mock.patch("pkg.mod.np")``.
+    external_refs: Mapping[str, tuple[tuple[Location, str], ...]] = field(default_factory=dict)
+    #: Simple names that project code passes to ``typing.get_type_hints``/``inspect.signature``.
+    annotation_readers: frozenset[str] = frozenset()
+
+    def refs_to(self, name: str) -> tuple[tuple[Location, str], ...]:
+        return tuple(self.external_refs.get(name, ()))
+
+
+@dataclass
+class FileContext:
+    """Everything a codemod sees of one file."""
+
+    module: cst.Module
+    wrapper: MetadataWrapper
+    path: str
+    module_name: str | None
+    settings: Settings
+    project: ProjectView
+
+
+@dataclass
+class Analysis:
+    """A codemod's findings for one file, plus whatever private plan it needs to apply them."""
+
+    findings: list[Finding]
+    plan: object = None
+
+    @property
+    def fix_keys(self) -> list[str]:
+        return [f.fix_key for f in self.findings if f.fix_key is not None]
+
+
+class Codemod:
+    """Base class: one codemod per file in this package, registered in ``codemods/__init__.py``.
+
+    The class docstring is the documentation, in ruff's sections: *What it does*, *Why is this
+    bad?*, *Example*, *Use instead*, *Fix safety*. ``lazify explain`` prints it, and a test runs
+    the Example through the codemod and expects the *Use instead* text.
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    #: Bump when the output for the same input changes: it is part of the cache key.
+    version: ClassVar[int] = 1
+
+    def prefilter(self, text: str, settings: Settings) -> bool:
+        """A cheap text check; ``False`` means the file certainly has nothing for this codemod."""
+        return True
+
+    def analyze(self, ctx: FileContext) -> Analysis:
+        raise NotImplementedError
+
+    def apply(self, ctx: FileContext, analysis: Analysis, keys: frozenset[str]) -> cst.Module:
+        """Return the module with exactly the fixes in ``keys`` applied."""
+        raise NotImplementedError
+
+
+class CodemodError(Exception):
+    """Raised by a codemod for input it cannot handle; the engine reports it for that file."""
+
+
+def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.span.line, f.span.column, f.code, f.message))

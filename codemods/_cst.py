@@ -1,0 +1,218 @@
+"""Small LibCST helpers shared by the codemods. Pure functions on nodes; no I/O."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import libcst as cst
+from libcst import matchers as m
+
+FUNCTION_TYPES = (cst.FunctionDef,)
+
+
+def dotted_name(node: cst.BaseExpression | None) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else ``None``."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def import_module_name(node: cst.ImportFrom) -> str:
+    """The module of a from-import as written, with its leading dots."""
+    dots = "." * len(node.relative)
+    mod = dotted_name(node.module) if node.module is not None else ""
+    return dots + (mod or "")
+
+
+def alias_binding(alias: cst.ImportAlias) -> str:
+    """The name an import alias binds: ``np`` for ``numpy as np``, ``a`` for ``import a.b``."""
+    if alias.asname is not None:
+        return alias.asname.name.value  # type: ignore[union-attr]
+    full = dotted_name(alias.name) or ""
+    return full.split(".")[0]
+
+
+def is_docstring(stmt: cst.BaseStatement) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def is_future_import(stmt: cst.BaseStatement) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and any(
+            isinstance(s, cst.ImportFrom) and s.module is not None and dotted_name(s.module) == "__future__"
+            for s in stmt.body
+        )
+    )
+
+
+def has_future_annotations(module: cst.Module) -> bool:
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and dotted_name(small.module) == "__future__"
+                and not isinstance(small.names, cst.ImportStar)
+                and any(dotted_name(a.name) == "annotations" for a in small.names)
+            ):
+                return True
+    return False
+
+
+def is_type_checking_test(test: cst.BaseExpression) -> bool:
+    return dotted_name(test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING", "t.TYPE_CHECKING")
+
+
+def is_main_guard(stmt: cst.BaseStatement) -> bool:
+    """``if __name__ == "__main__":``"""
+    if not isinstance(stmt, cst.If):
+        return False
+    return m.matches(
+        stmt.test,
+        m.Comparison(
+            left=m.Name("__name__"),
+            comparisons=[m.ComparisonTarget(m.Equal(), m.SimpleString())],
+        ),
+    ) and "__main__" in stmt.test.comparisons[0].comparator.value  # type: ignore[attr-defined]
+
+
+def body_insert_index(stmts: Sequence[cst.BaseStatement], *, after_future: bool = False) -> int:
+    """Index after a leading docstring (and ``from __future__`` imports when asked)."""
+    i = 0
+    if stmts and is_docstring(stmts[0]):
+        i = 1
+    if after_future:
+        while i < len(stmts) and is_future_import(stmts[i]):
+            i += 1
+    return i
+
+
+def prepend_to_block(
+    body: cst.BaseSuite, new: Sequence[cst.BaseStatement]
+) -> cst.BaseSuite:
+    """Insert statements at the top of a block, after its docstring.
+
+    A one-line suite (``def f(): return x``) becomes an indented block, keeping its comment.
+    """
+    if isinstance(body, cst.SimpleStatementSuite):
+        line = cst.SimpleStatementLine(body=body.body, trailing_whitespace=body.trailing_whitespace)
+        return cst.IndentedBlock(body=[*new, line], header=cst.TrailingWhitespace())
+    assert isinstance(body, cst.IndentedBlock)
+    stmts = list(body.body)
+    i = body_insert_index(stmts)
+    return body.with_changes(body=[*stmts[:i], *new, *stmts[i:]])
+
+
+def move_leading_lines(
+    removed: cst.BaseStatement, into: cst.BaseStatement
+) -> cst.BaseStatement:
+    """Keep a removed statement's own comment lines by giving them to the next statement."""
+    lead = getattr(removed, "leading_lines", ())
+    if not any(line.comment is not None for line in lead):
+        return into
+    return into.with_changes(leading_lines=[*lead, *into.leading_lines])  # type: ignore[attr-defined]
+
+
+def with_trailing_comment(stmt: cst.SimpleStatementLine, comment: cst.Comment | None) -> cst.SimpleStatementLine:
+    if comment is None:
+        return stmt
+    return stmt.with_changes(
+        trailing_whitespace=cst.TrailingWhitespace(
+            whitespace=cst.SimpleWhitespace("  "), comment=comment
+        )
+    )
+
+
+def type_checking_ref(module: cst.Module) -> tuple[str, bool]:
+    """How to spell TYPE_CHECKING in this module, and whether an import must be added."""
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.ImportFrom) and dotted_name(small.module) == "typing":
+                if isinstance(small.names, cst.ImportStar):
+                    return "TYPE_CHECKING", False
+                for a in small.names:
+                    if dotted_name(a.name) == "TYPE_CHECKING":
+                        return alias_binding(a), False
+            if isinstance(small, cst.Import):
+                for a in small.names:
+                    if dotted_name(a.name) == "typing":
+                        return f"{alias_binding(a)}.TYPE_CHECKING", False
+    return "TYPE_CHECKING", True
+
+
+def find_type_checking_block(body: Sequence[cst.BaseStatement]) -> int | None:
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.If) and is_type_checking_test(stmt.test) and stmt.orelse is None:
+            if isinstance(stmt.body, cst.IndentedBlock):
+                return i
+    return None
+
+
+def add_typing_import(body: list[cst.BaseStatement], name: str) -> list[cst.BaseStatement]:
+    """Make ``from typing import <name>`` available: extend an existing plain typing
+    from-import, else insert a new one before the first import (after ``__future__``)."""
+    for i, stmt in enumerate(body):
+        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+            continue
+        small = stmt.body[0]
+        if (
+            isinstance(small, cst.ImportFrom)
+            and dotted_name(small.module) == "typing"
+            and not isinstance(small.names, cst.ImportStar)
+            and small.lpar is None
+        ):
+            names = list(small.names)
+            last = names[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            names[-1] = last
+            names.append(cst.ImportAlias(name=cst.Name(name)))
+            body[i] = stmt.with_changes(body=[small.with_changes(names=names)])
+            return body
+    new = cst.parse_statement(f"from typing import {name}\n")
+    idx = body_insert_index(body, after_future=True)
+    for j in range(idx, len(body)):
+        st = body[j]
+        if isinstance(st, cst.SimpleStatementLine) and any(
+            isinstance(s, (cst.Import, cst.ImportFrom)) for s in st.body
+        ):
+            idx = j
+            break
+    else:
+        # No imports: after the docstring / future imports, separated by a blank line.
+        if idx < len(body):
+            first = body[idx]
+            lead = getattr(first, "leading_lines", ())
+            new = new.with_changes(leading_lines=list(lead))
+            body[idx] = first.with_changes(leading_lines=[cst.EmptyLine()])  # type: ignore[call-arg]
+    body.insert(idx, new)
+    return body
+
+
+def quote_annotation(code: str) -> str | None:
+    """The annotation expression as a string literal, or None when it can't be quoted safely."""
+    if "\n" in code or "\\" in code or "\r" in code:
+        return None
+    if '"' not in code:
+        return f'"{code}"'
+    if "'" not in code:
+        return f"'{code}'"
+    return None
+
+
+def iter_small_statements(stmt: cst.BaseStatement) -> Iterable[cst.BaseSmallStatement]:
+    if isinstance(stmt, cst.SimpleStatementLine):
+        yield from stmt.body

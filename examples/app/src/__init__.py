@@ -1,0 +1,1 @@
+"""Example Shop service package."""

@@ -1,0 +1,1 @@
+"""Request middleware: security, CSRF, audit logging, headers."""

@@ -1,0 +1,5 @@
+import sys
+
+from lazifier.cli import main
+
+sys.exit(main())

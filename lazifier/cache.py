@@ -1,0 +1,80 @@
+"""The cache: per-file facts and per-file results, keyed by everything they depend on.
+
+A result's key is its file's content hash, the settings fingerprint, lazify's version and the
+hash of the file's project view (what other files say about it), so a result is never reused
+after another file it depends on changed. Stored in ``.lazify_cache/`` (git-ignored by itself,
+like ruff's), written atomically; a corrupt or foreign cache file is ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lazifier import __version__
+
+SCHEMA = 1
+
+
+class Cache:
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.facts: dict[str, tuple[str, Any]] = {}
+        self.results: dict[str, tuple[str, Any]] = {}
+        self._dirty = False
+        if directory is not None:
+            self._load()
+
+    @property
+    def _file(self) -> Path:
+        assert self.directory is not None
+        return self.directory / f"cache-{SCHEMA}.pickle"
+
+    def _load(self) -> None:
+        try:
+            with self._file.open("rb") as fh:
+                data = pickle.load(fh)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
+            return
+        if not isinstance(data, dict) or data.get("version") != __version__:
+            return
+        self.facts = data.get("facts", {})
+        self.results = data.get("results", {})
+
+    def get_facts(self, rel: str, key: str) -> Any | None:
+        hit = self.facts.get(rel)
+        return hit[1] if hit is not None and hit[0] == key else None
+
+    def put_facts(self, rel: str, key: str, value: Any) -> None:
+        self.facts[rel] = (key, value)
+        self._dirty = True
+
+    def get_result(self, rel: str, key: str) -> Any | None:
+        hit = self.results.get(rel)
+        return hit[1] if hit is not None and hit[0] == key else None
+
+    def put_result(self, rel: str, key: str, value: Any) -> None:
+        self.results[rel] = (key, value)
+        self._dirty = True
+
+    def save(self) -> None:
+        if self.directory is None or not self._dirty:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            ignore = self.directory / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Created by lazify automatically.\n*\n")
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".cache-", suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(
+                    {"version": __version__, "facts": self.facts, "results": self.results},
+                    fh,
+                    protocol=pickle.HIGHEST_PROTOCOL,
+                )
+            os.replace(tmp, self._file)
+        except OSError:
+            pass  # a read-only project still works, just without a cache

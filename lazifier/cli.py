@@ -1,0 +1,276 @@
+"""The ``lazify`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Sequence
+
+from codemods import REGISTRY, by_name_or_code
+from lazifier import __version__
+from lazifier.report import (
+    EXIT_ERROR,
+    EXIT_OK,
+    Colors,
+    RunReport,
+    render_github,
+    render_json,
+    render_patch,
+    render_text,
+    write_stderr,
+)
+from lazifier.settings import TARGET_VERSIONS, ConfigError, load_settings
+
+DESCRIPTION = """\
+Make a Python service cheap and safe to import: heavy imports move into the functions that use
+them, singletons become lazy getters, app setup moves into a factory. Safe rewrites change only
+*when* an import or a construction happens; unsafe ones are opt-in; what can't be done correctly
+is reported as blocked, with the reason and the line.
+"""
+
+APPLY_EPILOG = """\
+examples:
+  lazify apply --dry-run src/          show the patch (stdout) and the report (stderr)
+  lazify apply --dry-run src/ | git apply   the same thing as --yes, through git
+  lazify apply --yes src/              apply every safe rewrite without review
+  lazify apply src/                    review each change on a terminal
+  lazify apply --check --output-format github .   in CI: annotate and fail on changes
+
+exit codes:
+  0  nothing to change (or changes applied)
+  1  --dry-run found changes; or --strict and something is blocked or unsafe
+  2  usage error, or a file could not be processed (the others still were)
+"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=34, width=min(100, _width()))
+
+
+def _width() -> int:
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return 100
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lazify", description=DESCRIPTION, formatter_class=_Formatter
+    )
+    parser.add_argument("--version", action="version", version=f"lazify {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    apply = sub.add_parser(
+        "apply",
+        help="find and rewrite import-time work (review, --yes, or --dry-run)",
+        description="Find import-time work under PATHs and rewrite it.",
+        epilog=APPLY_EPILOG,
+        formatter_class=_Formatter,
+    )
+    apply.add_argument("paths", nargs="*", metavar="PATH", type=Path, help="files or directories (default: .)")
+    mode = apply.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", "--check", dest="dry_run", action="store_true",
+                      help="write nothing; print the patch and exit 1 if anything would change")
+    mode.add_argument("-y", "--yes", action="store_true", help="apply without review")
+    apply.add_argument("--select", metavar="CODEMODS", type=_csv, help="only these codemods (names or codes, comma-separated)")
+    apply.add_argument("--ignore", metavar="CODEMODS", type=_csv, help="skip these codemods")
+    apply.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply unsafe rewrites")
+    apply.add_argument("--strict", action="store_true", default=None,
+                       help="blocked findings and unapplied unsafe fixes count as changes (exit 1)")
+    apply.add_argument("--style", choices=("local", "lazy-keyword", "lazy-modules"),
+                       help="heavy-imports: function-local imports (default), PEP 810 `lazy import`, or `__lazy_modules__`")
+    apply.add_argument("--target-version", choices=TARGET_VERSIONS, help="oldest Python the code must run on")
+    apply.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per core)")
+    apply.add_argument("--output-format", choices=("text", "json", "github"), default="text",
+                       help="text: patch on stdout, report on stderr; json; github annotations")
+    apply.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    apply.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour output (default: on a terminal)")
+    apply.add_argument("-q", "--quiet", action="store_true", help="print only the summary on stderr")
+
+    sub.add_parser("codemods", help="list the codemods", description="List the codemods.", formatter_class=_Formatter)
+    explain = sub.add_parser("explain", help="print a codemod's documentation",
+                             description="Print a codemod's documentation.", formatter_class=_Formatter)
+    explain.add_argument("codemod", metavar="NAME-OR-CODE")
+    return parser
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    try:
+        if args.command == "codemods":
+            return _codemods()
+        if args.command == "explain":
+            return _explain(args.codemod)
+        return _apply(args)
+    except ConfigError as e:
+        write_stderr(f"lazify: error: {e}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        write_stderr("lazify: interrupted; nothing was written")
+        return 130
+
+
+def _codemods() -> int:
+    for cls in REGISTRY:
+        print(f"{cls.code}  {cls.name:<20} {cls.summary}")
+    return EXIT_OK
+
+
+def explain_text(cls: type) -> str:
+    doc = textwrap.dedent((cls.__doc__ or "").split("\n", 1)[1] if "\n" in (cls.__doc__ or "") else "")
+    first = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+    return f"# {cls.name} ({cls.code})\n\n{first}\n{doc}".rstrip() + "\n"
+
+
+def _explain(key: str) -> int:
+    cls = by_name_or_code(key)
+    if cls is None:
+        write_stderr(f"lazify: error: no codemod named {key!r} (see `lazify codemods`)")
+        return EXIT_ERROR
+    sys.stdout.write(explain_text(cls))
+    return EXIT_OK
+
+
+class _Progress:
+    """A one-line counter on a terminal for runs that take a while; nothing otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.start = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or time.monotonic() - self.start < 0.5:
+            return
+        sys.stderr.write(f"\rlazify: {done}/{total} files")
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from lazifier.engine import Engine
+    from lazifier.transform import Policy
+
+    if not args.dry_run and not args.yes and not sys.stdin.isatty():
+        write_stderr(
+            "lazify: error: standard input is not a terminal, so there is no one to review the "
+            "changes; pass --yes to apply them or --dry-run to only show them"
+        )
+        return EXIT_ERROR
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError("--jobs must be at least 1")
+    paths = args.paths or [Path(".")]
+    overrides = {
+        "select": args.select,
+        "ignore": args.ignore,
+        "unsafe_fixes": args.unsafe_fixes,
+        "strict": args.strict,
+        "style": args.style,
+        "target_version": args.target_version,
+    }
+    settings = load_settings(paths, overrides)
+    err_colors = Colors.for_stream(sys.stderr, args.color)
+    progress = _Progress(sys.stderr.isatty() and not args.quiet)
+    engine = Engine(settings, paths, jobs=args.jobs, use_cache=not args.no_cache, progress=progress)
+    policy = Policy(unsafe_fixes=settings.unsafe_fixes)
+    interactive = not args.dry_run and not args.yes
+    change_diffs = args.output_format == "json" or interactive
+    outcome = engine.run(policy, change_diffs=change_diffs)
+    progress.clear()
+
+    report = RunReport(
+        results=outcome.results,
+        skipped=outcome.skipped,
+        notes=outcome.notes,
+        dry_run=args.dry_run,
+        strict=settings.strict,
+        unsafe_fixes=settings.unsafe_fixes,
+        targets=len(engine.files.targets),
+    )
+    root = settings.project_root
+    repo_prefix = _repo_prefix(root)
+    cwd = Path.cwd()
+
+    def display(rel: str) -> str:
+        try:
+            return os.path.relpath(root / rel, cwd) if (root / rel).is_relative_to(cwd) else str(root / rel)
+        except ValueError:
+            return rel
+
+    texts = {rel: s.decoded.text for rel, s in outcome.sources.items() if s.decoded is not None}
+    if interactive and report.changed_files:
+        from lazifier.review import confirm
+
+        accepted = confirm(report, texts, display, err_colors)
+        if not accepted:
+            write_stderr("lazify: nothing written.")
+            return EXIT_OK
+    if not args.dry_run and report.changed_files:
+        report.write_errors = _write(engine, report)
+
+    if args.output_format == "json":
+        sys.stdout.write(render_json(report, display))
+    elif args.output_format == "github":
+        sys.stdout.write(render_github(report, display))
+    elif args.dry_run:
+        originals = {
+            rel: (s.decoded.text, s.decoded.encoding, s.decoded.bom)
+            for rel, s in outcome.sources.items()
+            if s.decoded is not None
+        }
+        sys.stdout.buffer.write(render_patch(report.changed_files, originals, repo_prefix))
+        sys.stdout.flush()
+    if args.output_format == "text" and not args.quiet and not interactive:
+        write_stderr(render_text(report, texts, display=display, colors=err_colors))
+    write_stderr(err_colors.bold("lazify: ") + report.summary())
+    return report.exit_code()
+
+
+def _write(engine, report: RunReport) -> dict[str, str]:  # noqa: ANN001
+    from lazifier.writer import Pending, write_all
+
+    pending = []
+    errors: dict[str, str] = {}
+    for r in report.changed_files:
+        src = engine.sources[r.path]
+        try:
+            data = src.decoded.encode(r.new_text)
+        except UnicodeEncodeError as e:
+            errors[r.path] = f"the new text can't be encoded as {src.decoded.encoding}: {e.reason}"
+            continue
+        pending.append(Pending(r.path, src.path, data, src.hash))
+    for e in write_all(pending, engine.journal_dir):
+        errors[e.rel] = e.reason
+    return errors
+
+
+def _repo_prefix(root: Path) -> str:
+    """The project root relative to the git repository root, for patch paths ("" if none)."""
+    for d in (root, *root.parents):
+        if (d / ".git").exists():
+            rel = root.relative_to(d).as_posix()
+            return "" if rel == "." else rel + "/"
+    return ""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Which files a run looks at: the paths given (targets) and the whole project (for the index).
+
+Honours ``.gitignore`` files (at every level), ``exclude``/``extend-exclude`` globs and files
+marked ``@generated``. Symlinked files are followed only when they point inside the project.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pathspec
+
+from lazifier.settings import ConfigError, Settings
+
+GENERATED = re.compile(rb"(?m)^[ \t]*(?:#|\*|//|\"\"\"|''')?.*@generated\b")
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+    line: int | None = None
+
+
+@dataclass
+class FileSet:
+    #: Files to rewrite, relative to the project root (posix), sorted.
+    targets: list[str] = field(default_factory=list)
+    #: Every Python file of the project (for cross-file questions), sorted.
+    project: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    #: Files a target symlink resolves to (written through, never twice).
+    links: dict[str, str] = field(default_factory=dict)
+
+
+class _Ignore:
+    """gitignore-style matching: exclude globs plus .gitignore files found on the way down."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.root = settings.project_root
+        patterns = [*settings.exclude, *settings.extend_exclude]
+        self.exclude = pathspec.GitIgnoreSpec.from_lines(patterns)
+        self.respect_gitignore = settings.respect_gitignore
+        self._gitignores: dict[str, pathspec.GitIgnoreSpec | None] = {}
+
+    def _spec_for(self, rel_dir: str) -> pathspec.GitIgnoreSpec | None:
+        if rel_dir not in self._gitignores:
+            f = self.root / rel_dir / ".gitignore"
+            spec = None
+            if f.is_file():
+                try:
+                    spec = pathspec.GitIgnoreSpec.from_lines(f.read_text(errors="replace").splitlines())
+                except (OSError, ValueError):
+                    spec = None
+            self._gitignores[rel_dir] = spec
+        return self._gitignores[rel_dir]
+
+    def ignored(self, rel: str, is_dir: bool) -> bool:
+        probe = rel + "/" if is_dir else rel
+        if self.exclude.match_file(probe):
+            return True
+        if not self.respect_gitignore:
+            return False
+        parts = rel.split("/")
+        ignored = False
+        for depth in range(len(parts)):
+            rel_dir = "/".join(parts[:depth])
+            spec = self._spec_for(rel_dir)
+            if spec is None:
+                continue
+            sub = "/".join(parts[depth:]) + ("/" if is_dir else "")
+            result = spec.check_file(sub)
+            if result.include is not None:
+                ignored = result.include
+        return ignored
+
+
+def _rel(path: Path, root: Path) -> str | None:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
+def is_generated(head: bytes) -> bool:
+    return GENERATED.search(head[:4096]) is not None
+
+
+def discover(settings: Settings, paths: list[Path]) -> FileSet:
+    root = settings.project_root
+    ign = _Ignore(settings)
+    out = FileSet()
+    project = _walk(root, root, ign, out, report=False)
+    out.project = sorted(project)
+    targets: set[str] = set()
+    for p in paths:
+        if not os.path.lexists(p):
+            raise ConfigError(f"{p}: no such file or directory")
+        ap = Path(os.path.abspath(p))
+        rel = _rel(ap, root)
+        if rel is None:
+            raise ConfigError(f"{p}: outside the project root {root}")
+        if ap.is_dir() and not ap.is_symlink():
+            if rel == ".":
+                targets.update(_walk(root, root, ign, out, report=True))
+            elif ign.ignored(rel, is_dir=True):
+                continue
+            else:
+                targets.update(_walk(ap, root, ign, out, report=True))
+        else:
+            # A file named explicitly is processed even when excluded (as ruff does).
+            t = _file(ap, root, out)
+            if t is not None:
+                targets.add(t)
+    out.targets = sorted(targets)
+    return out
+
+
+def _file(ap: Path, root: Path, out: FileSet) -> str | None:
+    rel = _rel(ap, root) or str(ap)
+    if ap.is_symlink():
+        try:
+            real = ap.resolve(strict=True)
+        except RuntimeError:
+            out.skipped.append(Skipped(rel, "symlink loop"))
+            return None
+        except OSError:
+            out.skipped.append(Skipped(rel, "broken symlink"))
+            return None
+        real_rel = _rel(real, root)
+        if real_rel is None:
+            out.skipped.append(Skipped(rel, f"symlink to {real}, outside the project: not written through"))
+            return None
+        out.links[rel] = real_rel
+        return real_rel
+    if not ap.is_file():
+        out.skipped.append(Skipped(rel, "not a regular file"))
+        return None
+    return rel
+
+
+def _walk(start: Path, root: Path, ign: _Ignore, out: FileSet, *, report: bool) -> set[str]:
+    found: set[str] = set()
+    sink = out if report else FileSet()
+    for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
+        d = Path(dirpath)
+        rel_dir = _rel(d, root) or ""
+        rel_dir = "" if rel_dir == "." else rel_dir
+        keep = []
+        for name in sorted(dirnames):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if (d / name).is_symlink() or ign.ignored(rel, is_dir=True):
+                continue
+            keep.append(name)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            if not name.endswith(".py"):
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if ign.ignored(rel, is_dir=False):
+                continue
+            t = _file(d / name, root, sink)
+            if t is not None:
+                found.add(t)
+    return found
+
+
+def module_name(rel: str, settings: Settings, is_package_dir: Callable[[str], bool]) -> str | None:
+    """Dotted module name of a project file (``rel`` is posix, relative to the project root).
+
+    Walks up through directories holding ``__init__.py`` (or listed in ``namespace-packages``),
+    never above a ``src`` root, like ruff's package resolution.
+    """
+    parts = rel.split("/")
+    stem = parts[-1][:-3] if parts[-1].endswith(".py") else parts[-1]
+    dirs = parts[:-1]
+    src_roots = {s.strip("/") for s in settings.src if s not in (".", "./", "")}
+    namespace = {n.strip("/") for n in settings.namespace_packages}
+    start = len(dirs)
+    while start > 0:
+        d = "/".join(dirs[:start])
+        if d in src_roots or not (is_package_dir(d) or d in namespace):
+            break
+        start -= 1
+    name = dirs[start:] + ([] if stem == "__init__" else [stem])
+    if not name or not all(p.isidentifier() for p in name):
+        return None
+    return ".".join(name)

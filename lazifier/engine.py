@@ -1,0 +1,304 @@
+"""The run: find files, read them, ask the index, transform in parallel, cache.
+
+Layers around the pure :func:`lazifier.transform.transform`. Output never depends on ``-j``:
+results are collected and sorted by path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from codemods import REGISTRY
+from codemods._api import ProjectView
+from lazifier import __version__
+from lazifier.cache import Cache
+from lazifier.discovery import FileSet, Skipped, discover, is_generated, module_name
+from lazifier.index import FACTS_VERSION, FileFacts, ProjectIndex, extract_facts, needles_regex, view_hash
+from lazifier.pool import WorkerDied, default_jobs, run_tasks
+from lazifier.settings import Settings
+from lazifier.sources import Decoded, SourceError, content_hash, decode
+from lazifier.transform import FileResult, Policy, transform
+from lazifier.writer import recover
+
+
+@dataclass
+class Source:
+    rel: str
+    path: Path
+    raw: bytes
+    hash: str
+    decoded: Decoded | None = None
+    module: str | None = None
+
+
+@dataclass
+class Outcome:
+    """Everything one run found, in path order."""
+
+    results: list[FileResult]
+    skipped: list[Skipped]
+    sources: dict[str, Source]
+    #: Notes for the whole run (lint configuration that conflicts, recovered writes...).
+    notes: list[str] = field(default_factory=list)
+    cached: int = 0
+    elapsed: float = 0.0
+
+
+def _facts_task(args: tuple[str, str | None, bool]) -> FileFacts:
+    return extract_facts(*args)
+
+
+def _transform_task(args: tuple) -> FileResult:  # type: ignore[type-arg]
+    return transform(*args[:-1], change_diffs=args[-1])
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        paths: list[Path],
+        *,
+        jobs: int | None = None,
+        use_cache: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.paths = paths
+        self.jobs = jobs or default_jobs()
+        self.root = settings.project_root
+        cache_dir = self.root / settings.cache_dir
+        self.journal_dir = cache_dir
+        self.cache = Cache(cache_dir if use_cache else None)
+        self.progress = progress
+        self.codes = settings.selected_codes()
+        self.codemod_settings = settings.codemod_settings()
+        self.notes: list[str] = []
+        restored = recover(self.journal_dir)
+        if restored:
+            self.notes.append(
+                f"restored {len(restored)} file(s) from an interrupted write: {', '.join(restored)}"
+            )
+        self.files: FileSet = discover(settings, paths)
+        self.sources: dict[str, Source] = {}
+        self.errors: dict[str, FileResult] = {}
+        self.skipped: list[Skipped] = list(self.files.skipped)
+        self._index: ProjectIndex | None = None
+        self._read_targets()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _read(self, rel: str) -> Source | None:
+        if rel in self.sources:
+            return self.sources[rel]
+        path = self.root / rel
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            self.errors[rel] = FileResult(rel, error=f"can't read: {e.strerror or e}", error_kind="parse")
+            return None
+        src = Source(rel, path, raw, content_hash(raw))
+        self.sources[rel] = src
+        return src
+
+    def _read_targets(self) -> None:
+        self.candidates: list[str] = []
+        prefilters = [cls() for cls in REGISTRY if cls.code in self.codes]
+        for rel in self.files.targets:
+            src = self._read(rel)
+            if src is None:
+                continue
+            if is_generated(src.raw):
+                self.skipped.append(Skipped(rel, "marked @generated"))
+                continue
+            try:
+                src.decoded = decode(src.raw)
+            except SourceError as e:
+                self.errors[rel] = FileResult(rel, error=e.reason, error_line=e.line, error_kind="parse")
+                continue
+            if "\0" in src.decoded.text:
+                self.errors[rel] = FileResult(rel, error="source contains a null byte", error_kind="parse")
+                continue
+            if any(cm.prefilter(src.decoded.text, self.codemod_settings) for cm in prefilters):
+                self.candidates.append(rel)
+
+    # -- the index ---------------------------------------------------------------------------
+
+    @lru_cache(maxsize=None)  # noqa: B019 - one engine per run
+    def _is_package_dir(self, d: str) -> bool:
+        return (self.root / d / "__init__.py").is_file()
+
+    def module_of(self, rel: str) -> str | None:
+        return module_name(rel, self.settings, self._is_package_dir)
+
+    def index(self) -> ProjectIndex:
+        if self._index is not None:
+            return self._index
+        modules = {rel: self.module_of(rel) for rel in self.files.project}
+        for rel in self.files.targets:
+            modules.setdefault(rel, self.module_of(rel))
+        named = {rel: m for rel, m in modules.items() if m is not None}
+        wanted = [named[r] for r in self.candidates if r in named]
+        needles = needles_regex(wanted)
+        facts: dict[str, FileFacts] = {}
+        todo: list[tuple[str, tuple[str, str | None, bool]]] = []
+        for rel in sorted(set(self.files.project) | set(self.files.targets)):
+            src = self._read(rel)
+            if src is None:
+                continue
+            mod = modules.get(rel)
+            is_pkg = rel.endswith("__init__.py")
+            key = f"{FACTS_VERSION}:{src.hash}:{mod}:{is_pkg}"
+            hit = self.cache.get_facts(rel, key)
+            if hit is not None:
+                facts[rel] = hit
+                continue
+            try:
+                text = src.decoded.text if src.decoded else decode(src.raw).text
+            except SourceError:
+                continue
+            if not needles.search(text):
+                continue
+            todo.append((rel, (text, mod, is_pkg)))
+        if len(todo) > 64 and self.jobs > 1:
+            for i, value in run_tasks(_facts_task, [t for _, t in todo], self.jobs):
+                rel = todo[i][0]
+                if isinstance(value, FileFacts):
+                    facts[rel] = value
+        else:
+            for rel, args in todo:
+                facts[rel] = extract_facts(*args)
+        for rel, args in todo:
+            if rel in facts:
+                mod, is_pkg = args[1], args[2]
+                self.cache.put_facts(rel, f"{FACTS_VERSION}:{self.sources[rel].hash}:{mod}:{is_pkg}", facts[rel])
+        self._index = ProjectIndex(named, facts)
+        return self._index
+
+    def view(self, rel: str) -> ProjectView:
+        return self.index().view(rel)
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def result_key(self, rel: str, view: ProjectView, policy: Policy, change_diffs: bool) -> str:
+        src = self.sources[rel]
+        parts = (
+            __version__, src.hash, self.settings.fingerprint(), view_hash(view),
+            policy.unsafe_fixes, change_diffs,
+        )  # fmt: skip
+        return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+    def run(
+        self,
+        policy: Policy,
+        *,
+        change_diffs: bool = False,
+        only: list[str] | None = None,
+        texts: dict[str, str] | None = None,
+    ) -> Outcome:
+        """Transform the candidates (or ``only`` these files, with ``texts`` instead of what is
+        on disk: the review recomputes from its current state). Cached unless the policy names
+        specific fixes."""
+        started = time.perf_counter()
+        cacheable = policy.only is None and not policy.rejected and texts is None
+        rels = only if only is not None else self.candidates
+        results: dict[str, FileResult] = {}
+        tasks: list[tuple[str, str, tuple]] = []  # type: ignore[type-arg]
+        cached = 0
+        for rel in rels:
+            src = self.sources[rel]
+            assert src.decoded is not None
+            view = self.view(rel)
+            key = self.result_key(rel, view, policy, change_diffs) if cacheable else ""
+            hit = self.cache.get_result(rel, key) if cacheable else None
+            if hit is not None:
+                results[rel] = hit
+                cached += 1
+                continue
+            text = texts[rel] if texts and rel in texts else src.decoded.text
+            args = (text, rel, self.module_of(rel), self.codemod_settings, self.codes, view, policy, change_diffs)
+            tasks.append((rel, key, args))
+        done = 0
+        total = len(tasks)
+        for i, value in run_tasks(_transform_task, [t[2] for t in tasks], self.jobs):
+            rel, key, _ = tasks[i]
+            if isinstance(value, WorkerDied):
+                value = FileResult(
+                    rel,
+                    error=f"the worker processing this file died (exit code {value.exitcode}); "
+                    "LibCST's parser may have overflowed its stack",
+                    error_kind="parse",
+                )
+            elif isinstance(value, BaseException):
+                value = FileResult(rel, error=f"internal error: {value}", error_kind="internal")
+            results[rel] = value
+            if cacheable and value.error_kind != "internal":
+                self.cache.put_result(rel, key, value)
+            done += 1
+            if self.progress:
+                self.progress(done, total)
+        if only is None:
+            results.update(self.errors)
+        ordered = [results[r] for r in sorted(results)]
+        self.cache.save()
+        return Outcome(
+            results=ordered,
+            skipped=sorted(self.skipped, key=lambda s: s.path),
+            sources=self.sources,
+            notes=self.notes + lint_notes(self.settings, ordered),
+            cached=cached,
+            elapsed=time.perf_counter() - started,
+        )
+
+
+def lint_notes(settings: Settings, results: list[FileResult]) -> list[str]:
+    """Say so when the project's linters will flag function-local imports."""
+    if not any(c.applied and c.code == "LZY001" for r in results for c in r.changes):
+        return []
+    if settings.style != "local":
+        return []
+    notes = []
+    if settings.config_path is not None:
+        from lazifier.settings import read_pyproject
+
+        try:
+            data = read_pyproject(settings.config_path)
+        except Exception:  # noqa: BLE001
+            data = {}
+        tool = data.get("tool", {})
+        ruff = tool.get("ruff", {})
+        lint = ruff.get("lint", ruff)
+        selected = [*lint.get("select", []), *lint.get("extend-select", [])]
+        ignored = [*lint.get("ignore", []), *lint.get("extend-ignore", [])]
+        if any("PLC0415".startswith(s) for s in selected if s) and not any(
+            "PLC0415".startswith(s) for s in ignored if s
+        ):
+            notes.append(
+                "the project enables ruff's PLC0415 (import-outside-top-level): it will flag the "
+                "function-local imports lazify writes; add them to `per-file-ignores` or use "
+                "`style = \"lazy-modules\"`"
+            )
+        pylint = tool.get("pylint", {})
+        disabled = str(pylint.get("messages_control", {}).get("disable", ""))
+        if pylint and "import-outside-toplevel" not in disabled and "C0415" not in disabled:
+            notes.append(
+                "the project configures pylint, whose C0415 (import-outside-toplevel) is on by "
+                "default: it will flag the function-local imports lazify writes"
+            )
+    for name in (".pylintrc", "pylintrc"):
+        p = settings.project_root / name
+        if p.is_file():
+            text = p.read_text(errors="replace")
+            if "import-outside-toplevel" not in text and "C0415" not in text:
+                notes.append(
+                    f"{name} leaves pylint's C0415 (import-outside-toplevel) on: it will flag the "
+                    "function-local imports lazify writes"
+                )
+    return notes
+
+
+__all__ = ["Engine", "Outcome", "Source"]

@@ -1,0 +1,236 @@
+"""The project index: what each file says about the others, for cross-file questions.
+
+Facts are extracted with the standard library's ``ast`` (fast, C) and cached per file content.
+The index answers, for one module, everything a codemod may ask about the rest of the project;
+that answer (a :class:`~codemods._api.ProjectView`) is hashed into the file's cache key, so a
+cached result is never reused after another file it depends on changed.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from codemods._api import Location, ProjectView
+
+DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+READER_FUNCS = ("get_type_hints", "signature", "get_annotations")
+#: Version of the facts format: part of the facts cache key.
+FACTS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    star_imports: tuple[tuple[str, int], ...] = ()
+    #: (dotted name, line, how): how is "import", "attribute" or "string".
+    refs: tuple[tuple[str, int, str], ...] = ()
+    #: Simple names passed to get_type_hints / inspect.signature / get_annotations.
+    readers: tuple[str, ...] = ()
+    #: Names of functions and classes defined anywhere in the file.
+    defined: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def resolve_relative(module: str | None, is_package: bool, level: int, name: str | None) -> str | None:
+    if level == 0:
+        return name
+    if module is None:
+        return None
+    parts = module.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    if level - 1 > len(parts):
+        return None
+    parts = parts[: len(parts) - (level - 1)]
+    base = ".".join(parts)
+    if name:
+        return f"{base}.{name}" if base else name
+    return base or None
+
+
+class _Collector(ast.NodeVisitor):
+    def __init__(self, module: str | None, is_package: bool) -> None:
+        self.module = module
+        self.is_package = is_package
+        self.aliases: dict[str, str] = {}
+        self.refs: list[tuple[str, int, str]] = []
+        self.star: list[tuple[str, int]] = []
+        self.readers: set[str] = set()
+        self.defined: set[str] = set()
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for a in node.names:
+            if a.asname:
+                self.aliases[a.asname] = a.name
+            else:
+                root = a.name.split(".")[0]
+                self.aliases[root] = root
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        mod = resolve_relative(self.module, self.is_package, node.level, node.module)
+        if mod is None:
+            return
+        for a in node.names:
+            if a.name == "*":
+                self.star.append((mod, node.lineno))
+                continue
+            full = f"{mod}.{a.name}"
+            self.refs.append((full, node.lineno, "import"))
+            self.aliases[a.asname or a.name] = full
+
+    def _chain(self, node: ast.expr) -> list[str] | None:
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if isinstance(node, ast.Name):
+            parts.append(node.id)
+            return parts[::-1]
+        return None
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        chain = self._chain(node)
+        if chain is None:
+            self.generic_visit(node)
+            return
+        base = self.aliases.get(chain[0])
+        if base is not None:
+            self.refs.append((".".join([base, *chain[1:]]), node.lineno, "attribute"))
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        v = node.value
+        if isinstance(v, str) and len(v) < 256 and DOTTED.match(v):
+            self.refs.append((v, node.lineno, "string"))
+
+    def visit_Call(self, node: ast.Call) -> None:
+        chain = self._chain(node.func)
+        if chain and chain[-1] in READER_FUNCS:
+            for arg in node.args[:1]:
+                target = self._chain(arg)
+                if target:
+                    self.readers.add(target[-1])
+        self.generic_visit(node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self.defined.add(node.name)
+        self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.defined.add(node.name)
+        self.generic_visit(node)
+
+
+_FALLBACK_FROM = re.compile(r"(?m)^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+([^\n#(]+)")
+
+
+def extract_facts(text: str, module: str | None, is_package: bool) -> FileFacts:
+    """Facts of one file. Never raises: a file ``ast`` can't parse (newer syntax than this
+    interpreter, or an error) gets facts from a line-based scan of its imports."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+        return _fallback_facts(text, module, is_package, f"{type(e).__name__}: {e}")
+    c = _Collector(module, is_package)
+    try:
+        c.visit(tree)
+    except RecursionError:
+        return _fallback_facts(text, module, is_package, "RecursionError")
+    return FileFacts(
+        star_imports=tuple(c.star),
+        refs=tuple(c.refs),
+        readers=tuple(sorted(c.readers)),
+        defined=tuple(sorted(c.defined)),
+    )
+
+
+def _fallback_facts(text: str, module: str | None, is_package: bool, error: str) -> FileFacts:
+    star: list[tuple[str, int]] = []
+    refs: list[tuple[str, int, str]] = []
+    for m in _FALLBACK_FROM.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        mod = resolve_relative(module, is_package, len(m.group(1)), m.group(2) or None)
+        if mod is None:
+            continue
+        for name in m.group(3).split(","):
+            name = name.strip().split(" as ")[0].strip()
+            if name == "*":
+                star.append((mod, line))
+            elif name.isidentifier():
+                refs.append((f"{mod}.{name}", line, "import"))
+    return FileFacts(star_imports=tuple(star), refs=tuple(refs), error=error)
+
+
+_HOW = {
+    "import": "`{d}` is imported",
+    "attribute": "`{d}` is used",
+    "string": 'named in the string "{d}"',
+}
+
+
+class ProjectIndex:
+    """All facts of the project, inverted for per-module questions."""
+
+    def __init__(self, modules: Mapping[str, str], facts: Mapping[str, FileFacts]) -> None:
+        #: module name -> file
+        self.files = {mod: rel for rel, mod in modules.items()}
+        self.module_of = dict(modules)
+        self.star: dict[str, list[Location]] = defaultdict(list)
+        self.refs: dict[str, dict[str, list[tuple[Location, str]]]] = defaultdict(lambda: defaultdict(list))
+        self.readers: set[str] = set()
+        self.defined: dict[str, set[str]] = {}
+        for rel, f in sorted(facts.items()):
+            self.readers.update(f.readers)
+            self.defined[rel] = set(f.defined)
+            for target, line in f.star_imports:
+                if target in self.files and self.files[target] != rel:
+                    self.star[target].append(Location(rel, line))
+            for dotted, line, how in f.refs:
+                parts = dotted.split(".")
+                for i in range(1, len(parts)):
+                    prefix = ".".join(parts[:i])
+                    owner = self.files.get(prefix)
+                    if owner is not None and owner != rel:
+                        self.refs[prefix][parts[i]].append(
+                            (Location(rel, line), _HOW[how].format(d=dotted))
+                        )
+
+    def view(self, rel: str) -> ProjectView:
+        mod = self.module_of.get(rel)
+        if mod is None:
+            return ProjectView(module=None)
+        refs = self.refs.get(mod, {})
+        return ProjectView(
+            module=mod,
+            star_imported_by=tuple(sorted(self.star.get(mod, ()))),
+            external_refs={k: tuple(sorted(set(v))) for k, v in sorted(refs.items())},
+            annotation_readers=frozenset(self.readers & self.defined.get(rel, set())),
+        )
+
+
+def view_hash(view: ProjectView) -> str:
+    payload = repr(
+        (
+            view.module,
+            view.star_imported_by,
+            sorted((k, v) for k, v in view.external_refs.items()),
+            sorted(view.annotation_readers),
+        )
+    )
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+def needles_regex(modules: Iterable[str]) -> re.Pattern[str]:
+    """Text that any file referring to one of ``modules`` must contain (see :func:`needed`)."""
+    words = sorted({m.split(".")[-1] for m in modules})
+    alt = "|".join(re.escape(w) for w in words)
+    extra = r"import[ \t]*\*|from[ \t]+\.|" + "|".join(READER_FUNCS)
+    return re.compile(rf"\b(?:{alt})\b|{extra}" if alt else extra)

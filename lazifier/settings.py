@@ -1,0 +1,210 @@
+"""Settings: defaults < ``[tool.lazify]`` in pyproject.toml < command line. Declared once, typed."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from codemods import REGISTRY
+from codemods._api import Settings as CodemodSettings
+from codemods.heavy_imports import DEFAULT_HEAVY_MODULES, STYLES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+#: Directories never searched (as ruff's default ``exclude``).
+DEFAULT_EXCLUDE = (
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".lazify_cache",
+    ".mypy_cache", ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn",
+    ".tox", ".venv", ".vscode", "__pypackages__", "_build", "buck-out", "build", "dist",
+    "node_modules", "site-packages", "venv",
+)  # fmt: skip
+
+TARGET_VERSIONS = tuple(f"py3{minor}" for minor in range(10, 16))
+
+
+class ConfigError(Exception):
+    """A usage or configuration error (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_root: Path
+    config_path: Path | None = None
+    heavy_modules: tuple[str, ...] = DEFAULT_HEAVY_MODULES
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    unsafe_fixes: bool = False
+    target_version: str = "py310"
+    src: tuple[str, ...] = (".", "src")
+    namespace_packages: tuple[str, ...] = ()
+    style: str = "local"
+    respect_gitignore: bool = True
+    strict: bool = False
+    cache_dir: str = ".lazify_cache"
+
+    @property
+    def target(self) -> tuple[int, int]:
+        return (3, int(self.target_version[3:]))
+
+    def codemod_settings(self) -> CodemodSettings:
+        return CodemodSettings(
+            heavy_modules=frozenset(self.heavy_modules),
+            target_version=self.target,
+            style=self.style,
+        )
+
+    def selected_codes(self) -> tuple[str, ...]:
+        chosen = []
+        for cls in REGISTRY:
+            keys = {cls.code, cls.name}
+            if self.select is not None and not (keys & set(self.select) or "ALL" in self.select):
+                continue
+            if keys & set(self.ignore):
+                continue
+            chosen.append(cls.code)
+        return tuple(chosen)
+
+    def fingerprint(self) -> str:
+        """What changes a file's result: part of every cache key."""
+        parts = (
+            sorted(self.heavy_modules), self.target_version, self.style, self.selected_codes(),
+            self.unsafe_fixes, [(c.code, c.version) for c in REGISTRY],
+        )  # fmt: skip
+        return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# pyproject.toml
+
+
+@dataclass(frozen=True)
+class _Key:
+    field: str
+    kind: str  # "str-list", "str", "bool"
+    choices: tuple[str, ...] = ()
+
+
+CONFIG_KEYS: Mapping[str, _Key] = {
+    "heavy-modules": _Key("heavy_modules", "str-list"),
+    "extend-heavy-modules": _Key("extend_heavy_modules", "str-list"),
+    "exclude": _Key("exclude", "str-list"),
+    "extend-exclude": _Key("extend_exclude", "str-list"),
+    "select": _Key("select", "str-list"),
+    "ignore": _Key("ignore", "str-list"),
+    "unsafe-fixes": _Key("unsafe_fixes", "bool"),
+    "target-version": _Key("target_version", "str", TARGET_VERSIONS),
+    "src": _Key("src", "str-list"),
+    "namespace-packages": _Key("namespace_packages", "str-list"),
+    "style": _Key("style", "str", STYLES),
+    "respect-gitignore": _Key("respect_gitignore", "bool"),
+    "strict": _Key("strict", "bool"),
+    "cache-dir": _Key("cache_dir", "str"),
+}
+
+
+def find_project_root(paths: list[Path]) -> tuple[Path, Path | None]:
+    """The nearest directory up from the paths with a pyproject.toml (else a .git, else cwd)."""
+    start = paths[0].resolve() if paths else Path.cwd().resolve()
+    if start.is_file() or not start.exists():
+        start = start.parent
+    for d in (start, *start.parents):
+        if (d / "pyproject.toml").is_file():
+            return d, d / "pyproject.toml"
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d, None
+    return start, None
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: {e.strerror}") from None
+
+
+def _coerce(name: str, spec: _Key, value: Any, where: str) -> Any:
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: `{name}` must be true or false, not {value!r}")
+        return value
+    if spec.kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: `{name}` must be a string, not {value!r}")
+        if spec.choices and value not in spec.choices:
+            raise ConfigError(f"{where}: `{name}` must be one of {', '.join(spec.choices)}; got {value!r}")
+        return value
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: `{name}` must be a list of strings, not {value!r}")
+    return tuple(value)
+
+
+def infer_target_version(data: Mapping[str, Any]) -> str | None:
+    spec = data.get("project", {}).get("requires-python")
+    if not isinstance(spec, str):
+        return None
+    m = re.search(r">=?\s*3\.(\d+)", spec)
+    if not m:
+        return None
+    minor = max(10, min(15, int(m.group(1))))
+    return f"py3{minor}"
+
+
+def load_settings(paths: list[Path], overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Build the run's settings: defaults, then ``[tool.lazify]``, then the command line."""
+    root, config = find_project_root(paths)
+    values: dict[str, Any] = {}
+    if config is not None:
+        data = read_pyproject(config)
+        table = data.get("tool", {}).get("lazify", {})
+        where = f"{config} [tool.lazify]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a table")
+        for key, value in table.items():
+            spec = CONFIG_KEYS.get(key)
+            if spec is None:
+                raise ConfigError(
+                    f"{where}: unknown key `{key}` (known: {', '.join(sorted(CONFIG_KEYS))})"
+                )
+            values[spec.field] = _coerce(key, spec, value, where)
+        if "target_version" not in values:
+            inferred = infer_target_version(data)
+            if inferred:
+                values["target_version"] = inferred
+    for k, v in (overrides or {}).items():
+        if v is not None:
+            values[k] = v
+    extend_heavy = values.pop("extend_heavy_modules", ())
+    heavy = tuple(values.pop("heavy_modules", DEFAULT_HEAVY_MODULES)) + tuple(extend_heavy)
+    values["heavy_modules"] = tuple(dict.fromkeys(heavy))
+    for key in ("select", "ignore"):
+        for item in values.get(key) or ():
+            if item != "ALL" and not any(item in (c.code, c.name) for c in REGISTRY):
+                raise ConfigError(f"unknown codemod `{item}` in `{key}` (see `lazify codemods`)")
+    settings = Settings(project_root=root, config_path=config, **values)
+    if settings.style == "lazy-keyword" and settings.target < (3, 15):
+        raise ConfigError(
+            "style `lazy-keyword` writes PEP 810 `lazy import`, which needs target-version py315 "
+            f"(got {settings.target_version}); use `lazy-modules` to stay compatible"
+        )
+    return settings
+
+
+def replace(settings: Settings, **changes: Any) -> Settings:
+    return dataclasses.replace(settings, **changes)
+
+
+__all__ = ["ConfigError", "Settings", "load_settings", "field"]

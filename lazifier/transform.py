@@ -1,0 +1,231 @@
+"""The pure core: one file's text in, findings and new text out. No I/O; never raises.
+
+Runs in worker processes. Codemods run in registry order, each on the output of the one before.
+Before a file is edited, LibCST's round trip must reproduce it byte for byte; after, the new
+text must parse (LibCST, for the target version) and compile (where this interpreter can).
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+import warnings
+from dataclasses import dataclass, field
+
+from codemods import REGISTRY
+from codemods._api import Codemod, FileContext, Finding, ProjectView, Safety, Settings
+
+#: ``# lazify: ignore`` or ``# lazify: ignore[heavy-imports, LZY002]``
+SUPPRESSION = re.compile(r"#\s*lazify:\s*ignore(?:\[([^\]]*)\])?")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which fixes to apply."""
+
+    unsafe_fixes: bool = False
+    #: Fix ids never to apply (skipped in the review).
+    rejected: frozenset[str] = frozenset()
+    #: When set, apply only these fix ids (the review applies one change at a time).
+    only: frozenset[str] | None = None
+
+    def accepts(self, fix_id: str, safety: Safety | None) -> bool:
+        if fix_id in self.rejected:
+            return False
+        if self.only is not None:
+            return fix_id in self.only
+        return safety is Safety.SAFE or (safety is Safety.UNSAFE and self.unsafe_fixes)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A finding as the engine reports it."""
+
+    path: str
+    code: str
+    name: str
+    finding: Finding
+    fix_id: str | None
+    applied: bool
+    #: The unified diff of this change alone (only when asked for).
+    diff: str | None = None
+
+    @property
+    def line(self) -> int:
+        return self.finding.span.line
+
+    @property
+    def safety_label(self) -> str:
+        if self.finding.blocked:
+            return "blocked"
+        return self.finding.safety.value if self.finding.safety else "safe"
+
+
+@dataclass
+class FileResult:
+    path: str
+    changes: list[Change] = field(default_factory=list)
+    new_text: str | None = None
+    error: str | None = None
+    error_line: int | None = None
+    #: "parse" (syntax error/LibCST can't handle) | "internal" (a codemod produced bad code)
+    error_kind: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.new_text is not None
+
+
+def suppressions(text: str) -> dict[int, set[str] | None]:
+    """line -> suppressed codes/names (``None``: everything)."""
+    out: dict[int, set[str] | None] = {}
+    if "lazify" not in text:
+        return out
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if "lazify" not in line:
+            continue
+        m = SUPPRESSION.search(line)
+        if m:
+            out[lineno] = None if m.group(1) is None else {s.strip() for s in m.group(1).split(",")}
+    return out
+
+
+def _suppressed(f: Finding, cm: type[Codemod], sup: dict[int, set[str] | None]) -> bool:
+    for line in range(f.span.line, f.span.end_line + 1):
+        if line in sup:
+            codes = sup[line]
+            if codes is None or cm.code in codes or cm.name in codes:
+                return True
+    return False
+
+
+def fix_id(code: str, path: str, key: str) -> str:
+    return f"{code}:{path}:{key}"
+
+
+def _parse(text: str, target: tuple[int, int]):  # -> cst.Module
+    import libcst as cst
+
+    version = f"{target[0]}.{target[1]}"
+    try:
+        return cst.parse_module(text, config=cst.PartialParserConfig(python_version=version))
+    except ValueError:
+        # An older LibCST that doesn't know this version: parse with its newest grammar.
+        return cst.parse_module(text)
+
+
+def _verify(original: str, new: str, target: tuple[int, int], path: str) -> str | None:
+    """Why ``new`` must not be written, or None."""
+    import libcst as cst
+
+    try:
+        _parse(new, target)
+    except (cst.ParserSyntaxError, RecursionError) as e:
+        return f"the output does not parse: {e}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(new, path, "exec", dont_inherit=True)
+        except SyntaxError as e:
+            try:
+                compile(original, path, "exec", dont_inherit=True)
+            except SyntaxError:
+                return None  # syntax newer than this interpreter: LibCST's check stands
+            return f"the output does not compile: {e.msg} (line {e.lineno})"
+        except (ValueError, RecursionError, MemoryError):
+            return None
+    return None
+
+
+def transform(
+    text: str,
+    path: str,
+    module_name: str | None,
+    settings: Settings,
+    codes: tuple[str, ...],
+    view: ProjectView,
+    policy: Policy,
+    *,
+    change_diffs: bool = False,
+) -> FileResult:
+    """Run the selected codemods over one file. Never raises."""
+    try:
+        return _transform(text, path, module_name, settings, codes, view, policy, change_diffs)
+    except RecursionError:
+        return FileResult(path, error="too deeply nested for LibCST (RecursionError)", error_kind="parse")
+    except Exception as e:  # noqa: BLE001 - the contract is "never raises"
+        tb = traceback.extract_tb(e.__traceback__)
+        where = next((f"{fr.filename.rsplit('/', 1)[-1]}:{fr.lineno}" for fr in reversed(tb) if "codemods" in fr.filename), "")
+        return FileResult(
+            path,
+            error=f"internal error: {type(e).__name__}: {e}" + (f" (in {where})" if where else ""),
+            error_kind="internal",
+        )
+
+
+def _transform(
+    text: str,
+    path: str,
+    module_name: str | None,
+    settings: Settings,
+    codes: tuple[str, ...],
+    view: ProjectView,
+    policy: Policy,
+    change_diffs: bool,
+) -> FileResult:
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper
+
+    from lazifier.diff import unified_diff
+
+    result = FileResult(path)
+    codemods = [cls for cls in REGISTRY if cls.code in codes]
+    todo = [cls for cls in codemods if cls().prefilter(text, settings)]
+    if not todo:
+        return result
+    try:
+        module = _parse(text, settings.target_version)
+    except cst.ParserSyntaxError as e:
+        result.error, result.error_line, result.error_kind = f"syntax error: {e.message}", e.raw_line, "parse"
+        return result
+    if module.code != text:
+        result.error = "LibCST does not reproduce this file byte for byte; skipped so nothing is lost"
+        result.error_kind = "parse"
+        return result
+    sup = suppressions(text)
+    current = text
+    for cls in todo:
+        cm = cls()
+        if current is not text and not cm.prefilter(current, settings):
+            continue
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        ctx = FileContext(module, wrapper, path, module_name, settings, view)
+        analysis = cm.analyze(ctx)
+        findings = [f for f in analysis.findings if not _suppressed(f, cls, sup)]
+        keys = frozenset(
+            f.fix_key for f in findings
+            if f.fix_key is not None and policy.accepts(fix_id(cls.code, path, f.fix_key), f.safety)
+        )  # fmt: skip
+        for f in findings:
+            fid = fix_id(cls.code, path, f.fix_key) if f.fix_key is not None else None
+            diff = None
+            if change_diffs and fid is not None:
+                alone = cm.apply(ctx, analysis, frozenset({f.fix_key})).code  # type: ignore[arg-type]
+                diff = unified_diff(path, current, alone)
+            result.changes.append(Change(path, cls.code, cls.name, f, fid, f.fix_key in keys, diff))
+        if not keys:
+            continue
+        new = cm.apply(ctx, analysis, keys).code
+        if new == current:
+            continue
+        problem = _verify(current, new, settings.target_version, path)
+        if problem:
+            result.error = f"internal error in {cls.name} ({cls.code}): {problem}; file left untouched"
+            result.error_kind = "internal"
+            result.new_text = None
+            return result
+        current = new
+        module = _parse(current, settings.target_version)
+    if current != text:
+        result.new_text = current
+    return result

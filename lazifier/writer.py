@@ -1,0 +1,150 @@
+"""Writing results: every file is replaced atomically, and a run's files all or none.
+
+Each new file is written to a temporary file beside its target (same mode), then the originals
+are hard-linked to backups, the journal lists them, and the temporaries are renamed into place.
+An exception or Ctrl-C during the renames restores every original; a run killed outright leaves
+the journal, and the next run restores from it before doing anything else. Either way each file
+is always fully old or fully new.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lazifier.sources import content_hash
+
+JOURNAL = "journal.json"
+
+
+@dataclass
+class Pending:
+    rel: str
+    path: Path
+    data: bytes
+    #: Hash of the bytes we read: the file must still hold them when we write.
+    expected_hash: str
+
+
+@dataclass
+class WriteError:
+    rel: str
+    reason: str
+
+
+def is_read_only(path: Path) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def recover(journal_dir: Path) -> list[str]:
+    """Undo an interrupted write. Returns the files restored."""
+    journal = journal_dir / JOURNAL
+    try:
+        entries = json.loads(journal.read_text())
+    except (OSError, ValueError):
+        return []
+    restored = []
+    for e in entries:
+        target, backup, tmp = Path(e["target"]), Path(e["backup"]), Path(e["tmp"])
+        if backup.exists():
+            os.replace(backup, target)
+            restored.append(e["rel"])
+        if tmp.exists():
+            tmp.unlink()
+    journal.unlink(missing_ok=True)
+    return restored
+
+
+class _DeferSignals:
+    """Hold SIGINT/SIGTERM until the renames are done (then deliver them)."""
+
+    def __enter__(self) -> "_DeferSignals":
+        self.received: list[int] = []
+        self.old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.old[sig] = signal.signal(sig, lambda s, f: self.received.append(s))
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+        for sig in self.received:
+            os.kill(os.getpid(), sig)
+
+
+def write_all(pending: list[Pending], journal_dir: Path) -> list[WriteError]:
+    """Write every pending file, or none. Returns per-file problems (those files are skipped
+    before anything is written; an error during the renames rolls everything back)."""
+    errors: list[WriteError] = []
+    ready: list[tuple[Pending, Path]] = []
+    try:
+        for p in pending:
+            if is_read_only(p.path):
+                errors.append(WriteError(p.rel, "read-only file: skipped"))
+                continue
+            try:
+                if content_hash(p.path.read_bytes()) != p.expected_hash:
+                    errors.append(WriteError(p.rel, "changed on disk during the run: skipped"))
+                    continue
+                mode = stat.S_IMODE(p.path.stat().st_mode)
+                fd, tmp = tempfile.mkstemp(dir=p.path.parent, prefix=f".{p.path.name}.", suffix=".lazify-tmp")
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(p.data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.chmod(tmp, mode)
+                ready.append((p, Path(tmp)))
+            except OSError as e:
+                errors.append(WriteError(p.rel, f"can't write: {e.strerror or e}"))
+        if not ready:
+            return errors
+        journal_dir.mkdir(parents=True, exist_ok=True)
+        entries = []
+        for p, tmp in ready:
+            backup = tmp.with_suffix(".lazify-bak")
+            entries.append({"rel": p.rel, "target": str(p.path), "backup": str(backup), "tmp": str(tmp)})
+        journal = journal_dir / JOURNAL
+        journal.write_text(json.dumps(entries))
+        done: list[int] = []
+        with _DeferSignals():
+            try:
+                for i, ((p, tmp), e) in enumerate(zip(ready, entries)):
+                    try:
+                        os.link(p.path, e["backup"])
+                    except OSError:
+                        shutil.copy2(p.path, e["backup"])
+                    os.replace(tmp, p.path)
+                    done.append(i)
+                    _test_hook(i)
+            except BaseException:
+                for i in reversed(done):
+                    os.replace(entries[i]["backup"], ready[i][0].path)
+                raise
+        for e in entries:
+            Path(e["backup"]).unlink(missing_ok=True)
+        journal.unlink(missing_ok=True)
+        return errors
+    finally:
+        for _, tmp in ready:
+            if tmp.exists():
+                tmp.unlink()
+
+
+def _test_hook(i: int) -> None:
+    """Lets a test stop the process after the i-th rename (LAZIFY_TEST_KILL_AFTER_WRITES=N)."""
+    n = os.environ.get("LAZIFY_TEST_KILL_AFTER_WRITES")
+    if n is not None and i + 1 >= int(n):
+        os.kill(os.getpid(), signal.SIGKILL)
