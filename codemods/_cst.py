@@ -116,16 +116,6 @@ def prepend_to_block(
     return body.with_changes(body=[*stmts[:i], *new, *stmts[i:]])
 
 
-def move_leading_lines(
-    removed: cst.BaseStatement, into: cst.BaseStatement
-) -> cst.BaseStatement:
-    """Keep a removed statement's own comment lines by giving them to the next statement."""
-    lead = getattr(removed, "leading_lines", ())
-    if not any(line.comment is not None for line in lead):
-        return into
-    return into.with_changes(leading_lines=[*lead, *into.leading_lines])  # type: ignore[attr-defined]
-
-
 def with_trailing_comment(stmt: cst.SimpleStatementLine, comment: cst.Comment | None) -> cst.SimpleStatementLine:
     if comment is None:
         return stmt

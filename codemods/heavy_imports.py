@@ -83,6 +83,13 @@ class _Binding:
         return u.dotted_name(self.alias.name) or ""
 
     @property
+    def key(self) -> str:
+        """Unique in the module: ``import a.b`` and ``import a.c`` both bind ``a``."""
+        if self.alias.asname is None and isinstance(self.small, cst.Import):
+            return u.dotted_name(self.alias.name) or self.name
+        return self.name
+
+    @property
     def dotted_plain_import(self) -> bool:
         return isinstance(self.small, cst.Import) and "." in (u.dotted_name(self.alias.name) or "")
 
@@ -500,11 +507,20 @@ class _Analyzer:
 
     # -- one binding -------------------------------------------------------------------------
 
-    def _import_assignment(self, b: _Binding):  # -> libcst.metadata.BaseAssignment
-        for a in self.gscope.assignments[b.name]:
-            if getattr(a, "node", None) is b.small:
-                return a
-        raise _Blocked("not resolved by scope analysis", b.small)
+    def _own_assignments(self, b: _Binding) -> list:  # list[BaseAssignment]
+        """The scope's assignments made by this alias. ``import a.b.c`` records ``a``, ``a.b``
+        and ``a.b.c``; references to any of them are uses of the binding."""
+        full = u.dotted_name(b.alias.name) or b.name
+        names = {b.name} if b.alias.asname is not None else {
+            ".".join(full.split(".")[:i]) for i in range(1, full.count(".") + 2)
+        }
+        own = [
+            a for n in names for a in self.gscope.assignments[n]
+            if getattr(a, "node", None) is b.small
+        ]  # fmt: skip
+        if not own:
+            raise _Blocked("not resolved by scope analysis", b.small)
+        return own
 
     def _in_type_checking(self, node: cst.CSTNode) -> bool:
         parent = self.parents.get(node)
@@ -518,12 +534,10 @@ class _Analyzer:
         name = b.name
         if name in self.globals_declared:
             raise _Blocked(f"declared `global {name}` in a function", self.globals_declared[name])
-        own = self._import_assignment(b)
+        own = self._own_assignments(b)
         for other in self.gscope.assignments[name]:
-            if other is own:
-                continue
             node = getattr(other, "node", None)
-            if node is None:
+            if node is None or node is b.small:
                 continue
             if allowed_rebind is not None and self._within(node, allowed_rebind):
                 continue
@@ -545,7 +559,9 @@ class _Analyzer:
             raise _Blocked(f"{how} at {loc}", None)
 
         users: list[cst.CSTNode] = []
-        accesses = sorted(own.references, key=lambda a: self._access_pos(a))
+        accesses = sorted(
+            {acc for a in own for acc in a.references}, key=lambda a: self._access_pos(a)
+        )
         for access in accesses:
             self._classify(b, access, users)
         b.targets = self._outermost_targets(users)
@@ -738,7 +754,7 @@ class _Analyzer:
             safety = Safety.UNSAFE if (risks or b.dotted_plain_import) else Safety.SAFE
             if b.dotted_plain_import:
                 risks = [*risks, f"`{stmt}` loads the submodule that other modules may rely on"]
-        key = b.name
+        key = b.key
         self.bindings[key] = b
         self.findings.append(
             Finding(
@@ -809,8 +825,6 @@ class _Analyzer:
             v = small.value
             if isinstance(v, cst.Name) and v.value in ("True", "False"):
                 return small.targets[0].target.value, "bool"
-            if isinstance(v, cst.Name) and v.value == "None":
-                return small.targets[0].target.value, None
         return None
 
     def _flag_block(self, node: cst.Try, index: int) -> _FlagBlock:
@@ -836,6 +850,14 @@ class _Analyzer:
                     elif fv is not None:
                         assigned.add(fv[0])
                         flags_ok.setdefault(fv[0], set()).add(fv[1])
+                    elif (
+                        isinstance(small, cst.Assign)
+                        and len(small.targets) == 1
+                        and isinstance(small.targets[0].target, cst.Name)
+                        and small.targets[0].target.value in imported_names()
+                    ):
+                        name = small.targets[0].target.value
+                        raise _Blocked(f"`{name}` gets a fallback value when the import fails", small)
                     elif isinstance(small, cst.Pass):
                         pass
                     elif allow_calls and isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
@@ -843,6 +865,14 @@ class _Analyzer:
                     else:
                         raise _Blocked("the block holds more than imports and flag assignments", small)
             return assigned
+
+        def imported_names() -> set[str]:
+            return {
+                u.alias_binding(a)
+                for imp in imports
+                if not isinstance(imp.names, cst.ImportStar)
+                for a in imp.names
+            }
 
         main_path = flags_in(node.body.body, allow_imports=True, allow_calls=False)
         if node.orelse is not None:
@@ -1027,42 +1057,41 @@ class _LocalRewriter(cst.CSTTransformer):
         ]
 
         out: list[cst.BaseStatement] = []
-        pending_lead: cst.BaseStatement | None = None
-        first_removed: int | None = None
+        lead: list[cst.EmptyLine] = []  # leading lines of removed statements, kept for the next
+        tc_at: int | None = None  # where a new TYPE_CHECKING block goes
+        tc_lead: list[cst.EmptyLine] = []
         probe_after: list[int] = []
         for i, stmt in enumerate(body):
             if i in flag_at:
-                f = flag_at[i]
-                generated = _flag_replacement(f, original[i])
-                if pending_lead is not None:
-                    generated[0] = u.move_leading_lines(pending_lead, generated[0])
-                    pending_lead = None
+                generated = _flag_replacement(flag_at[i], original[i])
+                generated[0] = _with_leading(generated[0], lead + list(original[i].leading_lines))
+                lead = []
+                if tc_at is None:
+                    tc_at, tc_lead = len(out), []
                 out.extend(generated)
                 probe_after.append(len(out))
-                if first_removed is None:
-                    first_removed = len(out) - len(generated)
                 continue
             if i in remove:
                 # Import lines hold nothing the transformer rewrites: drop from the original,
                 # whose alias nodes are the ones the plan refers to.
                 kept = _drop_aliases(original[i], remove[i])  # type: ignore[arg-type]
-                if first_removed is None:
-                    first_removed = len(out)
                 if kept is None:
-                    pending_lead = stmt if pending_lead is None else pending_lead
+                    if tc_at is None:
+                        tc_at, tc_lead = len(out), lead + list(original[i].leading_lines)
+                        lead = []
+                    else:
+                        lead += list(original[i].leading_lines)
                     continue
                 stmt = kept
-            if pending_lead is not None:
-                stmt = u.move_leading_lines(pending_lead, stmt)
-                pending_lead = None
+            if lead:
+                stmt = _with_leading(stmt, lead + list(stmt.leading_lines))
+                lead = []
             if probe_after and probe_after[-1] == len(out):
                 stmt = _ensure_blank_lines(stmt, 2)
             out.append(stmt)
 
         if tc_needed:
-            out = _add_type_checking_imports(new_module, out, tc_needed, first_removed or 0)
-        if self.flags:
-            out = _add_module_getattr(out, self.flags)
+            out = _add_type_checking_imports(new_module, out, tc_needed, tc_at or 0, tc_lead)
         return new_module.with_changes(body=out)
 
 
@@ -1083,6 +1112,18 @@ def _drop_aliases(stmt: cst.SimpleStatementLine, drop: set[int]) -> cst.SimpleSt
         return None
     smalls[-1] = smalls[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
     return stmt.with_changes(body=smalls)
+
+
+def _with_leading(stmt: cst.BaseStatement, lines: list[cst.EmptyLine]) -> cst.BaseStatement:
+    """Give ``stmt`` these leading lines, with runs of blank lines capped at two."""
+    out: list[cst.EmptyLine] = []
+    blanks = 0
+    for line in lines:
+        blank = line.comment is None and not line.whitespace.value
+        blanks = blanks + 1 if blank else 0
+        if blanks <= 2:
+            out.append(line)
+    return stmt.with_changes(leading_lines=out)  # type: ignore[call-arg]
 
 
 def _ensure_blank_lines(stmt: cst.BaseStatement, n: int) -> cst.BaseStatement:
@@ -1126,7 +1167,11 @@ def _flag_replacement(f: _FlagBlock, original: cst.BaseStatement) -> list[cst.Ba
 
 
 def _add_type_checking_imports(
-    module: cst.Module, body: list[cst.BaseStatement], bindings: list[_Binding], position: int
+    module: cst.Module,
+    body: list[cst.BaseStatement],
+    bindings: list[_Binding],
+    position: int,
+    lead: list[cst.EmptyLine],
 ) -> list[cst.BaseStatement]:
     ref, need_import = u.type_checking_ref(module)
     lines: list[cst.BaseStatement] = []
@@ -1146,7 +1191,7 @@ def _add_type_checking_imports(
         return body
     block = cst.parse_statement(f"if {ref}:\n    pass\n")
     assert isinstance(block, cst.If) and isinstance(block.body, cst.IndentedBlock)
-    block = block.with_changes(body=block.body.with_changes(body=lines))
+    block = block.with_changes(body=block.body.with_changes(body=lines), leading_lines=lead)
     if need_import:
         before = len(body)
         body = u.add_typing_import(body, "TYPE_CHECKING")
@@ -1166,7 +1211,6 @@ def _add_type_checking_imports(
             position += 1
         position = max(position, typing_at + 1)
     position = min(position, len(body))
-    # Keep a def/class that follows at its blank-line distance.
     body.insert(position, block)
     return body
 

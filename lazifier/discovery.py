@@ -14,7 +14,7 @@ from typing import Callable
 
 import pathspec
 
-from lazifier.settings import ConfigError, Settings
+from lazifier.settings import DEFAULT_EXCLUDE, ConfigError, Settings
 
 GENERATED = re.compile(rb"(?m)^[ \t]*(?:#|\*|//|\"\"\"|''')?.*@generated\b")
 
@@ -40,9 +40,12 @@ class FileSet:
 class _Ignore:
     """gitignore-style matching: exclude globs plus .gitignore files found on the way down."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, user_excludes: bool = True) -> None:
         self.root = settings.project_root
-        patterns = [*settings.exclude, *settings.extend_exclude]
+        if user_excludes:
+            patterns = [*settings.exclude, *settings.extend_exclude]
+        else:
+            patterns = list(DEFAULT_EXCLUDE)
         self.exclude = pathspec.GitIgnoreSpec.from_lines(patterns)
         self.respect_gitignore = settings.respect_gitignore
         self._gitignores: dict[str, pathspec.GitIgnoreSpec | None] = {}
@@ -94,7 +97,9 @@ def discover(settings: Settings, paths: list[Path]) -> FileSet:
     root = settings.project_root
     ign = _Ignore(settings)
     out = FileSet()
-    project = _walk(root, root, ign, out, report=False)
+    # The index covers the whole project (tests and user-excluded files included): excluding a
+    # file from rewriting doesn't stop it from importing names we would move.
+    project = _walk(root, root, _Ignore(settings, user_excludes=False), out, report=False)
     out.project = sorted(project)
     targets: set[str] = set()
     for p in paths:

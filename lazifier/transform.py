@@ -8,6 +8,7 @@ text must parse (LibCST, for the target version) and compile (where this interpr
 from __future__ import annotations
 
 import re
+import sys
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -122,6 +123,8 @@ def _verify(original: str, new: str, target: tuple[int, int], path: str) -> str 
         _parse(new, target)
     except (cst.ParserSyntaxError, RecursionError) as e:
         return f"the output does not parse: {e}"
+    if target > sys.version_info[:2]:
+        return None  # the output may use syntax this interpreter doesn't have (PEP 810)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

@@ -1,0 +1,30 @@
+# Two entry points, both from a fresh clone with Python 3.11 (see README):
+#   make demo   run lazify on the bundled example app
+#   make test   the whole test suite (what CI runs, via .ci/run)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test sweep bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n auto -q
+
+sweep: $(STAMP)
+	$(BIN)/python scripts/sweep.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_stdlib.py
+
+clean:
+	rm -rf $(VENV) build .lazify_cache .pytest_cache
