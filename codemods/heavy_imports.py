@@ -1092,6 +1092,14 @@ class _LocalRewriter(cst.CSTTransformer):
 
         if tc_needed:
             out = _add_type_checking_imports(new_module, out, tc_needed, tc_at or 0, tc_lead)
+        if self.flags:
+            out = _add_module_getattr(out, self.flags)
+        if out and body and out[0] is not body[0] and not new_module.header:
+            # Removing the first statements must not leave the file starting with blank lines.
+            lead = list(getattr(out[0], "leading_lines", ()))
+            while lead and lead[0].comment is None and not lead[0].whitespace.value:
+                lead.pop(0)
+            out[0] = out[0].with_changes(leading_lines=lead)  # type: ignore[call-arg]
         return new_module.with_changes(body=out)
 
 
