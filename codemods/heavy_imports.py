@@ -1092,6 +1092,9 @@ class _LocalRewriter(cst.CSTTransformer):
 
         if tc_needed:
             out = _add_type_checking_imports(new_module, out, tc_needed, tc_at or 0, tc_lead)
+        elif tc_lead and tc_at is not None and tc_at < len(out):
+            # No block takes the removed statement's place: its comments go to the next one.
+            out[tc_at] = _with_leading(out[tc_at], tc_lead + list(out[tc_at].leading_lines))  # type: ignore[attr-defined]
         if self.flags:
             out = _add_module_getattr(out, self.flags)
         if out and body and out[0] is not body[0] and not new_module.header:

@@ -1,0 +1,369 @@
+"""heavy-imports edge cases: small (source, expected) pairs and inputs that must not change,
+through the pure transform (no I/O)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from codemods._api import Location, ProjectView, Settings
+from codemods.heavy_imports import DEFAULT_HEAVY_MODULES
+from lazifier.transform import Policy, transform
+
+SETTINGS = Settings(heavy_modules=frozenset(DEFAULT_HEAVY_MODULES), target_version=(3, 10))
+
+
+def run(src: str, *, view: ProjectView | None = None, unsafe: bool = False, **kw: object):
+    settings = Settings(**{**SETTINGS.__dict__, **kw})  # type: ignore[arg-type]
+    result = transform(
+        textwrap.dedent(src), "m.py", "m", settings, ("LZY001",), view or ProjectView("m"), Policy(unsafe_fixes=unsafe)
+    )
+    assert result.error is None, result.error
+    return result
+
+
+def rewrite(src: str, **kw: object) -> str:
+    result = run(src, **kw)
+    return result.new_text if result.new_text is not None else textwrap.dedent(src)
+
+
+CASES = {
+    "nested function reuses the enclosing import": (
+        """\
+        import numpy as np
+        def f():
+            def g():
+                return np.ones(1)
+            return np.zeros(1), g
+        """,
+        """\
+        def f():
+            import numpy as np
+            def g():
+                return np.ones(1)
+            return np.zeros(1), g
+        """,
+    ),
+    "only the nested function uses it": (
+        """\
+        import numpy as np
+        def f():
+            def g():
+                return np.ones(1)
+            return g
+        """,
+        """\
+        def f():
+            def g():
+                import numpy as np
+                return np.ones(1)
+            return g
+        """,
+    ),
+    "lambda inside a function": (
+        """\
+        import numpy as np
+        def f(xs):
+            return sorted(xs, key=lambda x: np.abs(x))
+        """,
+        """\
+        def f(xs):
+            import numpy as np
+            return sorted(xs, key=lambda x: np.abs(x))
+        """,
+    ),
+    "comprehension and class body inside a function": (
+        """\
+        import numpy as np
+        def f():
+            class Local:
+                zero = np.zeros(1)
+            return [np.ones(i) for i in range(2)], Local
+        """,
+        """\
+        def f():
+            import numpy as np
+            class Local:
+                zero = np.zeros(1)
+            return [np.ones(i) for i in range(2)], Local
+        """,
+    ),
+    "decorated function body (the decorator itself is cheap)": (
+        """\
+        import functools
+        import numpy as np
+        @functools.lru_cache
+        def f():
+            return np.zeros(1)
+        """,
+        """\
+        import functools
+        @functools.lru_cache
+        def f():
+            import numpy as np
+            return np.zeros(1)
+        """,
+    ),
+    "one statement, two heavy names, partially used": (
+        """\
+        import os, numpy as np, pandas as pd
+        def f():
+            return np.zeros(1), os.sep
+        def g():
+            return pd.DataFrame()
+        """,
+        """\
+        import os
+        def f():
+            import numpy as np
+            return np.zeros(1), os.sep
+        def g():
+            import pandas as pd
+            return pd.DataFrame()
+        """,
+    ),
+    "parenthesized from-import keeps the rest": (
+        """\
+        from PIL import (
+            Image,
+            ImageOps,
+        )
+        X = ImageOps
+        def f():
+            return Image.new("RGB", (1, 1))
+        """,
+        """\
+        from PIL import ImageOps
+        X = ImageOps
+        def f():
+            from PIL import Image
+            return Image.new("RGB", (1, 1))
+        """,
+    ),
+    "docstring stays first, comment above the body stays above it": (
+        '''\
+        import numpy as np
+        def f():
+            """Doc."""
+            # compute
+            return np.zeros(1)
+        ''',
+        '''\
+        def f():
+            """Doc."""
+            import numpy as np
+            # compute
+            return np.zeros(1)
+        ''',
+    ),
+    "comment above a removed import is kept": (
+        """\
+        import os
+        # numerics
+        import numpy as np
+        X = os.sep
+        def f():
+            return np.zeros(1)
+        """,
+        """\
+        import os
+        # numerics
+        X = os.sep
+        def f():
+            import numpy as np
+            return np.zeros(1)
+        """,
+    ),
+    "existing TYPE_CHECKING block is reused": (
+        """\
+        from typing import TYPE_CHECKING
+        import numpy as np
+        if TYPE_CHECKING:
+            import os
+        def f(x: np.ndarray) -> None:
+            pass
+        """,
+        """\
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            import os
+            import numpy as np
+        def f(x: "np.ndarray") -> None:
+            pass
+        """,
+    ),
+    "import typing spelled as typing.TYPE_CHECKING": (
+        """\
+        import typing
+        import numpy as np
+        def f(x: np.ndarray) -> int:
+            return int(np.sum(x))
+        """,
+        """\
+        import typing
+        if typing.TYPE_CHECKING:
+            import numpy as np
+        def f(x: "np.ndarray") -> int:
+            import numpy as np
+            return int(np.sum(x))
+        """,
+    ),
+    "annotation with a string literal inside gets the other quote": (
+        """\
+        from typing import Literal
+        import numpy as np
+        def f(x: "np.ndarray", mode: Literal["a"]) -> np.dtype[Literal["b"]]:
+            return x.dtype
+        """,
+        """\
+        from typing import Literal, TYPE_CHECKING
+        if TYPE_CHECKING:
+            import numpy as np
+        def f(x: "np.ndarray", mode: Literal["a"]) -> 'np.dtype[Literal["b"]]':
+            return x.dtype
+        """,
+    ),
+    "target 3.14 defers annotations: nothing is quoted": (
+        """\
+        import numpy as np
+        def f(x: np.ndarray) -> np.ndarray:
+            return np.abs(x)
+        """,
+        """\
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            import numpy as np
+
+        def f(x: np.ndarray) -> np.ndarray:
+            import numpy as np
+            return np.abs(x)
+        """,
+    ),
+    "methods of a plain subclass of a plain local class are safe": (
+        """\
+        import numpy as np
+        class Base:
+            pass
+        class Child(Base):
+            def f(self, x: np.ndarray) -> None:
+                pass
+        """,
+        """\
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            import numpy as np
+
+        class Base:
+            pass
+        class Child(Base):
+            def f(self, x: "np.ndarray") -> None:
+                pass
+        """,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_rewrite(name: str) -> None:
+    src, expected = CASES[name]
+    kw = {"target_version": (3, 14)} if "3.14" in name else {}
+    assert rewrite(src, **kw) == textwrap.dedent(expected)
+
+
+UNCHANGED = {
+    "no heavy import": "import os\ndef f():\n    return os.sep\n",
+    "already local": "def f():\n    import numpy as np\n    return np.zeros(1)\n",
+    "type-checking only": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import numpy as np\n",
+    "relative import named like a heavy module": "from . import numpy\ndef f():\n    return numpy.x\n",
+    "module-level use": "import numpy as np\nX = np.float64\ndef f():\n    return np.zeros(1)\n",
+    "used in a default": "import numpy as np\ndef f(x=np.pi):\n    return x\n",
+    "used in a decorator argument": "import numpy as np\nimport functools\n@functools.lru_cache(maxsize=np.int8(3))\ndef f():\n    return 1\n",
+    "used in a class body": "import numpy as np\nclass C:\n    dtype = np.float64\n",
+    "used as a base class": "import numpy as np\nclass A(np.ndarray):\n    pass\n",
+    "global declaration": "import numpy as np\ndef f():\n    global np\n    return np\n",
+    "rebound": "import numpy as np\ndef f():\n    return np.zeros(1)\nnp = None\n",
+    "in __all__": "import numpy as np\n__all__ = ['np']\ndef f():\n    return np.zeros(1)\n",
+    "computed __all__": "import numpy as np\n__all__ = ['f'] + []\ndef f():\n    return np.zeros(1)\n",
+    "module-level lambda": "import numpy as np\nf = lambda: np.zeros(1)\n",
+    "module-level comprehension": "import numpy as np\nXS = [np.zeros(i) for i in range(2)]\n",
+    "unused (unsafe, not enabled)": "import torch\n",
+    "dotted import (unsafe, not enabled)": "import torch.nn\ndef f():\n    return torch.nn.Linear\n",
+    "FastAPI route annotation (unsafe)": "import numpy as np\nfrom fastapi import APIRouter\nr = APIRouter()\n@r.get('/')\ndef f(x: np.ndarray):\n    return x\n",
+    "pydantic model field (unsafe)": "import numpy as np\nfrom pydantic import BaseModel\nclass M(BaseModel):\n    x: np.ndarray\n",
+    "dependency passed to Depends (unsafe)": "import numpy as np\nfrom fastapi import Depends\ndef dep(x: np.ndarray):\n    return x\ndef route(d=Depends(dep)):\n    return d\n",
+    "suppressed": "import numpy as np  # lazify: ignore\ndef f():\n    return np.zeros(1)\n",
+    "conditional": "import sys\nif sys.version_info > (3,):\n    import numpy as np\ndef f():\n    return np.zeros(1)\n",
+    "try without flag": "try:\n    import numpy as np\nexcept ImportError:\n    np = None\ndef f():\n    return np\n",
+    "flag read at module level": "try:\n    import torch\n    T = True\nexcept ImportError:\n    T = False\nif T:\n    pass\n",
+    "user-defined __getattr__ blocks the flag": "try:\n    import torch\n    T = True\nexcept ImportError:\n    T = False\ndef __getattr__(name):\n    raise AttributeError(name)\ndef f():\n    return T\n",
+    "flag with finally": "try:\n    import torch\n    T = True\nexcept ImportError:\n    T = False\nfinally:\n    pass\ndef f():\n    return T\n",
+    "except binds the error": "try:\n    import torch\n    T = True\nexcept ImportError as e:\n    T = False\ndef f():\n    return T\n",
+    "except catches more than import errors": "try:\n    import torch\n    T = True\nexcept (ImportError, KeyError):\n    T = False\ndef f():\n    return T\n",
+}
+
+
+@pytest.mark.parametrize("name", list(UNCHANGED))
+def test_unchanged(name: str) -> None:
+    src = UNCHANGED[name]
+    assert rewrite(src) == src
+
+
+def test_blocked_findings_name_the_blocking_line() -> None:
+    result = run("import numpy as np\n\n\nX = np.float64\n")
+    (change,) = result.changes
+    assert change.finding.blocked
+    assert change.finding.span.line == 1
+    assert "line 4" in change.finding.message
+    assert change.finding.related[0][0].line == 4
+
+
+@pytest.mark.parametrize(
+    ("view", "reason"),
+    [
+        (ProjectView("m", star_imported_by=(Location("other.py", 3),)), "star-imports this module"),
+        (ProjectView("m", external_refs={"np": ((Location("t.py", 5), "`m.np` is imported"),)}), "t.py:5"),
+        (ProjectView("m", external_refs={"np": ((Location("t.py", 9), 'named in the string "m.np"'),)}), "named in the string"),
+    ],
+    ids=["star-import", "imported-elsewhere", "dotted-string"],
+)
+def test_cross_module_facts_block(view: ProjectView, reason: str) -> None:
+    src = "import numpy as np\ndef f():\n    return np.zeros(1)\n"
+    result = run(src, view=view)
+    assert result.new_text is None
+    assert reason in result.changes[0].finding.message
+
+
+def test_annotation_readers_elsewhere_make_it_unsafe() -> None:
+    src = "import numpy as np\ndef f(x: np.ndarray) -> None:\n    pass\n"
+    safe = run(src)
+    assert safe.changes[0].finding.safety.value == "safe"
+    read = run(src, view=ProjectView("m", annotation_readers=frozenset({"f"})))
+    assert read.changes[0].finding.safety.value == "unsafe"
+    assert read.new_text is None
+    assert run(src, view=ProjectView("m", annotation_readers=frozenset({"f"})), unsafe=True).new_text
+
+
+def test_unsafe_fixes_apply_when_enabled() -> None:
+    assert rewrite("import torch\nimport os\n", unsafe=True) == "import os\n"
+
+
+def test_star_import_of_a_heavy_module_is_blocked() -> None:
+    result = run("from numpy import *\ndef f():\n    return zeros(1)\n")
+    assert result.changes[0].finding.blocked
+
+
+def test_lazy_keyword_marks_imports_lazy() -> None:
+    out = rewrite("import numpy as np\ndef f():\n    return np.zeros(1)\n", style="lazy-keyword", target_version=(3, 15))
+    assert out.startswith("lazy import numpy as np\n")
+
+
+def test_lazy_modules_lists_modules() -> None:
+    out = rewrite('"""Doc."""\nimport numpy as np\nfrom PIL import Image\ndef f():\n    return np, Image\n', style="lazy-modules")
+    assert '__lazy_modules__ = ["numpy", "PIL"]\n' in out
+    assert out.index("__lazy_modules__") < out.index("import numpy")
+
+
+def test_lazy_modules_extends_an_existing_list() -> None:
+    out = rewrite('__lazy_modules__ = ["json"]\nimport numpy as np\ndef f():\n    return np\n', style="lazy-modules")
+    assert out.startswith('__lazy_modules__ = ["json", "numpy"]\n')
