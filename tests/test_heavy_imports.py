@@ -367,3 +367,9 @@ def test_lazy_modules_lists_modules() -> None:
 def test_lazy_modules_extends_an_existing_list() -> None:
     out = rewrite('__lazy_modules__ = ["json"]\nimport numpy as np\ndef f():\n    return np\n', style="lazy-modules")
     assert out.startswith('__lazy_modules__ = ["json", "numpy"]\n')
+
+
+def test_python_310_cannot_parse_modern_syntax_but_lazify_can() -> None:
+    src = "type V = list[float]\nimport numpy as np\ndef f():\n    match 1:\n        case _:\n            return np.zeros(1)\n"
+    out = rewrite(src, target_version=(3, 12))
+    assert out == "type V = list[float]\ndef f():\n    import numpy as np\n    match 1:\n        case _:\n            return np.zeros(1)\n"
