@@ -283,7 +283,8 @@ def lint_notes(settings: Settings, results: list[FileResult]) -> list[str]:
                 "`style = \"lazy-modules\"`"
             )
         pylint = tool.get("pylint", {})
-        disabled = str(pylint.get("messages_control", {}).get("disable", ""))
+        control = pylint.get("messages control") or pylint.get("messages_control") or {}
+        disabled = str(control.get("disable", ""))
         if pylint and "import-outside-toplevel" not in disabled and "C0415" not in disabled:
             notes.append(
                 "the project configures pylint, whose C0415 (import-outside-toplevel) is on by "

@@ -1,0 +1,114 @@
+"""Engine layers: module names, the cross-file index, lint notes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import run_lazify, write_tree
+from lazifier.discovery import module_name
+from lazifier.engine import Engine
+from lazifier.index import ProjectIndex, extract_facts, resolve_relative
+from lazifier.settings import Settings, load_settings
+from lazifier.transform import Policy
+
+
+@pytest.mark.parametrize(
+    ("rel", "packages", "src", "namespace", "expected"),
+    [
+        ("pkg/mod.py", {"pkg"}, (".",), (), "pkg.mod"),
+        ("pkg/__init__.py", {"pkg"}, (".",), (), "pkg"),
+        ("src/pkg/mod.py", {"src/pkg"}, (".", "src"), (), "pkg.mod"),
+        # A `src` that is itself a package (the example app imports `src.api.main`).
+        ("src/api/main.py", {"src", "src/api"}, (".",), (), "src.api.main"),
+        ("scripts/tool.py", set(), (".",), (), "tool"),
+        ("ns/pkg/mod.py", {"ns/pkg"}, (".",), ("ns",), "ns.pkg.mod"),
+        ("ns/pkg/mod.py", {"ns/pkg"}, (".",), (), "pkg.mod"),
+        ("my-dir/mod.py", {"my-dir"}, (".",), (), None),
+    ],
+)
+def test_module_name(rel: str, packages: set, src: tuple, namespace: tuple, expected: str | None) -> None:
+    settings = Settings(project_root=Path("/p"), src=src, namespace_packages=namespace)
+    assert module_name(rel, settings, lambda d: d in packages) == expected
+
+
+def test_relative_imports_resolve() -> None:
+    assert resolve_relative("a.b.c", False, 1, "d") == "a.b.d"
+    assert resolve_relative("a.b", True, 1, "d") == "a.b.d"
+    assert resolve_relative("a.b.c", False, 2, None) == "a"
+    assert resolve_relative("a", False, 3, "x") is None
+
+
+def test_index_collects_every_kind_of_reference() -> None:
+    user = extract_facts(
+        "import pkg.mod as m\n"
+        "from pkg import mod\n"
+        "from pkg.mod import np as _np\n"
+        "from pkg.other import *\n"
+        "from . import mod as again\n"
+        "m.np.zeros\n"
+        "mod.Image\n"
+        "patch('pkg.mod.torch')\n"
+        "typing.get_type_hints(handler)\n",
+        "pkg.user",
+        False,
+    )
+    index = ProjectIndex(
+        {"pkg/mod.py": "pkg.mod", "pkg/other.py": "pkg.other", "pkg/user.py": "pkg.user"},
+        {"pkg/user.py": user, "pkg/mod.py": extract_facts("def handler(): pass\n", "pkg.mod", False)},
+    )
+    view = index.view("pkg/mod.py")
+    assert set(view.external_refs) == {"np", "Image", "torch"}
+    assert view.annotation_readers == {"handler"}
+    assert [str(loc) for loc in index.view("pkg/other.py").star_imported_by] == ["pkg/user.py:4"]
+
+
+def test_files_ast_cannot_parse_still_give_import_facts() -> None:
+    facts = extract_facts("lazy import x\nfrom pkg.mod import np, pd as p\n", "user", False)
+    assert facts.error
+    assert {r[0] for r in facts.refs} == {"pkg.mod.np", "pkg.mod.pd"}
+
+
+def test_index_covers_excluded_files(tmp_path: Path) -> None:
+    """A test file excluded from rewriting still blocks moving a name it imports."""
+    root = write_tree(tmp_path, {
+        "pyproject.toml": '[tool.lazify]\nextend-exclude = ["tests"]\n',
+        "pkg/__init__.py": "",
+        "pkg/mod.py": "import numpy as np\ndef f():\n    return np.zeros(1)\n",
+        "tests/test_mod.py": "from pkg.mod import np\n",
+    })  # fmt: skip
+    settings = load_settings([root])
+    engine = Engine(settings, [root], jobs=1, use_cache=False)
+    assert engine.files.targets == ["pkg/__init__.py", "pkg/mod.py"]
+    outcome = engine.run(Policy())
+    (result,) = [r for r in outcome.results if r.path == "pkg/mod.py"]
+    assert result.new_text is None
+    assert "tests/test_mod.py:1" in result.changes[0].finding.message
+
+
+@pytest.mark.parametrize(
+    ("config", "files", "note"),
+    [
+        ('[tool.ruff.lint]\nselect = ["E", "PLC0415"]\n', {}, "PLC0415"),
+        ('[tool.ruff.lint]\nextend-select = ["PLC"]\n', {}, "PLC0415"),
+        ("[tool.pylint.main]\njobs = 1\n", {}, "C0415"),
+        ("", {".pylintrc": "[MESSAGES CONTROL]\ndisable=missing-docstring\n"}, "C0415"),
+        ('[tool.ruff.lint]\nselect = ["PLC"]\nignore = ["PLC0415"]\n', {}, None),
+        ('[tool.pylint."messages control"]\ndisable = ["import-outside-toplevel"]\n', {}, None),
+        ("", {}, None),
+    ],
+)
+def test_lint_rules_against_local_imports_are_reported(tmp_path: Path, config: str, files: dict, note: str | None) -> None:
+    write_tree(tmp_path, {
+        "pyproject.toml": "[tool.lazify]\n" + config,
+        "m.py": "import numpy as np\ndef f():\n    return np.zeros(1)\n",
+        **files,
+    })  # fmt: skip
+    result = run_lazify("apply", "--dry-run", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    notes = [line for line in result.stderr.decode().splitlines() if line.startswith("note:")]
+    if note is None:
+        assert notes == []
+    else:
+        assert any(note in n for n in notes), notes
