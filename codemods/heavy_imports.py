@@ -257,8 +257,7 @@ class _Analyzer:
             s.name.value: s for s in self.module.body if isinstance(s, cst.ClassDef)
         }
         self.getattr_index, self.getattr_generated = self._module_getattr()
-        self.globals_declared = self._global_declarations()
-        self.signature_readers = self._signature_reading_args()
+        self.globals_declared, self.signature_readers = self._scan()
 
     # -- small utilities ---------------------------------------------------------------------
 
@@ -304,31 +303,26 @@ class _Analyzer:
                 return i, generated
         return None, False
 
-    def _global_declarations(self) -> dict[str, cst.Global]:
-        found: dict[str, cst.Global] = {}
+    def _scan(self) -> tuple[dict[str, cst.Global], set[str]]:
+        """One pass over the module: ``global`` declarations, and names passed to
+        ``Depends(...)``/``Security(...)`` (whose signatures FastAPI reads)."""
+        declared: dict[str, cst.Global] = {}
+        readers: set[str] = set()
 
         class V(cst.CSTVisitor):
             def visit_Global(self, node: cst.Global) -> None:
                 for n in node.names:
-                    found.setdefault(n.name.value, node)
+                    declared.setdefault(n.name.value, node)
 
-        self.module.visit(V())
-        return found
-
-    def _signature_reading_args(self) -> set[str]:
-        """Names passed to ``Depends(...)``/``Security(...)`` in this module."""
-        names: set[str] = set()
-
-        class V(cst.CSTVisitor):
             def visit_Call(self, node: cst.Call) -> None:
                 if u.dotted_name(node.func) in SIGNATURE_READING_CALLS:
                     for arg in node.args:
                         n = u.dotted_name(arg.value)
                         if n:
-                            names.add(n.split(".")[-1])
+                            readers.add(n.split(".")[-1])
 
         self.module.visit(V())
-        return names
+        return declared, readers
 
     # -- walking -----------------------------------------------------------------------------
 

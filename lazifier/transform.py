@@ -115,14 +115,18 @@ def _parse(text: str, target: tuple[int, int]):  # -> cst.Module
         return cst.parse_module(text)
 
 
-def _verify(original: str, new: str, target: tuple[int, int], path: str) -> str | None:
-    """Why ``new`` must not be written, or None."""
+def _verify(original: str, new: str, target: tuple[int, int], path: str):  # -> (str | None, Module | None)
+    """Why ``new`` must not be written (or None), and its parse."""
     import libcst as cst
 
     try:
-        _parse(new, target)
+        module = _parse(new, target)
     except (cst.ParserSyntaxError, RecursionError) as e:
-        return f"the output does not parse: {e}"
+        return f"the output does not parse: {e}", None
+    return _compiles(original, new, target, path), module
+
+
+def _compiles(original: str, new: str, target: tuple[int, int], path: str) -> str | None:
     if target > sys.version_info[:2]:
         return None  # the output may use syntax this interpreter doesn't have (PEP 810)
     with warnings.catch_warnings():
@@ -221,14 +225,14 @@ def _transform(
         new = cm.apply(ctx, analysis, keys).code
         if new == current:
             continue
-        problem = _verify(current, new, settings.target_version, path)
+        problem, parsed = _verify(current, new, settings.target_version, path)
         if problem:
             result.error = f"internal error in {cls.name} ({cls.code}): {problem}; file left untouched"
             result.error_kind = "internal"
             result.new_text = None
             return result
         current = new
-        module = _parse(current, settings.target_version)
+        module = parsed
     if current != text:
         result.new_text = current
     return result
