@@ -24,6 +24,10 @@ class Skipped:
     path: str
     reason: str
     line: int | None = None
+    #: A short category for the summary ("generated", "symlink loop", ...).
+    kind: str = ""
+    #: Whether the file could not be processed (exit code 2), rather than skipped by design.
+    error: bool = False
 
 
 @dataclass
@@ -131,19 +135,21 @@ def _file(ap: Path, root: Path, out: FileSet) -> str | None:
         try:
             real = ap.resolve(strict=True)
         except RuntimeError:
-            out.skipped.append(Skipped(rel, "symlink loop"))
+            out.skipped.append(Skipped(rel, "symlink loop", kind="symlink loop", error=True))
             return None
         except OSError:
-            out.skipped.append(Skipped(rel, "broken symlink"))
+            out.skipped.append(Skipped(rel, "broken symlink", kind="broken symlink", error=True))
             return None
         real_rel = _rel(real, root)
         if real_rel is None:
-            out.skipped.append(Skipped(rel, f"symlink to {real}, outside the project: not written through"))
+            out.skipped.append(
+                Skipped(rel, f"symlink to {real}, outside the project: not written through", kind="symlink out of the project")
+            )
             return None
         out.links[rel] = real_rel
         return real_rel
     if not ap.is_file():
-        out.skipped.append(Skipped(rel, "not a regular file"))
+        out.skipped.append(Skipped(rel, "not a regular file", kind="not a regular file", error=True))
         return None
     return rel
 

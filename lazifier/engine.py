@@ -113,7 +113,7 @@ class Engine:
             if src is None:
                 continue
             if is_generated(src.raw):
-                self.skipped.append(Skipped(rel, "marked @generated"))
+                self.skipped.append(Skipped(rel, "marked @generated", kind="generated"))
                 continue
             try:
                 src.decoded = decode(src.raw)

@@ -89,7 +89,7 @@ class RunReport:
     @property
     def errors(self) -> list[tuple[str, int | None, str]]:
         out = [(r.path, r.error_line, r.error) for r in self.results if r.error]
-        out += [(s.path, s.line, s.reason) for s in self.skipped if _is_error(s.reason)]
+        out += [(s.path, s.line, s.reason) for s in self.skipped if s.error]
         out += [(p, None, why) for p, why in self.write_errors.items()]
         return sorted(out, key=lambda e: (e[0], e[1] or 0))  # type: ignore[arg-type,return-value]
 
@@ -114,7 +114,7 @@ class RunReport:
         changed = len(self.changed_files)
         errors = self.errors
         n_err = len({e[0] for e in errors})
-        skipped_ok = [s for s in self.skipped if not _is_error(s.reason)]
+        skipped_ok = [s for s in self.skipped if not s.error]
         unchanged = max(0, self.targets - changed - n_err - len(skipped_ok))
         verb = "would be rewritten" if self.dry_run else "rewritten"
         parts = [f"{_n(changed, 'file')} {verb}", f"{unchanged} unchanged"]
@@ -127,7 +127,7 @@ class RunReport:
         if self.unsafe_hidden:
             tail.append(f"{_n(len(self.unsafe_hidden), 'unsafe fix', 'unsafe fixes')} not applied (--unsafe-fixes)")
         if skipped_ok:
-            why = Counter(s.reason.split(":")[0] for s in skipped_ok)
+            why = Counter(s.kind or s.reason for s in skipped_ok)
             parts.append(f"{len(skipped_ok)} skipped ({', '.join(f'{v} {k}' for k, v in sorted(why.items()))})")
         if errors:
             why = Counter(_error_kind(e[2]) for e in errors)
@@ -138,13 +138,9 @@ class RunReport:
         return line + "."
 
 
-def _is_error(reason: str) -> bool:
-    return reason.startswith(("symlink loop", "broken symlink", "not a regular file"))
-
-
 def _error_kind(reason: str) -> str:
-    for key in ("syntax error", "internal error", "read-only", "can't decode", "symlink loop",
-                "broken symlink", "LibCST", "too deeply nested", "worker", "changed on disk",
+    for key in ("worker", "syntax error", "internal error", "read-only", "can't decode", "symlink loop",
+                "broken symlink", "LibCST", "too deeply nested", "changed on disk",
                 "encoding", "null byte"):  # fmt: skip
         if key in reason:
             return {"can't decode": "undecodable", "LibCST": "round-trip", "worker": "crashed worker"}.get(key, key)
@@ -243,7 +239,7 @@ def render_text(
         loc = f"{display(path)}:{line}" if line else display(path)
         out.append(f"{colors.bold(loc)}: {colors.red('error')}: {reason}\n")
     for s in report.skipped:
-        if not _is_error(s.reason):
+        if not s.error:
             out.append(f"{colors.bold(display(s.path))}: {colors.dim('skipped')}: {s.reason}\n")
     for note in report.notes:
         out.append(f"{colors.yellow('note')}: {note}\n")
@@ -307,7 +303,7 @@ def render_json(report: RunReport, display: Callable[[str], str] = lambda p: p) 
         },
         "changes": [_change_json(c, display) for r in report.results for c in r.changes],
         "errors": [{"file": display(p), "line": line, "message": m} for p, line, m in report.errors],
-        "skipped": [{"file": display(s.path), "reason": s.reason} for s in report.skipped if not _is_error(s.reason)],
+        "skipped": [{"file": display(s.path), "reason": s.reason} for s in report.skipped if not s.error],
         "notes": report.notes,
     }
     return json.dumps(doc, indent=2) + "\n"

@@ -115,6 +115,22 @@ def _parse(text: str, target: tuple[int, int]):  # -> cst.Module
         return cst.parse_module(text)
 
 
+def _error_line(text: str, e: Exception) -> int:
+    """The line of a syntax error. LibCST 1.9's ``raw_line`` is one too far when more lines
+    follow, so ask the interpreter first, then LibCST's message ("error at L:C")."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(text, "<file>", "exec", dont_inherit=True)
+        except SyntaxError as se:
+            if se.lineno:
+                return se.lineno
+        except (ValueError, RecursionError, MemoryError):
+            pass
+    m = re.search(r"error at (\d+):\d+", str(e))
+    return int(m.group(1)) if m else getattr(e, "raw_line", 1)
+
+
 def _verify(original: str, new: str, target: tuple[int, int], path: str):  # -> (str | None, Module | None)
     """Why ``new`` must not be written (or None), and its parse."""
     import libcst as cst
@@ -193,7 +209,7 @@ def _transform(
     try:
         module = _parse(text, settings.target_version)
     except cst.ParserSyntaxError as e:
-        result.error, result.error_line, result.error_kind = f"syntax error: {e.message}", e.raw_line, "parse"
+        result.error, result.error_line, result.error_kind = f"syntax error: {e.message}", _error_line(text, e), "parse"
         return result
     if module.code != text:
         result.error = "LibCST does not reproduce this file byte for byte; skipped so nothing is lost"

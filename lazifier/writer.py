@@ -111,6 +111,7 @@ def write_all(pending: list[Pending], journal_dir: Path) -> list[WriteError]:
                 errors.append(WriteError(p.rel, f"can't write: {e.strerror or e}"))
         if not ready:
             return errors
+        made_dir = not journal_dir.exists()
         journal_dir.mkdir(parents=True, exist_ok=True)
         entries = []
         for p, tmp in ready:
@@ -136,6 +137,8 @@ def write_all(pending: list[Pending], journal_dir: Path) -> list[WriteError]:
         for e in entries:
             Path(e["backup"]).unlink(missing_ok=True)
         journal.unlink(missing_ok=True)
+        if made_dir and not any(journal_dir.iterdir()):
+            journal_dir.rmdir()  # --no-cache leaves nothing behind
         return errors
     finally:
         for _, tmp in ready:
