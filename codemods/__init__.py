@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from codemods._api import Codemod
 from codemods.heavy_imports import HeavyImports
+from codemods.lazy_singletons import LazySingletons
 
 #: All codemods, sorted by code. The engine runs them in this order.
-REGISTRY: tuple[type[Codemod], ...] = (HeavyImports,)
+REGISTRY: tuple[type[Codemod], ...] = (HeavyImports, LazySingletons)
 
 
 def by_name_or_code(key: str) -> type[Codemod] | None:

@@ -68,6 +68,9 @@ class Finding:
     help: str | None = None
     #: Other lines that explain the finding (the blocking use, the chain of lines...).
     related: tuple[tuple[Location | Span, str], ...] = ()
+    #: For a change that spans files: the file that owns the decision (where the fix is
+    #: defined). All the files' changes with the same owner and key are one decision.
+    fix_owner: str | None = None
 
     @property
     def blocked(self) -> bool:
@@ -104,6 +107,8 @@ class ProjectView:
     external_refs: Mapping[str, tuple[tuple[Location, str], ...]] = field(default_factory=dict)
     #: Simple names that project code passes to ``typing.get_type_hints``/``inspect.signature``.
     annotation_readers: frozenset[str] = frozenset()
+    #: Project-level codemods' plans for this module: code -> that codemod's slice.
+    plans: Mapping[str, object] = field(default_factory=dict)
 
     def refs_to(self, name: str) -> tuple[tuple[Location, str], ...]:
         return tuple(self.external_refs.get(name, ()))
@@ -146,6 +151,10 @@ class Codemod:
     summary: ClassVar[str]
     #: Bump when the output for the same input changes: it is part of the cache key.
     version: ClassVar[int] = 1
+
+    #: A project-level codemod extracts ``facts`` from every file (with ``ast``) and ``plan``s
+    #: the whole project from them; each file then gets its slice of the plan in its view.
+    project_level: ClassVar[bool] = False
 
     def prefilter(self, text: str, settings: Settings) -> bool:
         """A cheap text check; ``False`` means the file certainly has nothing for this codemod."""

@@ -1,3 +1,22 @@
 """lazify: make Python services cheap and safe to import (the engine around ``codemods``)."""
 
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
 __version__ = "0.1.0"
+
+
+@lru_cache(maxsize=None)
+def build_id() -> str:
+    """The version plus a fingerprint of lazify's own source files (size and mtime), so an
+    editable install never reuses cache entries written by different code."""
+    h = hashlib.blake2b(__version__.encode(), digest_size=12)
+    for package in ("lazifier", "codemods"):
+        root = Path(__file__).resolve().parent.parent / package
+        for f in sorted(root.glob("*.py")):
+            st = f.stat()
+            h.update(f"{package}/{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()

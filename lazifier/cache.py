@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from lazifier import __version__
+from lazifier import build_id
 
 SCHEMA = 1
 
@@ -39,7 +39,7 @@ class Cache:
                 data = pickle.load(fh)
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
             return
-        if not isinstance(data, dict) or data.get("version") != __version__:
+        if not isinstance(data, dict) or data.get("version") != build_id():
             return
         self.facts = data.get("facts", {})
         self.results = data.get("results", {})
@@ -71,7 +71,7 @@ class Cache:
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".cache-", suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 pickle.dump(
-                    {"version": __version__, "facts": self.facts, "results": self.results},
+                    {"version": build_id(), "facts": self.facts, "results": self.results},
                     fh,
                     protocol=pickle.HIGHEST_PROTOCOL,
                 )

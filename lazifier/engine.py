@@ -15,7 +15,7 @@ from typing import Callable
 
 from codemods import REGISTRY
 from codemods._api import ProjectView
-from lazifier import __version__
+from lazifier import build_id
 from lazifier.cache import Cache
 from lazifier.discovery import FileSet, Skipped, discover, is_generated, module_name
 from lazifier.index import FACTS_VERSION, FileFacts, ProjectIndex, extract_facts, needles_regex, view_hash
@@ -88,7 +88,19 @@ class Engine:
         self.errors: dict[str, FileResult] = {}
         self.skipped: list[Skipped] = list(self.files.skipped)
         self._index: ProjectIndex | None = None
+        self.plans = {}
+        self._project_level = [cls for cls in REGISTRY if cls.code in self.codes and cls.project_level]
         self._read_targets()
+        if self._project_level:
+            # Which files have something to do depends on the whole project's plan.
+            self.index()
+            planned = {m for m in self.plans}
+            extra = [
+                r for r in self.files.targets
+                if r in self.sources and self.sources[r].decoded is not None
+                and self.module_of(r) in planned and r not in self.candidates and r not in self.errors
+            ]  # fmt: skip
+            self.candidates = sorted({*self.candidates, *extra})
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -161,7 +173,7 @@ class Engine:
                 text = src.decoded.text if src.decoded else decode(src.raw).text
             except SourceError:
                 continue
-            if not needles.search(text):
+            if not self._project_level and not needles.search(text):
                 continue
             todo.append((rel, (text, mod, is_pkg)))
         if len(todo) > 64 and self.jobs > 1:
@@ -177,17 +189,33 @@ class Engine:
                 mod, is_pkg = args[1], args[2]
                 self.cache.put_facts(rel, f"{FACTS_VERSION}:{self.sources[rel].hash}:{mod}:{is_pkg}", facts[rel])
         self._index = ProjectIndex(named, facts)
+        self._plan(named, facts)
         return self._index
 
+    def _plan(self, named: dict[str, str], facts: dict[str, FileFacts]) -> None:
+        """Run the project-level codemods' planners over every file's facts."""
+        self.plans: dict[str, dict[str, object]] = {}  # module -> code -> slice
+        rewritten = {named[r] for r in self.files.targets if r in named and r not in self.errors}
+        paths = {m: r for r, m in named.items()}
+        for cls in self._project_level:
+            per_module = {
+                named[rel]: f.extra_for(cls.code)
+                for rel, f in facts.items()
+                if rel in named and f.extra_for(cls.code) is not None
+            }
+            for mod, slice_ in cls.plan(per_module, rewritten, paths, self.codemod_settings).items():  # type: ignore[attr-defined]
+                self.plans.setdefault(mod, {})[cls.code] = slice_
+
     def view(self, rel: str) -> ProjectView:
-        return self.index().view(rel)
+        index = self.index()
+        return index.view(rel, self.plans.get(index.module_of.get(rel) or "", {}))
 
     # -- the run -----------------------------------------------------------------------------
 
     def result_key(self, rel: str, view: ProjectView, policy: Policy, change_diffs: bool) -> str:
         src = self.sources[rel]
         parts = (
-            __version__, src.hash, self.settings.fingerprint(), view_hash(view),
+            build_id(), src.hash, self.settings.fingerprint(), view_hash(view),
             policy.unsafe_fixes, change_diffs,
         )  # fmt: skip
         return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()

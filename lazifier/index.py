@@ -16,12 +16,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from codemods import REGISTRY
 from codemods._api import Location, ProjectView
 
 DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 READER_FUNCS = ("get_type_hints", "signature", "get_annotations")
-#: Version of the facts format: part of the facts cache key.
-FACTS_VERSION = 1
+#: Version of the facts format: part of the facts cache key (with the codemods' versions).
+FACTS_VERSION = "2:" + ",".join(f"{c.code}.{c.version}" for c in REGISTRY if c.project_level)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class FileFacts:
     #: Names of functions and classes defined anywhere in the file.
     defined: tuple[str, ...] = ()
     error: str | None = None
+    #: Project-level codemods' own facts: (code, facts).
+    extra: tuple[tuple[str, object], ...] = ()
+
+    def extra_for(self, code: str) -> object | None:
+        return dict(self.extra).get(code)
 
 
 def resolve_relative(module: str | None, is_package: bool, level: int, name: str | None) -> str | None:
@@ -142,6 +148,11 @@ def extract_facts(text: str, module: str | None, is_package: bool) -> FileFacts:
     c = _Collector(module, is_package)
     try:
         c.visit(tree)
+        extra = tuple(
+            (cls.code, cls.facts(tree, module, is_package))  # type: ignore[attr-defined]
+            for cls in REGISTRY
+            if cls.project_level
+        )
     except RecursionError:
         return _fallback_facts(text, module, is_package, "RecursionError")
     return FileFacts(
@@ -149,6 +160,7 @@ def extract_facts(text: str, module: str | None, is_package: bool) -> FileFacts:
         refs=tuple(c.refs),
         readers=tuple(sorted(c.readers)),
         defined=tuple(sorted(c.defined)),
+        extra=extra,
     )
 
 
@@ -203,7 +215,7 @@ class ProjectIndex:
                             (Location(rel, line), _HOW[how].format(d=dotted))
                         )
 
-    def view(self, rel: str) -> ProjectView:
+    def view(self, rel: str, plans: Mapping[str, object] | None = None) -> ProjectView:
         mod = self.module_of.get(rel)
         if mod is None:
             return ProjectView(module=None)
@@ -213,6 +225,7 @@ class ProjectIndex:
             star_imported_by=tuple(sorted(self.star.get(mod, ()))),
             external_refs={k: tuple(sorted(set(v))) for k, v in sorted(refs.items())},
             annotation_readers=frozenset(self.readers & self.defined.get(rel, set())),
+            plans=dict(plans or {}),
         )
 
 
@@ -223,6 +236,7 @@ def view_hash(view: ProjectView) -> str:
             view.star_imported_by,
             sorted((k, v) for k, v in view.external_refs.items()),
             sorted(view.annotation_readers),
+            sorted((k, repr(v)) for k, v in view.plans.items()),
         )
     )
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()

@@ -227,10 +227,10 @@ def _transform(
         findings = [f for f in analysis.findings if not _suppressed(f, cls, sup)]
         keys = frozenset(
             f.fix_key for f in findings
-            if f.fix_key is not None and policy.accepts(fix_id(cls.code, path, f.fix_key), f.safety)
+            if f.fix_key is not None and policy.accepts(fix_id(cls.code, f.fix_owner or path, f.fix_key), f.safety)
         )  # fmt: skip
         for f in findings:
-            fid = fix_id(cls.code, path, f.fix_key) if f.fix_key is not None else None
+            fid = fix_id(cls.code, f.fix_owner or path, f.fix_key) if f.fix_key is not None else None
             diff = None
             if change_diffs and fid is not None:
                 alone = cm.apply(ctx, analysis, frozenset({f.fix_key})).code  # type: ignore[arg-type]

@@ -37,6 +37,7 @@ class FixtureRun:
     project: Path
     outcome: Outcome
     rendered: str
+    select: tuple[str, ...] | None = None
 
     @property
     def changed(self) -> dict[str, tuple[str, str]]:
@@ -80,8 +81,8 @@ def materialize(fixture: Path, dest: Path) -> Path:
     return project
 
 
-def run_project(project: Path) -> Outcome:
-    settings = load_settings([project])
+def run_project(project: Path, select: tuple[str, ...] | None = None) -> Outcome:
+    settings = load_settings([project], {"select": select})
     engine = Engine(settings, [project], jobs=1, use_cache=False)
     return engine.run(Policy(unsafe_fixes=settings.unsafe_fixes), change_diffs=True)
 
@@ -108,10 +109,11 @@ def render(name: str, outcome: Outcome) -> str:
     return "\n".join(out)
 
 
-def run_fixture(fixture: Path, tmp: Path) -> FixtureRun:
+def run_fixture(fixture: Path, tmp: Path, codemod: str) -> FixtureRun:
+    """Run one codemod's fixture with only that codemod selected."""
     project = materialize(fixture, tmp)
-    outcome = run_project(project)
-    return FixtureRun(fixture.stem, project, outcome, render(fixture.stem, outcome))
+    outcome = run_project(project, (codemod,))
+    return FixtureRun(fixture.stem, project, outcome, render(fixture.stem, outcome), (codemod,))
 
 
 def check_snapshot(codemod_dir: str, run: FixtureRun) -> None:
@@ -199,6 +201,6 @@ def check_invariants(run: FixtureRun, target: tuple[int, int]) -> None:
         assert_untouched_statements_identical(old, new)
         (run.project / rel).write_text(new, encoding="utf-8", newline="")
     if changed:
-        again = run_project(run.project)
+        again = run_project(run.project, run.select)
         second = [r.path for r in again.results if r.changed]
         assert not second, f"a second run still changes {second} (not idempotent)"

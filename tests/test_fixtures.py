@@ -24,7 +24,7 @@ CASES = [
 
 @pytest.mark.parametrize(("cls", "fixture"), CASES)
 def test_fixture(cls: type, fixture: Path, tmp_path: Path) -> None:
-    run = run_fixture(fixture, tmp_path)
+    run = run_fixture(fixture, tmp_path, cls.name)
     check_snapshot(_dir(cls), run)
     target = options_of(fixture).get("target-version", "py310") if fixture.is_file() else "py310"
     check_invariants(run, (3, int(target[3:])))

@@ -1,0 +1,626 @@
+"""lazy-singletons, stages 1 and 2: per-file facts (``ast``) and the project-wide plan.
+
+Whether a module-level object can be built lazily depends on every other module: who imports
+it, who uses it while being imported, whose constructor uses it. Those questions are answered
+here, once, from facts extracted with the standard library's ``ast`` (cached per file by the
+engine), so that the module that defines a singleton and every module that refers to it agree on
+the same plan. Pure functions: no I/O.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+#: Calls that build something expensive or with side effects (qualified names; ``*`` globs).
+DEFAULT_FACTORIES = (
+    "sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlalchemy.orm.sessionmaker",
+    "sqlalchemy.orm.scoped_session", "sqlalchemy.ext.asyncio.create_async_engine",
+    "sqlalchemy.ext.asyncio.async_sessionmaker", "sqlite3.connect", "redis.Redis",
+    "redis.Redis.from_url", "redis.from_url", "redis.StrictRedis", "redis.asyncio.Redis",
+    "redis.asyncio.from_url", "boto3.client", "boto3.resource", "boto3.session.Session",
+    "requests.Session", "httpx.Client", "httpx.AsyncClient", "open", "builtins.open",
+    "*.from_pretrained", "torch.load", "joblib.load", "pickle.load", "psycopg2.connect",
+    "pymongo.MongoClient", "motor.motor_asyncio.AsyncIOMotorClient", "openai.OpenAI",
+    "anthropic.Anthropic", "elasticsearch.Elasticsearch", "google.cloud.storage.Client",
+)  # fmt: skip
+
+#: Calls that are cheap and side-effect free: never lazified, even for project classes.
+DEFAULT_CHEAP = (
+    "logging.getLogger", "os.getenv", "os.environ.get", "typing.TypeVar", "typing.NewType",
+    "contextvars.ContextVar", "threading.Lock", "threading.RLock", "threading.Event",
+    "asyncio.Lock", "fastapi.APIRouter", "flask.Blueprint", "collections.namedtuple",
+    "collections.defaultdict", "collections.OrderedDict", "dict", "list", "set", "frozenset",
+    "tuple", "object", "re.compile", "pathlib.Path", "datetime.timedelta", "decimal.Decimal",
+    "functools.partial", "enum.Enum", "dataclasses.field", "pydantic.Field",
+)  # fmt: skip
+
+#: Bases and decorators that make a class a value object (cheap to build, compared by value).
+VALUE_BASES = ("Enum", "IntEnum", "StrEnum", "Flag", "NamedTuple", "TypedDict", "BaseModel",
+               "BaseSettings", "Exception", "BaseException", "Protocol")  # fmt: skip
+VALUE_DECORATORS = ("dataclass", "dataclasses.dataclass", "attr.s", "attrs.define", "define", "frozen")
+
+#: Schema work on a SQLAlchemy engine that runs with it, once, instead of at import.
+SCHEMA_METHODS = ("create_all",)
+
+# ---------------------------------------------------------------------------------------------
+# Facts
+
+
+@dataclass(frozen=True)
+class AssignFact:
+    name: str
+    line: int
+    #: Qualified name of the called function or class ("sqlalchemy.create_engine", "pkg.mod.C").
+    callee: str | None
+    annotation: str | None
+    #: Global names the value reads (``sessionmaker(bind=engine)`` -> ``engine``).
+    reads: tuple[str, ...]
+    #: The callee as written (``CSRFProtection``, ``redis.Redis.from_url``).
+    func_text: str | None = None
+
+
+@dataclass(frozen=True)
+class ClassFact:
+    name: str
+    line: int
+    #: The module-level function a proxy class forwards attribute access to.
+    proxy_getter: str | None
+    value_object: bool
+    #: Global names ``__init__`` reads (its construction uses them).
+    init_reads: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UseFact:
+    """A global name read by a module-level statement (at import)."""
+
+    name: str
+    line: int
+    #: The module-level assignment this read is part of, if any.
+    in_assign: str | None = None
+    #: The singleton whose schema work this statement is (``Base.metadata.create_all(engine)``).
+    schema_of: str | None = None
+    #: ``True`` when the name is read only for an attribute (``x.attr``).
+    attribute_only: bool = False
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    module: str | None
+    #: Module-level bindings: local name -> qualified name (imports), or "" for other bindings.
+    bindings: tuple[tuple[str, str], ...] = ()
+    classes: tuple[ClassFact, ...] = ()
+    functions: tuple[str, ...] = ()
+    assigns: tuple[AssignFact, ...] = ()
+    uses: tuple[UseFact, ...] = ()
+    #: Names bound more than once at module level, or declared ``global`` in a function.
+    rebound: tuple[str, ...] = ()
+    all_names: tuple[str, ...] | None = None
+    all_computed: bool = False
+    has_getattr: bool = False
+    #: Module-level ``import m`` aliases: local name -> module (for ``m.x`` reads).
+    module_aliases: tuple[tuple[str, str], ...] = ()
+    #: (module, name) read through a module alias at import (``m.x`` at module level).
+    attribute_uses: tuple[tuple[str, str, int], ...] = ()
+    #: Modules this one star-imports, with the line.
+    star_imports: tuple[tuple[str, int], ...] = ()
+
+    def binding(self, name: str) -> str | None:
+        return dict(self.bindings).get(name)
+
+
+def _resolve(module: str | None, is_package: bool, level: int, name: str | None) -> str | None:
+    if level == 0:
+        return name
+    if module is None:
+        return None
+    parts = module.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    if level - 1 > len(parts):
+        return None
+    parts = parts[: len(parts) - (level - 1)]
+    base = ".".join(parts)
+    return f"{base}.{name}" if name and base else (name or base or None)
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+class _Reads(ast.NodeVisitor):
+    """Global names read by an expression or statement, not counting function bodies."""
+
+    def __init__(self) -> None:
+        self.names: list[tuple[str, int, bool]] = []
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self.names.append((node.id, node.lineno, False))
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load):
+            self.names.append((node.value.id, node.value.lineno, True))
+            return
+        self.generic_visit(node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        for d in node.decorator_list:
+            self.visit(d)
+        self.visit(node.args)
+        if node.returns:
+            self.visit(node.returns)
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.visit(node.args)
+
+
+def _reads(node: ast.AST) -> list[tuple[str, int, bool]]:
+    v = _Reads()
+    v.visit(node)
+    return v.names
+
+
+def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> ModuleFacts:
+    bindings: dict[str, str] = {}
+    module_aliases: dict[str, str] = {}
+    counts: dict[str, int] = defaultdict(int)
+    classes: list[ClassFact] = []
+    functions: list[str] = []
+    assigns: list[AssignFact] = []
+    uses: list[UseFact] = []
+    all_names: list[str] | None = None
+    all_computed = False
+    has_getattr = False
+    star_imports: list[tuple[str, int]] = []
+
+    def bind(name: str, target: str = "") -> None:
+        counts[name] += 1
+        bindings[name] = target
+
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Import):
+            for a in stmt.names:
+                if a.asname:
+                    bind(a.asname, a.name)
+                    module_aliases[a.asname] = a.name
+                else:
+                    root = a.name.split(".")[0]
+                    bind(root, root)
+                    module_aliases[root] = root
+                    if "." in a.name:
+                        module_aliases[a.name] = a.name
+        elif isinstance(stmt, ast.ImportFrom):
+            base = _resolve(module, is_package, stmt.level, stmt.module)
+            for a in stmt.names:
+                if a.name == "*" and base is not None:
+                    star_imports.append((base, stmt.lineno))
+                elif base is not None:
+                    bind(a.asname or a.name, f"{base}.{a.name}")
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            bind(stmt.name)
+            functions.append(stmt.name)
+            has_getattr = has_getattr or stmt.name == "__getattr__"
+        elif isinstance(stmt, ast.ClassDef):
+            bind(stmt.name)
+            classes.append(_class_fact(stmt))
+
+    def callee_of(call: ast.Call) -> str | None:
+        name = _dotted(call.func)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        target = bindings.get(head)
+        if target:
+            return f"{target}.{rest}" if rest else target
+        if head in {c.name for c in classes} and module:
+            return f"{module}.{name}"
+        if head in bindings:  # some other module-level binding
+            return None
+        return name  # a builtin (open, dict, ...)
+
+    for stmt in tree.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        annotation = None
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, value = [stmt.target], stmt.value
+            annotation = ast.unparse(stmt.annotation)
+        elif isinstance(stmt, ast.AugAssign):
+            targets = [stmt.target]
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        for n in names:
+            if isinstance(stmt, ast.AugAssign):
+                counts[n] += 1
+            else:
+                bind(n)
+        for t in targets:
+            if isinstance(t, (ast.Tuple, ast.List)):
+                for e in ast.walk(t):
+                    if isinstance(e, ast.Name):
+                        bind(e.id)
+        if "__all__" in names:
+            if isinstance(value, (ast.List, ast.Tuple)) and all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts
+            ):
+                all_names = [*(all_names or []), *(e.value for e in value.elts)]  # type: ignore[misc]
+            else:
+                all_computed = True
+        if (
+            len(targets) == 1
+            and len(names) == 1
+            and isinstance(value, ast.Call)
+            and not isinstance(stmt, ast.AugAssign)
+        ):
+            reads = _reads(value)
+            assigns.append(
+                AssignFact(
+                    names[0], stmt.lineno, callee_of(value), annotation,
+                    tuple(sorted({r[0] for r in reads})), _dotted(value.func),
+                )
+            )  # fmt: skip
+            for n, line, attr in reads:
+                uses.append(UseFact(n, line, in_assign=names[0], attribute_only=attr))
+            continue
+        if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef)):
+            # Decorators, defaults and annotations of a def run at import.
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for n, line, attr in _reads(stmt):
+                    uses.append(UseFact(n, line, attribute_only=attr))
+            continue
+        schema = _schema_target(stmt)
+        for n, line, attr in _reads(stmt):
+            uses.append(UseFact(n, line, schema_of=schema, attribute_only=attr))
+
+    # `global x` in a function rebinds x.
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            for n in node.names:
+                counts[n] += 2
+    # `m.x` read at import, through `import m` or `from pkg import m` (the planner keeps the
+    # ones where `m` is a project module).
+    attribute_uses = []
+    maybe_modules = {**{k: v for k, v in bindings.items() if v}, **module_aliases}
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            continue
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                d = _dotted(node)
+                if d:
+                    head, _, rest = d.rpartition(".")
+                    if head in maybe_modules:
+                        attribute_uses.append((maybe_modules[head], rest, node.lineno))
+    return ModuleFacts(
+        module=module,
+        bindings=tuple(sorted(bindings.items())),
+        classes=tuple(classes),
+        functions=tuple(functions),
+        assigns=tuple(assigns),
+        uses=tuple(uses),
+        rebound=tuple(sorted(n for n, c in counts.items() if c > 1)),
+        all_names=tuple(all_names) if all_names is not None else None,
+        all_computed=all_computed,
+        has_getattr=has_getattr,
+        module_aliases=tuple(sorted(module_aliases.items())),
+        attribute_uses=tuple(attribute_uses),
+        star_imports=tuple(star_imports),
+    )
+
+
+def _schema_target(stmt: ast.stmt) -> str | None:
+    """``X.metadata.create_all(engine)`` / ``(bind=engine)`` -> ``engine``."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return None
+    call = stmt.value
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr in SCHEMA_METHODS):
+        return None
+    if not (isinstance(func.value, ast.Attribute) and func.value.attr == "metadata"):
+        return None
+    args = [*call.args, *(k.value for k in call.keywords if k.arg == "bind")]
+    if len(args) == 1 and isinstance(args[0], ast.Name):
+        return args[0].id
+    return None
+
+
+def _class_fact(node: ast.ClassDef) -> ClassFact:
+    bases = [(_dotted(b) or "").split(".")[-1] for b in node.bases]
+    decorators = [_dotted(d.func if isinstance(d, ast.Call) else d) or "" for d in node.decorator_list]
+    value_object = any(b in VALUE_BASES or b.endswith(("Error", "Exception")) for b in bases) or any(
+        d in VALUE_DECORATORS or d.endswith(".dataclass") for d in decorators
+    )
+    proxy = None
+    init_reads: list[str] = []
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef) and item.name == "__getattr__":
+            proxy = _proxy_target(item)
+        if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+            init_reads = sorted(
+                {n.id for n in ast.walk(item) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            )
+    return ClassFact(node.name, node.lineno, proxy, value_object, tuple(init_reads))
+
+
+def _proxy_target(fn: ast.FunctionDef) -> str | None:
+    """``def __getattr__(self, name): return getattr(get_x(), name)`` -> ``get_x``."""
+    body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return None
+    call = body[0].value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "getattr"):
+        return None
+    if len(call.args) != 2 or not isinstance(call.args[0], ast.Call):
+        return None
+    inner = call.args[0]
+    if inner.args or inner.keywords or not isinstance(inner.func, ast.Name):
+        return None
+    return inner.func.id
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One singleton the project will build lazily (or a proxy whose uses go to its getter)."""
+
+    module: str
+    name: str
+    getter: str
+    #: "build": the assignment becomes a getter; "proxy": reads of ``x.attr`` call the getter.
+    kind: str
+    line: int
+    returns: str | None = None
+    #: Lines of module-level schema statements that run in the getter, after building.
+    schema_lines: tuple[int, ...] = ()
+    #: The defining file (owner of the decision that spans files).
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Blocked:
+    module: str
+    name: str
+    line: int
+    reason: str
+    #: The chain of lines that explains it: (module, line, what).
+    chain: tuple[tuple[str, int, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ModulePlan:
+    """The plan as one module sees it: hashed into that module's cache key."""
+
+    #: Singletons this module defines and builds lazily.
+    own: tuple[Plan, ...] = ()
+    blocked: tuple[Blocked, ...] = ()
+    #: Singletons of other modules this module refers to: (module, name) -> plan.
+    imported: tuple[Plan, ...] = ()
+
+
+@dataclass
+class _Candidate:
+    module: str
+    fact: AssignFact
+    kind: str
+    getter: str
+    returns: str | None
+    schema_lines: list[int] = field(default_factory=list)
+    blocked: Blocked | None = None
+    #: Other candidates built when this one is: (module, name, line, how)
+    builds: list[tuple[str, str, int, str]] = field(default_factory=list)
+
+
+def snake_case(name: str) -> str:
+    """``SessionLocal`` -> ``session_local``; ``ENGINE`` -> ``engine``."""
+    if name.isupper():
+        return name.lower()
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and (name[i - 1].islower() or (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out).replace("__", "_")
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+RETURN_TYPES = {
+    "sqlalchemy.create_engine": "sqlalchemy.Engine",
+    "sqlalchemy.engine.create_engine": "sqlalchemy.Engine",
+    "sqlalchemy.orm.sessionmaker": "sqlalchemy.orm.sessionmaker",
+    "redis.Redis": "redis.Redis",
+    "redis.Redis.from_url": "redis.Redis",
+    "redis.from_url": "redis.Redis",
+    "sqlite3.connect": "sqlite3.Connection",
+    "requests.Session": "requests.Session",
+    "httpx.Client": "httpx.Client",
+    "httpx.AsyncClient": "httpx.AsyncClient",
+}
+
+
+def plan_project(
+    facts: Mapping[str, ModuleFacts],
+    rewritten: set[str],
+    factories: Iterable[str] = DEFAULT_FACTORIES,
+    cheap: Iterable[str] = DEFAULT_CHEAP,
+    paths: Mapping[str, str] | None = None,
+) -> dict[str, ModulePlan]:
+    """Decide, for the whole project, which singletons are built lazily.
+
+    ``facts`` maps module names to their facts; ``rewritten`` is the set of modules this run
+    rewrites (others still use the old names, which keep working, so they never block).
+    """
+    factories = tuple(factories)
+    cheap = tuple(cheap)
+    classes = {
+        f"{mod}.{c.name}": c for mod, f in facts.items() for c in f.classes
+    }  # fmt: skip
+    cands: dict[tuple[str, str], _Candidate] = {}
+    for mod, f in facts.items():
+        if mod not in rewritten:
+            continue
+        taken = {n for n, _ in f.bindings}
+        for a in f.assigns:
+            callee = a.callee
+            if callee is None or _matches(callee, cheap):
+                continue
+            cls = classes.get(callee)
+            kind = None
+            returns = a.annotation
+            if cls is not None and cls.proxy_getter:
+                owner = callee.rsplit(".", 1)[0]
+                if owner == mod and cls.proxy_getter in f.functions:
+                    kind = "proxy"
+            elif cls is not None and not cls.value_object:
+                kind = "build"
+                if returns is None and a.func_text and a.func_text.split(".")[0] in taken:
+                    returns = a.func_text
+            elif _matches(callee, factories):
+                kind = "build"
+            if kind is None:
+                continue
+            if kind == "proxy":
+                getter = classes[callee].proxy_getter or ""
+            else:
+                base = snake_case(a.name.lstrip("_"))
+                getter = f"get_{base}" if not a.name.startswith("_") else f"_get_{base}"
+                if getter in taken:
+                    getter += "_lazily"
+                if getter in taken:
+                    continue
+            cands[(mod, a.name)] = _Candidate(mod, a, kind, getter, returns)
+
+    def block(c: _Candidate, reason: str, chain: tuple[tuple[str, int, str], ...] = ()) -> None:
+        if c.blocked is None:
+            c.blocked = Blocked(c.module, c.fact.name, c.fact.line, reason, chain)
+
+    # Where each candidate is read at import.
+    local_names: dict[str, dict[str, tuple[str, str]]] = {}  # module -> local -> (def module, name)
+    for mod, f in facts.items():
+        m: dict[str, tuple[str, str]] = {}
+        for local, target in f.bindings:
+            if target and "." in target:
+                owner, _, name = target.rpartition(".")
+                if (owner, name) in cands:
+                    m[local] = (owner, name)
+        for name in {a.name for a in f.assigns}:
+            if (mod, name) in cands:
+                m[name] = (mod, name)
+        local_names[mod] = m
+
+    for (mod, name), c in cands.items():
+        f = facts[mod]
+        if name in f.rebound:
+            block(c, f"`{name}` is assigned more than once (or declared `global`)")
+        if f.has_getattr:
+            block(c, "the module defines its own `__getattr__`")
+        if f.all_computed:
+            block(c, "`__all__` is computed, so star-imports may need the name")
+
+    for mod, f in facts.items():
+        m = local_names.get(mod, {})
+        for use in f.uses:
+            key = m.get(use.name)
+            if key is None or key not in cands:
+                continue
+            c = cands[key]
+            if c.kind == "proxy":
+                continue  # a proxy is cheap; its uses at import stay as they are
+            if use.in_assign is not None and use.in_assign == key[1] and mod == key[0]:
+                continue  # its own definition
+            if use.schema_of == use.name and mod == key[0]:
+                c.schema_lines.append(use.line)
+                continue
+            if mod not in rewritten:
+                continue  # old names keep working there; only laziness is lost
+            if use.in_assign is not None and (mod, use.in_assign) in cands:
+                cands[(mod, use.in_assign)].builds.append((key[0], key[1], use.line, "its value reads it"))
+                continue
+            block(c, f"read at import on line {use.line} of {mod}", ((mod, use.line, "read at import"),))
+        for owner, name, line in f.attribute_uses:
+            c = cands.get((owner, name))
+            if c is not None and c.kind == "build" and mod in rewritten:
+                block(c, f"read at import on line {line} of {mod}", ((mod, line, "read at import"),))
+
+    # A star-import copies only names that exist: without `__all__` the old name would be lost.
+    for mod, f in facts.items():
+        for target, line in f.star_imports:
+            if target in facts and facts[target].all_names is None:
+                for (m2, name), c in cands.items():
+                    if m2 == target and not name.startswith("_"):
+                        block(c, f"{mod} star-imports this module (line {line}), which has no `__all__`", ((mod, line, "star import"),))
+    # Constructors that read singletons build them when they run.
+    for (mod, name), c in cands.items():
+        cls = classes.get(c.fact.callee or "")
+        if cls is None:
+            continue
+        owner = (c.fact.callee or "").rsplit(".", 1)[0]
+        for read in cls.init_reads:
+            key = local_names.get(owner, {}).get(read)
+            if key is not None and key in cands and key != (mod, name):
+                c.builds.append((key[0], key[1], cls.line, f"`{cls.name}.__init__` reads it"))
+
+    # A candidate that is built at import anyway takes what it builds with it.
+    changed = True
+    while changed:
+        changed = False
+        for c in cands.values():
+            if c.blocked is None:
+                continue
+            for owner, name, line, how in c.builds:
+                d = cands.get((owner, name))
+                if d is None or d.blocked is not None or d.kind == "proxy":
+                    continue
+                chain = (*c.blocked.chain, (c.module, c.fact.line, f"`{c.fact.name}` stays eager"), (owner, line, how))
+                block(d, f"built at import anyway: `{c.fact.name}` stays eager and {how}", chain)
+                changed = True
+
+    out: dict[str, ModulePlan] = {}
+    plans = {
+        k: Plan(
+            c.module, c.fact.name, c.getter, c.kind, c.fact.line, _returns(c),
+            tuple(sorted(c.schema_lines)), (paths or {}).get(c.module, c.module),
+        )  # fmt: skip
+        for k, c in cands.items()
+        if c.blocked is None
+    }
+    for mod, f in facts.items():
+        own = tuple(p for (m2, _), p in sorted(plans.items()) if m2 == mod)
+        blocked = tuple(c.blocked for (m2, _), c in sorted(cands.items()) if m2 == mod and c.blocked)  # type: ignore[misc]
+        refs = {v for v in local_names.get(mod, {}).values() if v[0] != mod and v in plans}
+        refs |= {(o, n) for o, n, _ in f.attribute_uses if (o, n) in plans}
+        modules = set(dict(f.module_aliases).values()) | {t for _, t in f.bindings if t in facts}
+        imported = tuple(plans[k] for k in sorted(refs))
+        # Plans reachable through module aliases (`import m` / `from pkg import m`; m.x in functions).
+        extra = tuple(p for (o, n), p in sorted(plans.items()) if o != mod and o in modules and p not in imported)
+        if own or blocked or imported or extra:
+            out[mod] = ModulePlan(own, blocked, imported + extra)  # type: ignore[arg-type]
+    return out
+
+
+def _returns(c: _Candidate) -> str | None:
+    if c.kind == "proxy":
+        return None
+    if c.returns:
+        return c.returns
+    return RETURN_TYPES.get(c.fact.callee or "")
