@@ -15,13 +15,42 @@ from conftest import ROOT, run_lazify
 
 APP = ROOT / "examples" / "app"
 
-PROBE = """
-import json, os, sys
-sys.path.insert(0, sys.argv[1])
+#: Imports the app in a fresh process and records what the import did: heavy modules loaded,
+#: files opened for writing, SQLite connections, secrets drawn, project constructors run.
+PROBE = r"""
+import json, os, secrets, sys
+app = sys.argv[1]
+sys.path.insert(0, app)
+events = []
+def hook(event, args):
+    if event == "open" and args[1] and any(c in str(args[1]) for c in "wax+"):
+        events.append("open for writing: " + str(args[0]))
+    elif event == "sqlite3.connect":
+        events.append("sqlite3.connect: " + str(args[0]))
+sys.addaudithook(hook)
+drawn = []
+token_urlsafe = secrets.token_urlsafe
+def counted(*a, **k):
+    drawn.append(1)
+    return token_urlsafe(*a, **k)
+secrets.token_urlsafe = counted
+inits = []
+def profile(frame, event, arg):
+    code = frame.f_code
+    if event == "call" and code.co_name == "__init__" and code.co_filename.startswith(app):
+        inits.append(os.path.relpath(code.co_filename, app))
+sys.setprofile(profile)
 import api.index  # noqa: F401
+sys.setprofile(None)
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"numpy", "PIL", "torch", "clip"})
-print(json.dumps({"heavy": heavy, "files": sorted(os.listdir("."))}))
+print(json.dumps({"heavy": heavy, "files": sorted(os.listdir(".")), "events": events,
+                  "secrets": len(drawn), "inits": sorted(set(inits))}))
 """
+
+SINGLETON_CLASSES = {
+    "src/middleware/csrf.py", "src/middleware/security.py", "src/middleware/audit_logger.py",
+    "src/services/image_processing_service.py",
+}
 
 
 def _copy_app(tmp_path: Path) -> Path:
@@ -52,6 +81,8 @@ def test_example_app_after_apply_yes(tmp_path: Path) -> None:
     empty.mkdir()
     before = _import_probe(app, empty)
     assert before["heavy"] == ["PIL", "numpy"], "the example app should start out import-heavy"
+    assert before["files"] == ["audit.db", "cache.db"] and before["secrets"] == 1
+    assert SINGLETON_CLASSES <= set(before["inits"])
 
     result = run_lazify("apply", "--yes", ".", cwd=app)
     assert result.returncode == 0, result.stderr.decode()
@@ -64,6 +95,10 @@ def test_example_app_after_apply_yes(tmp_path: Path) -> None:
     fresh.mkdir()
     after = _import_probe(app, fresh)
     assert after["heavy"] == []
+    assert after["files"] == [], "importing the app must create no file"
+    assert after["events"] == [], "importing the app must open no database and write no file"
+    assert after["secrets"] == 0, "importing the app must draw no secret"
+    assert not SINGLETON_CLASSES & set(after["inits"]), after["inits"]
 
     again = run_lazify("apply", "--dry-run", ".", cwd=app)
     assert again.returncode == 0, again.stderr.decode()

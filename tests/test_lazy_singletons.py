@@ -1,0 +1,106 @@
+"""Generated getters at runtime: exactly-once construction under contention, the old name,
+assignment from outside, reload."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import run_lazify, write_tree
+
+SERVICE = '''\
+import threading
+import time
+
+CALLS = []
+
+
+class Slow:
+    """Takes a while to build, like a client that connects."""
+
+    def __init__(self):
+        CALLS.append(threading.get_ident())
+        time.sleep(0.05)
+
+
+slow = Slow()
+
+
+def use():
+    return slow
+'''
+
+
+@pytest.fixture
+def rewritten(tmp_path: Path):
+    root = write_tree(tmp_path / "proj", {"pyproject.toml": "[tool.lazify]\n", "svc_mod.py": SERVICE})
+    result = run_lazify("apply", "--yes", ".", cwd=root)
+    assert result.returncode == 0, result.stderr.decode()
+    text = (root / "svc_mod.py").read_text()
+    assert "def get_slow()" in text
+    sys.path.insert(0, str(root))
+    sys.modules.pop("svc_mod", None)
+    try:
+        yield root, importlib.import_module("svc_mod"), text
+    finally:
+        sys.path.remove(str(root))
+        sys.modules.pop("svc_mod", None)
+
+
+def _race(getter, n: int = 16) -> list:
+    barrier = threading.Barrier(n)
+    got: list = []
+
+    def worker() -> None:
+        barrier.wait()
+        got.append(getter())
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return got
+
+
+def test_the_constructor_runs_exactly_once_under_concurrent_first_calls(rewritten) -> None:
+    _root, mod, text = rewritten
+    assert mod.CALLS == [], "importing the module must not build the singleton"
+    got = _race(mod.get_slow)
+    assert len(mod.CALLS) == 1
+    assert all(g is got[0] for g in got)
+
+    # The control: the same generated getter without its lock builds more than once.
+    unlocked = text.replace("    with _lazify_lock:\n", "    if True:\n")
+    assert unlocked != text
+    namespace: dict = {}
+    exec(compile(unlocked, "svc_unlocked.py", "exec"), namespace)
+    got = _race(namespace["get_slow"])
+    assert len(namespace["CALLS"]) > 1, "without the lock the race must show (else this test proves nothing)"
+
+
+def test_old_name_assignment_and_reload(rewritten) -> None:
+    _root, mod, _text = rewritten
+    from svc_mod import slow  # the old name still imports (module __getattr__)
+
+    assert slow is mod.get_slow() is mod.use()
+    assert len(mod.CALLS) == 1
+
+    replacement = object()
+    mod.slow = replacement  # what tests do: assign the module attribute
+    assert mod.get_slow() is replacement
+    assert mod.use() is replacement
+
+    reloaded = importlib.reload(mod)
+    assert reloaded.get_slow() is not replacement, "a reload starts afresh"
+    assert len(reloaded.CALLS) == 1  # CALLS itself was rebuilt by the reload, then one build
+
+
+def test_type_checkers_see_the_old_name(rewritten) -> None:
+    _root, _mod, text = rewritten
+    assert "if TYPE_CHECKING:\n    slow: Slow\n" in text
+    assert 'def get_slow() -> "Slow":' in text
