@@ -85,6 +85,9 @@ class Settings:
     target_version: tuple[int, int] = (3, 10)
     #: ``local`` | ``lazy-keyword`` | ``lazy-modules``
     style: str = "local"
+    #: Whether the project can use SQLAlchemy 2.0: ``yes`` | ``no`` | ``unknown``, and why.
+    sqlalchemy2: str = "unknown"
+    sqlalchemy_source: str = ""
 
     def is_heavy(self, module: str) -> bool:
         parts = module.split(".")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 import sys
@@ -57,10 +58,13 @@ class Settings:
         return (3, int(self.target_version[3:]))
 
     def codemod_settings(self) -> CodemodSettings:
+        state, source = _detect_sqlalchemy_cached(self.project_root, self.config_path)
         return CodemodSettings(
             heavy_modules=frozenset(self.heavy_modules),
             target_version=self.target,
             style=self.style,
+            sqlalchemy2=state,
+            sqlalchemy_source=source,
         )
 
     def selected_codes(self) -> tuple[str, ...]:
@@ -77,7 +81,7 @@ class Settings:
     def fingerprint(self) -> str:
         """What changes a file's result: part of every cache key."""
         parts = (
-            sorted(self.heavy_modules), self.target_version, self.style, self.selected_codes(),
+            self.codemod_settings(), self.selected_codes(),
             self.unsafe_fixes, [(c.code, c.version) for c in REGISTRY],
         )  # fmt: skip
         return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
@@ -201,6 +205,74 @@ def load_settings(paths: list[Path], overrides: Mapping[str, Any] | None = None)
             f"(got {settings.target_version}); use `lazy-modules` to stay compatible"
         )
     return settings
+
+
+_REQ = re.compile(r"^\s*sqlalchemy(?:\[[^\]]*\])?\s*(?P<spec>[^;#]*)", re.IGNORECASE)
+
+
+def _spec_allows_2(spec: str) -> bool | None:
+    """Whether a version specifier admits SQLAlchemy 2.x (None: it says nothing)."""
+    spec = spec.strip().strip(",")
+    if not spec or spec == "*":
+        return None
+    for part in spec.split(","):
+        m = re.match(r"\s*(==|~=|>=|<=|<|>|!=)?\s*v?(\d+)(?:\.(\d+))?", part)
+        if not m:
+            continue
+        op, major = m.group(1) or "==", int(m.group(2))
+        minor = int(m.group(3) or 0)
+        if op in ("<",) and (major, minor) <= (2, 0):
+            return False
+        if op in ("<=",) and major < 2:
+            return False
+        if op in ("==", "~=") and major != 2:
+            return False
+    return True
+
+
+def detect_sqlalchemy(root: Path, config: Path | None) -> tuple[str, str]:
+    """Can the project use SQLAlchemy 2.0? From its declared dependency (pyproject.toml,
+    requirements*.txt), else from the installed version."""
+    declared: list[tuple[str, str]] = []
+    if config is not None:
+        try:
+            data = read_pyproject(config)
+        except ConfigError:
+            data = {}
+        project = data.get("project", {})
+        reqs = list(project.get("dependencies", []))
+        for extra in project.get("optional-dependencies", {}).values():
+            reqs += list(extra)
+        declared += [(r, "pyproject.toml") for r in reqs if isinstance(r, str)]
+        poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
+        for name, spec in poetry.items():
+            if name.lower() == "sqlalchemy":
+                version = spec if isinstance(spec, str) else spec.get("version", "")
+                declared.append(("sqlalchemy" + version.replace("^", ">="), "pyproject.toml"))
+    for req_file in sorted(root.glob("requirements*.txt")):
+        try:
+            declared += [(line, req_file.name) for line in req_file.read_text().splitlines()]
+        except OSError:
+            pass
+    for line, where in declared:
+        m = _REQ.match(line)
+        if m:
+            allows = _spec_allows_2(m.group("spec"))
+            if allows is not None:
+                return ("yes" if allows else "no"), f"declared `{line.strip()}` in {where}"
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        installed = version("sqlalchemy")
+    except PackageNotFoundError:
+        return "unknown", "not declared and not installed"
+    major = int(installed.split(".")[0])
+    return ("yes" if major >= 2 else "no"), f"installed SQLAlchemy {installed}"
+
+
+@functools.lru_cache(maxsize=8)
+def _detect_sqlalchemy_cached(root: Path, config: Path | None) -> tuple[str, str]:
+    return detect_sqlalchemy(root, config)
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:
