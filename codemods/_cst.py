@@ -293,3 +293,36 @@ def add_module_import(body: list[cst.BaseStatement], code: str) -> list[cst.Base
             break
     body.insert(idx, new)
     return body
+
+
+def visit_touched(module: cst.Module, transformer: cst.CSTTransformer, touched: set[int]) -> cst.Module:
+    """Run ``transformer`` over only the top-level statements at ``touched`` indexes.
+
+    A full ``module.visit`` rebuilds every node; a fix that changes three functions of a
+    4,000-line file should cost three functions.
+    """
+    body = [
+        stmt.visit(transformer) if i in touched else stmt  # type: ignore[misc]
+        for i, stmt in enumerate(module.body)
+    ]
+    return module.with_changes(body=body)
+
+
+def top_level_index(node: cst.CSTNode, parents: object, module: cst.Module, cache: dict[int, int]) -> int:
+    """Index in ``module.body`` of the top-level statement holding ``node``."""
+    chain = []
+    child = node
+    parent = parents.get(child)  # type: ignore[attr-defined]
+    while parent is not None and not isinstance(parent, cst.Module):
+        if id(child) in cache:
+            break
+        chain.append(child)
+        child, parent = parent, parents.get(parent)  # type: ignore[attr-defined]
+    if id(child) in cache:
+        index = cache[id(child)]
+    else:
+        index = next(i for i, s in enumerate(module.body) if s is child)
+        cache[id(child)] = index
+    for c in chain:
+        cache[id(c)] = index
+    return index

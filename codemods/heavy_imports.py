@@ -75,6 +75,8 @@ class _Binding:
     annotation_uses: bool = False
     quote: list[cst.Annotation] = field(default_factory=list)
     unused: bool = False
+    #: Indexes of the top-level statements the fix changes besides the import itself.
+    touched: set[int] = field(default_factory=set)
 
     @property
     def module(self) -> str:
@@ -120,6 +122,7 @@ class _FlagBlock:
     reads: list[tuple[cst.Name, cst.CSTNode]]
     #: Functions that use the block's imported names: they call the probe first.
     targets: list[cst.CSTNode]
+    touched: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -251,6 +254,7 @@ class _Analyzer:
         self.findings: list[Finding] = []
         #: id(binding) -> reasons something may read the annotations we would quote or hide
         self._risks: dict[int, list[str]] = {}
+        self._top_cache: dict[int, int] = {}
         self.bindings: dict[str, _Binding] = {}
         self.flags: dict[str, _FlagBlock] = {}
         self.all_names, self.all_unknown = self._dunder_all()
@@ -268,6 +272,9 @@ class _Analyzer:
 
     def line(self, node: cst.CSTNode) -> int:
         return self.positions[node].start.line
+
+    def top(self, node: cst.CSTNode) -> int:
+        return u.top_level_index(node, self.parents, self.module, self._top_cache)
 
     def _dunder_all(self) -> tuple[set[str], bool]:
         names: set[str] = set()
@@ -561,6 +568,7 @@ class _Analyzer:
             self._classify(b, access, users)
         b.targets = self._outermost_targets(users)
         b.unused = not b.targets and not b.annotation_uses
+        b.touched = {self.top(n) for n in [*b.targets, *b.quote]}
 
     def _within(self, node: cst.CSTNode, ancestor: cst.CSTNode) -> bool:
         while node is not None:
@@ -929,6 +937,7 @@ class _Analyzer:
         probe = "_" + flag.lower()
         while probe in taken or probe == flag:
             probe += "_"
+        targets = self._outermost_targets(users)
         return _FlagBlock(
             node=node,
             stmt_index=index,
@@ -937,7 +946,8 @@ class _Analyzer:
             flag_type=flag_type,
             bindings=bindings,
             reads=reads,
-            targets=self._outermost_targets(users),
+            targets=targets,
+            touched={self.top(n) for n in [*targets, *(r for r, _ in reads)]},
         )
 
     def _handler_names(self, handler: cst.ExceptHandler) -> set[str]:
@@ -1039,7 +1049,8 @@ class _LocalRewriter(cst.CSTTransformer):
     # -- module level ------------------------------------------------------------------------
 
     def rewrite(self) -> cst.Module:
-        new_module = self.module.visit(self)
+        touched = {i for b in self.chosen for i in b.touched} | {i for f in self.flags for i in f.touched}
+        new_module = u.visit_touched(self.module, self, touched)
         body = list(new_module.body)
         original = self.module.body
 

@@ -31,6 +31,8 @@ class _Own:
     reads: list[cst.Name] = field(default_factory=list)
     schema: list[int] = field(default_factory=list)  # statement indexes moved into the getter
     schema_reads: list[cst.Name] = field(default_factory=list)
+    #: Top-level statements holding the reads (the only ones the rewriter visits).
+    touched: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -44,6 +46,7 @@ class _Ref:
     aliases: list[tuple[int, cst.ImportAlias]] = field(default_factory=list)
     keep_alias: bool = False
     local_getter: str = ""
+    touched: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -196,6 +199,7 @@ class _Analyzer:
         self.gscope = scope
         self.findings: list[Finding] = []
         self.is_package = ctx.path.endswith("__init__.py")
+        self._top_cache: dict[int, int] = {}
 
     def span(self, node: cst.CSTNode) -> Span:
         r = self.positions[node]
@@ -203,15 +207,10 @@ class _Analyzer:
 
     def top_statement(self, node: cst.CSTNode) -> int | None:
         """Index in the module body of the statement holding ``node``."""
-        child, parent = node, self.parents.get(node)
-        while parent is not None and not isinstance(parent, cst.Module):
-            child, parent = parent, self.parents.get(parent)
-        if parent is None:
+        try:
+            return u.top_level_index(node, self.parents, self.module, self._top_cache)
+        except StopIteration:
             return None
-        for i, s in enumerate(self.module.body):
-            if s is child:
-                return i
-        return None
 
     def in_function(self, node: cst.CSTNode) -> bool:
         child, parent = node, self.parents.get(node)
@@ -259,6 +258,10 @@ class _Analyzer:
                 continue
             ok[name] = o
         refs = self._refs(lazy_statements)
+        for o in ok.values():
+            o.touched = {i for n in [*o.reads, *o.schema_reads] if (i := self.top_statement(n)) is not None} | {o.index}
+        for r in refs.values():
+            r.touched = {i for n in r.reads if (i := self.top_statement(n)) is not None}
         for b in self.mp.blocked:
             related = tuple((Location(self._display(m), line), what) for m, line, what in b.chain)
             self.findings.append(
@@ -522,7 +525,8 @@ class _Rewriter(cst.CSTTransformer):
         return updated
 
     def rewrite(self) -> cst.Module:
-        new_module = self.module.visit(self)
+        touched = {i for o in self.own.values() for i in o.touched} | {i for r in self.refs.values() for i in r.touched}
+        new_module = u.visit_touched(self.module, self, touched)
         body = list(new_module.body)
         original = self.module.body
         build = [o for o in self.own.values() if o.plan.kind == "build"]
