@@ -108,6 +108,8 @@ class ModuleFacts:
     attribute_uses: tuple[tuple[str, str, int], ...] = ()
     #: Modules this one star-imports, with the line.
     star_imports: tuple[tuple[str, int], ...] = ()
+    #: Every ``m.x`` read anywhere (functions included), as (m's target, x).
+    attribute_reads: tuple[tuple[str, str], ...] = ()
 
     def binding(self, name: str) -> str | None:
         return dict(self.bindings).get(name)
@@ -287,11 +289,6 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         for n, line, attr in _reads(stmt):
             uses.append(UseFact(n, line, schema_of=schema, attribute_only=attr))
 
-    # `global x` in a function rebinds x.
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Global):
-            for n in node.names:
-                counts[n] += 2
     # `m.x` read at import, through `import m` or `from pkg import m` (the planner keeps the
     # ones where `m` is a project module).
     attribute_uses = []
@@ -306,6 +303,17 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
                     head, _, rest = d.rpartition(".")
                     if head in maybe_modules:
                         attribute_uses.append((maybe_modules[head], rest, node.lineno))
+    reads_anywhere = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            d = _dotted(node)
+            if d:
+                head, _, rest = d.rpartition(".")
+                if head in maybe_modules:
+                    reads_anywhere.add((maybe_modules[head], rest))
+        elif isinstance(node, ast.Global):
+            for n in node.names:
+                counts[n] += 2
     return ModuleFacts(
         module=module,
         bindings=tuple(sorted(bindings.items())),
@@ -320,6 +328,7 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         module_aliases=tuple(sorted(module_aliases.items())),
         attribute_uses=tuple(attribute_uses),
         star_imports=tuple(star_imports),
+        attribute_reads=tuple(sorted(reads_anywhere)),
     )
 
 
@@ -342,8 +351,11 @@ def _schema_target(stmt: ast.stmt) -> str | None:
 def _class_fact(node: ast.ClassDef) -> ClassFact:
     bases = [(_dotted(b) or "").split(".")[-1] for b in node.bases]
     decorators = [_dotted(d.func if isinstance(d, ast.Call) else d) or "" for d in node.decorator_list]
-    value_object = any(b in VALUE_BASES or b.endswith(("Error", "Exception")) for b in bases) or any(
-        d in VALUE_DECORATORS or d.endswith(".dataclass") for d in decorators
+    value_object = (
+        any(b in VALUE_BASES or b.endswith(("Error", "Exception")) for b in bases)
+        or any(d in VALUE_DECORATORS or d.endswith(".dataclass") for d in decorators)
+        # Compared by value: a constant (UUID, Decimal, a date), not a service.
+        or any(isinstance(i, ast.FunctionDef) and i.name in ("__eq__", "__hash__") for i in node.body)
     )
     proxy = None
     init_reads: list[str] = []
@@ -609,10 +621,9 @@ def plan_project(
         blocked = tuple(c.blocked for (m2, _), c in sorted(cands.items()) if m2 == mod and c.blocked)  # type: ignore[misc]
         refs = {v for v in local_names.get(mod, {}).values() if v[0] != mod and v in plans}
         refs |= {(o, n) for o, n, _ in f.attribute_uses if (o, n) in plans}
-        modules = set(dict(f.module_aliases).values()) | {t for _, t in f.bindings if t in facts}
         imported = tuple(plans[k] for k in sorted(refs))
-        # Plans reachable through module aliases (`import m` / `from pkg import m`; m.x in functions).
-        extra = tuple(p for (o, n), p in sorted(plans.items()) if o != mod and o in modules and p not in imported)
+        # Plans read through module aliases (`import m` / `from pkg import m`; `m.x` in functions).
+        extra = tuple(plans[k] for k in sorted(set(f.attribute_reads)) if k in plans and k[0] != mod and plans[k] not in imported)
         if own or blocked or imported or extra:
             out[mod] = ModulePlan(own, blocked, imported + extra)  # type: ignore[arg-type]
     return out
