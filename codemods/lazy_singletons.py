@@ -274,6 +274,8 @@ class _Analyzer:
                 )
             )
         for name, o in ok.items():
+            if o.plan.kind == "proxy" and not o.reads:
+                continue  # nothing to rewrite here; other modules' reads carry the decision
             self.findings.append(self._own_finding(o))
         for key, r in refs.items():
             self.findings.append(
