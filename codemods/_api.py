@@ -71,6 +71,9 @@ class Finding:
     #: For a change that spans files: the file that owns the decision (where the fix is
     #: defined). All the files' changes with the same owner and key are one decision.
     fix_owner: str | None = None
+    #: This change relies on the owner's change (it calls a getter the owner generates): if
+    #: the owner can't apply it, neither can this file.
+    needs_owner: bool = False
 
     @property
     def blocked(self) -> bool:

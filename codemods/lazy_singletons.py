@@ -285,6 +285,7 @@ class _Analyzer:
                     span=self.span(r.reads[0]) if r.reads else Span(1),
                     fix_key=r.plan.name,
                     fix_owner=r.plan.path,
+                    needs_owner=r.plan.kind == "build",
                     safety=Safety.SAFE,
                     help=f"Call `{r.local_getter}()` ({len(r.reads)} place{'s' if len(r.reads) != 1 else ''})",
                 )

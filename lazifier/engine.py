@@ -6,6 +6,7 @@ results are collected and sorted by path.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -195,7 +196,11 @@ class Engine:
     def _plan(self, named: dict[str, str], facts: dict[str, FileFacts]) -> None:
         """Run the project-level codemods' planners over every file's facts."""
         self.plans: dict[str, dict[str, object]] = {}  # module -> code -> slice
-        rewritten = {named[r] for r in self.files.targets if r in named and r not in self.errors}
+        skipped = {s.path for s in self.skipped}
+        rewritten = {
+            named[r] for r in self.files.targets
+            if r in named and r not in self.errors and r not in skipped
+        }  # fmt: skip
         paths = {m: r for r, m in named.items()}
         for cls in self._project_level:
             per_module = {
@@ -230,8 +235,40 @@ class Engine:
     ) -> Outcome:
         """Transform the candidates (or ``only`` these files, with ``texts`` instead of what is
         on disk: the review recomputes from its current state). Cached unless the policy names
-        specific fixes."""
+        specific fixes.
+
+        A change that spans files is all or nothing: when the file that owns it could not apply
+        it (an error, a round-trip failure), the files that rely on it are redone without it."""
         started = time.perf_counter()
+        results, cached = self._run_once(policy, change_diffs, only, texts)
+        for _ in range(3):
+            orphans = _orphaned(results)
+            if not orphans:
+                break
+            policy = dataclasses.replace(policy, rejected=policy.rejected | frozenset(orphans))
+            redo = sorted(r for r, res in results.items() if any(c.fix_id in orphans for c in res.changes))
+            again, _ = self._run_once(policy, change_diffs, redo, texts)
+            results.update(again)
+        if only is None:
+            results.update(self.errors)
+        ordered = [results[r] for r in sorted(results)]
+        self.cache.save()
+        return Outcome(
+            results=ordered,
+            skipped=sorted(self.skipped, key=lambda s: s.path),
+            sources=self.sources,
+            notes=self.notes + lint_notes(self.settings, ordered),
+            cached=cached,
+            elapsed=time.perf_counter() - started,
+        )
+
+    def _run_once(
+        self,
+        policy: Policy,
+        change_diffs: bool,
+        only: list[str] | None,
+        texts: dict[str, str] | None,
+    ) -> tuple[dict[str, FileResult], int]:
         cacheable = policy.only is None and not policy.rejected and texts is None
         rels = only if only is not None else self.candidates
         results: dict[str, FileResult] = {}
@@ -269,18 +306,25 @@ class Engine:
             done += 1
             if self.progress:
                 self.progress(done, total)
-        if only is None:
-            results.update(self.errors)
-        ordered = [results[r] for r in sorted(results)]
-        self.cache.save()
-        return Outcome(
-            results=ordered,
-            skipped=sorted(self.skipped, key=lambda s: s.path),
-            sources=self.sources,
-            notes=self.notes + lint_notes(self.settings, ordered),
-            cached=cached,
-            elapsed=time.perf_counter() - started,
-        )
+        return results, cached
+
+
+def _orphaned(results: dict[str, FileResult]) -> set[str]:
+    """Fix ids applied in some file whose owner did not apply them (so a getter it calls would
+    not exist)."""
+    owned = {
+        c.fix_id
+        for path, r in results.items()
+        if r.changed and not r.error
+        for c in r.changes
+        if c.applied and (c.finding.fix_owner or path) == path
+    }  # fmt: skip
+    return {
+        c.fix_id
+        for r in results.values()
+        for c in r.changes
+        if c.applied and c.finding.needs_owner and c.fix_id not in owned and c.fix_id is not None
+    }  # fmt: skip
 
 
 def lint_notes(settings: Settings, results: list[FileResult]) -> list[str]:

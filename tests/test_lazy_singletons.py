@@ -104,3 +104,24 @@ def test_type_checkers_see_the_old_name(rewritten) -> None:
     _root, _mod, text = rewritten
     assert "if TYPE_CHECKING:\n    slow: Slow\n" in text
     assert 'def get_slow() -> "Slow":' in text
+
+
+def test_readers_are_not_rewritten_when_the_defining_module_cannot_be(tmp_path: Path) -> None:
+    """All or nothing across files: `user.py` would call `get_conn()`, which only exists if
+    `db.py` is rewritten; LibCST 1.9 can't round-trip db.py (a comment after the last
+    statement), so neither file changes."""
+    root = write_tree(tmp_path / "proj", {
+        "pyproject.toml": "[tool.lazify]\n",
+        "db.py": "import sqlite3\nconn = sqlite3.connect(':memory:')\n #c\n ",
+        "user.py": "from db import conn\n\n\ndef q():\n    return conn.execute('select 1')\n",
+    })  # fmt: skip
+    result = run_lazify("apply", "--dry-run", ".", cwd=root)
+    assert result.returncode == 2, result.stderr.decode()
+    assert b"user.py" not in result.stdout, result.stdout.decode()
+    assert "db.py: error: LibCST does not reproduce this file" in result.stderr.decode()
+
+    # With the defining module fixed, both change together.
+    (root / "db.py").write_text("import sqlite3\nconn = sqlite3.connect(':memory:')\n")
+    result = run_lazify("apply", "--dry-run", ".", cwd=root)
+    assert result.returncode == 1
+    assert b"+++ b/user.py" in result.stdout and b"+++ b/db.py" in result.stdout
