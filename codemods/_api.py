@@ -91,6 +91,10 @@ class Settings:
     #: Whether the project can use SQLAlchemy 2.0: ``yes`` | ``no`` | ``unknown``, and why.
     sqlalchemy2: str = "unknown"
     sqlalchemy_source: str = ""
+    #: lazy-singletons: calls that build something expensive (qualified names, globs), and
+    #: calls that never do (empty: the codemod's defaults).
+    singleton_factories: tuple[str, ...] = ()
+    cheap_calls: tuple[str, ...] = ()
 
     def is_heavy(self, module: str) -> bool:
         parts = module.split(".")

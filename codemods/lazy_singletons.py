@@ -161,7 +161,13 @@ class LazySingletons(Codemod):
     def plan(
         facts: Mapping[str, ModuleFacts], rewritten: set[str], paths: Mapping[str, str], settings: Settings
     ) -> dict[str, ModulePlan]:
-        return plan_project(facts, rewritten, DEFAULT_FACTORIES, DEFAULT_CHEAP, paths)
+        return plan_project(
+            facts,
+            rewritten,
+            settings.singleton_factories or DEFAULT_FACTORIES,
+            settings.cheap_calls or DEFAULT_CHEAP,
+            paths,
+        )
 
     def prefilter(self, text: str, settings: Settings) -> bool:
         return True  # the engine asks the plan instead

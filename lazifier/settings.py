@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from codemods import REGISTRY
 from codemods._api import Settings as CodemodSettings
+from codemods._singleton_plan import DEFAULT_CHEAP, DEFAULT_FACTORIES
 from codemods.heavy_imports import DEFAULT_HEAVY_MODULES, STYLES
 
 if sys.version_info >= (3, 11):
@@ -52,6 +53,8 @@ class Settings:
     respect_gitignore: bool = True
     strict: bool = False
     cache_dir: str = ".lazify_cache"
+    singleton_factories: tuple[str, ...] = DEFAULT_FACTORIES
+    cheap_calls: tuple[str, ...] = DEFAULT_CHEAP
 
     @property
     def target(self) -> tuple[int, int]:
@@ -65,6 +68,8 @@ class Settings:
             style=self.style,
             sqlalchemy2=state,
             sqlalchemy_source=source,
+            singleton_factories=self.singleton_factories,
+            cheap_calls=self.cheap_calls,
         )
 
     def selected_codes(self) -> tuple[str, ...]:
@@ -113,6 +118,10 @@ CONFIG_KEYS: Mapping[str, _Key] = {
     "respect-gitignore": _Key("respect_gitignore", "bool"),
     "strict": _Key("strict", "bool"),
     "cache-dir": _Key("cache_dir", "str"),
+    "singleton-factories": _Key("singleton_factories", "str-list"),
+    "extend-singleton-factories": _Key("extend_singleton_factories", "str-list"),
+    "cheap-calls": _Key("cheap_calls", "str-list"),
+    "extend-cheap-calls": _Key("extend_cheap_calls", "str-list"),
 }
 
 
@@ -191,6 +200,9 @@ def load_settings(paths: list[Path], overrides: Mapping[str, Any] | None = None)
     for k, v in (overrides or {}).items():
         if v is not None:
             values[k] = v
+    for base, default in (("singleton_factories", DEFAULT_FACTORIES), ("cheap_calls", DEFAULT_CHEAP)):
+        extra = values.pop(f"extend_{base}", ())
+        values[base] = tuple(dict.fromkeys(tuple(values.get(base, default)) + tuple(extra)))
     extend_heavy = values.pop("extend_heavy_modules", ())
     heavy = tuple(values.pop("heavy_modules", DEFAULT_HEAVY_MODULES)) + tuple(extend_heavy)
     values["heavy_modules"] = tuple(dict.fromkeys(heavy))

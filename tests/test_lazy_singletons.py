@@ -125,3 +125,20 @@ def test_readers_are_not_rewritten_when_the_defining_module_cannot_be(tmp_path: 
     result = run_lazify("apply", "--dry-run", ".", cwd=root)
     assert result.returncode == 1
     assert b"+++ b/user.py" in result.stdout and b"+++ b/db.py" in result.stdout
+
+
+def test_factories_and_cheap_calls_are_configurable(tmp_path: Path) -> None:
+    files = {
+        "svc.py": "import mylib\n\nclient = mylib.connect('db')\nclock = mylib.Clock()\n\n\ndef f():\n    return client, clock\n",
+        "mylib.py": "def connect(x):\n    return x\n\n\nclass Clock:\n    pass\n",
+    }
+    root = write_tree(tmp_path / "a", {**files, "pyproject.toml": "[tool.lazify]\n"})
+    plain = run_lazify("apply", "--dry-run", "--select", "lazy-singletons", ".", cwd=root)
+    assert b"get_client" not in plain.stdout  # mylib.connect is nobody's known factory
+    assert b"get_clock" in plain.stdout  # a project class
+
+    config = '[tool.lazify]\nextend-singleton-factories = ["mylib.connect"]\nextend-cheap-calls = ["mylib.Clock"]\n'
+    root = write_tree(tmp_path / "b", {**files, "pyproject.toml": config})
+    configured = run_lazify("apply", "--dry-run", "--select", "lazy-singletons", ".", cwd=root)
+    assert b"get_client" in configured.stdout
+    assert b"get_clock" not in configured.stdout
