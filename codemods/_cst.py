@@ -326,3 +326,28 @@ def top_level_index(node: cst.CSTNode, parents: object, module: cst.Module, cach
     for c in chain:
         cache[id(c)] = index
     return index
+
+
+class _Parents(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self._stack: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._stack:
+            self.parents[node] = self._stack[-1]
+        self._stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self._stack.pop()
+
+
+def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
+    """Each node's parent, from one visit with a stack. Same answers as LibCST's
+    ``ParentNodeProvider``, which rebuilds ``node.children`` at every node and was a fifth of
+    the per-file time."""
+    v = _Parents()
+    module.visit(v)
+    return v.parents

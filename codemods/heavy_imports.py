@@ -11,7 +11,6 @@ import libcst as cst
 from libcst.metadata import (
     Access,
     GlobalScope,
-    ParentNodeProvider,
     PositionProvider,
     ScopeProvider,
 )
@@ -240,10 +239,10 @@ class _Analyzer:
         self.module = ctx.module
         self.settings = ctx.settings
         self.style = ctx.settings.style
-        # One batched pass for all three providers (about a quarter faster than three).
-        meta = ctx.wrapper.resolve_many([ScopeProvider, ParentNodeProvider, PositionProvider])
+        # One batched pass for scopes and positions; parents come from a cheaper visit.
+        meta = ctx.wrapper.resolve_many([ScopeProvider, PositionProvider])
         self.scopes = meta[ScopeProvider]
-        self.parents = meta[ParentNodeProvider]
+        self.parents = u.parent_map(self.module)
         self.positions = meta[PositionProvider]
         scope = self.scopes[self.module]
         assert isinstance(scope, GlobalScope)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import libcst as cst
-from libcst.metadata import GlobalScope, ParentNodeProvider, PositionProvider, ScopeProvider
+from libcst.metadata import GlobalScope, PositionProvider, ScopeProvider
 
 from codemods import _cst as u
 from codemods._api import Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span
@@ -170,7 +170,7 @@ class LazySingletons(Codemod):
         )
 
     def prefilter(self, text: str, settings: Settings) -> bool:
-        return True  # the engine asks the plan instead
+        return False  # a project-level codemod runs where the plan gives the file a slice
 
     def analyze(self, ctx: FileContext) -> Analysis:
         mp = ctx.project.plans.get(self.code)
@@ -196,9 +196,9 @@ class _Analyzer:
         self.ctx = ctx
         self.mp = mp
         self.module = ctx.module
-        meta = ctx.wrapper.resolve_many([ScopeProvider, ParentNodeProvider, PositionProvider])
+        meta = ctx.wrapper.resolve_many([ScopeProvider, PositionProvider])
         self.scopes = meta[ScopeProvider]
-        self.parents = meta[ParentNodeProvider]
+        self.parents = u.parent_map(self.module)
         self.positions = meta[PositionProvider]
         scope = self.scopes[self.module]
         assert isinstance(scope, GlobalScope)

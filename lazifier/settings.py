@@ -85,8 +85,16 @@ class Settings:
 
     def fingerprint(self) -> str:
         """What changes a file's result: part of every cache key."""
+        cs = self.codemod_settings()
+        # Sets are sorted: a frozenset's repr follows the process's hash seed, and a key that
+        # changes every run is a cache that never hits.
+        stable = sorted(
+            (f.name, sorted(v) if isinstance(v, frozenset) else v)
+            for f in dataclasses.fields(cs)
+            for v in [getattr(cs, f.name)]
+        )
         parts = (
-            self.codemod_settings(), self.selected_codes(),
+            stable, self.selected_codes(),
             self.unsafe_fixes, [(c.code, c.version) for c in REGISTRY],
         )  # fmt: skip
         return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()

@@ -203,7 +203,10 @@ def _transform(
 
     result = FileResult(path)
     codemods = [cls for cls in REGISTRY if cls.code in codes]
-    todo = [cls for cls in codemods if cls().prefilter(text, settings)]
+    todo = [
+        cls for cls in codemods
+        if (cls.code in view.plans if cls.project_level else cls().prefilter(text, settings))
+    ]  # fmt: skip
     if not todo:
         return result
     try:
@@ -219,7 +222,7 @@ def _transform(
     current = text
     for cls in todo:
         cm = cls()
-        if current is not text and not cm.prefilter(current, settings):
+        if current is not text and not cls.project_level and not cm.prefilter(current, settings):
             continue
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         ctx = FileContext(module, wrapper, path, module_name, settings, view)
