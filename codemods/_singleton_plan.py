@@ -542,6 +542,8 @@ def plan_project(
 
     for (mod, name), c in cands.items():
         f = facts[mod]
+        if mod == "threading":
+            block(c, "the generated getter's lock would make `threading` import itself")
         if name in f.rebound:
             block(c, f"`{name}` is assigned more than once (or declared `global`)")
         if f.has_getattr:

@@ -251,8 +251,9 @@ class _Analyzer:
             ctx.settings.target_version >= (3, 14)
         )
         self.findings: list[Finding] = []
-        #: id(binding) -> reasons something may read the annotations we would quote or hide
-        self._risks: dict[int, list[str]] = {}
+        #: binding key -> reasons something may read the annotations we would quote or hide.
+        #: (Keyed by the binding's key, never id(): a freed binding's id is reused.)
+        self._risks: dict[str, list[str]] = {}
         self._top_cache: dict[int, int] = {}
         self.bindings: dict[str, _Binding] = {}
         self.flags: dict[str, _FlagBlock] = {}
@@ -548,7 +549,7 @@ class _Analyzer:
         if name in self.all_names:
             raise _Blocked(f"`{name}` is re-exported in `__all__`", None)
         if self.all_unknown and not name.startswith("_"):
-            raise _Blocked("`__all__` is computed, so `{name}` may be re-exported", None)
+            raise _Blocked(f"`__all__` is computed, so `{name}` may be re-exported", None)
         if not self.all_names and not self.all_unknown and not name.startswith("_"):
             star = self.ctx.project.star_imported_by
             if star:
@@ -629,7 +630,7 @@ class _Analyzer:
                 self._quote(b, annotation)
                 risk = self._class_risk(container)
                 if risk:
-                    self._risks.setdefault(id(b), []).append(risk)
+                    self._risks.setdefault(b.key, []).append(risk)
                 return
             raise _Blocked("used in a module-level annotation, evaluated at import", node)
         if not isinstance(owner, cst.FunctionDef):
@@ -663,7 +664,7 @@ class _Analyzer:
         elif isinstance(owner, cst.ClassDef):
             risk = self._class_risk(owner)
         if risk:
-            self._risks.setdefault(id(b), []).append(risk)
+            self._risks.setdefault(b.key, []).append(risk)
 
     def _function_risk(self, fn: cst.FunctionDef) -> str | None:
         name = fn.name.value
@@ -723,7 +724,7 @@ class _Analyzer:
         )
 
     def _report_fix(self, b: _Binding) -> None:
-        risks = self._risks.get(id(b), [])
+        risks = self._risks.get(b.key, [])
         stmt = b.statement_code()
         if self.style == "lazy-keyword":
             message = f"`{b.module}` is imported eagerly at module level"
@@ -805,7 +806,7 @@ class _Analyzer:
             )
             return
         mods = ", ".join(b.module for b in block.bindings)
-        safety = Safety.UNSAFE if any(self._risks.get(id(b)) for b in block.bindings) else Safety.SAFE
+        safety = Safety.UNSAFE if any(self._risks.get(b.key) for b in block.bindings) else Safety.SAFE
         self.flags[block.flag] = block
         self.findings.append(
             Finding(

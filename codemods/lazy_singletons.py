@@ -251,9 +251,8 @@ class _Analyzer:
             if p.kind == "build":
                 lazy_statements.add(index)
         for o in own.values():
-            o.schema = [
-                i for i, s in by_line.items() if self.positions[s].start.line in o.plan.schema_lines
-            ]
+            if o.plan.schema_lines:
+                o.schema = [i for i, s in by_line.items() if _schema_target(s) == o.plan.name]
             lazy_statements.update(o.schema)
         ok: dict[str, _Own] = {}
         for name, o in own.items():
@@ -348,10 +347,11 @@ class _Analyzer:
         )
 
     def _find_assignment(self, p: Plan) -> tuple[int, cst.BaseExpression] | None:
+        # By name, not line: the plan comes from the file as it was on disk, and a codemod that
+        # ran before this one (heavy-imports) may have moved lines. The planner made sure the
+        # name is assigned once at module level.
         for i, stmt in enumerate(self.module.body):
             if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-                continue
-            if self.positions[stmt].start.line != p.line:
                 continue
             small = stmt.body[0]
             if isinstance(small, cst.Assign) and len(small.targets) == 1:
@@ -359,7 +359,7 @@ class _Analyzer:
             elif isinstance(small, cst.AnnAssign) and small.value is not None:
                 target, value = small.target, small.value
             else:
-                return None
+                continue
             if isinstance(target, cst.Name) and target.value == p.name:
                 return i, value
         return None
@@ -476,6 +476,25 @@ class _Analyzer:
                 r.reads.append(node)
 
         self.module.visit(V())
+
+
+def _schema_target(stmt: cst.BaseStatement) -> str | None:
+    """``X.metadata.create_all(engine)`` / ``(bind=engine)`` at module level -> ``engine``."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return None
+    expr = stmt.body[0]
+    if not (isinstance(expr, cst.Expr) and isinstance(expr.value, cst.Call)):
+        return None
+    call = expr.value
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "create_all"):
+        return None
+    if not (isinstance(func.value, cst.Attribute) and func.value.attr.value == "metadata"):
+        return None
+    args = [a.value for a in call.args if a.keyword is None or a.keyword.value == "bind"]
+    if len(args) == 1 and isinstance(args[0], cst.Name):
+        return args[0].value
+    return None
 
 
 class _Stop(Exception):

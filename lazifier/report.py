@@ -108,7 +108,11 @@ class RunReport:
 
     @property
     def unsafe_hidden(self) -> list[Change]:
-        return [c for c in self.changes if not c.finding.blocked and not c.applied]
+        return [
+            c for c in self.changes
+            if not c.finding.blocked and not c.applied and c.finding.safety is not None
+            and c.finding.safety.value == "unsafe"
+        ]  # fmt: skip
 
     def summary(self) -> str:
         changed = len(self.changed_files)
@@ -140,10 +144,13 @@ class RunReport:
 
 def _error_kind(reason: str) -> str:
     for key in ("worker", "syntax error", "internal error", "read-only", "can't decode", "symlink loop",
-                "broken symlink", "LibCST", "too deeply nested", "changed on disk",
+                "broken symlink", "too deeply nested", "LibCST can't parse", "LibCST", "changed on disk",
                 "encoding", "null byte"):  # fmt: skip
         if key in reason:
-            return {"can't decode": "undecodable", "LibCST": "round-trip", "worker": "crashed worker"}.get(key, key)
+            return {
+                "can't decode": "undecodable", "LibCST": "round-trip", "worker": "crashed worker",
+                "LibCST can't parse": "unsupported by LibCST",
+            }.get(key, key)  # fmt: skip
     return "error"
 
 

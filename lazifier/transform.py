@@ -115,6 +115,16 @@ def _parse(text: str, target: tuple[int, int]):  # -> cst.Module
         return cst.parse_module(text)
 
 
+def _compiles_here(text: str) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(text, "<file>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+    return True
+
+
 def _error_line(text: str, e: Exception) -> int:
     """The line of a syntax error. LibCST 1.9's ``raw_line`` is one too far when more lines
     follow, so ask the interpreter first, then LibCST's message ("error at L:C")."""
@@ -212,7 +222,13 @@ def _transform(
     try:
         module = _parse(text, settings.target_version)
     except cst.ParserSyntaxError as e:
-        result.error, result.error_line, result.error_kind = f"syntax error: {e.message}", _error_line(text, e), "parse"
+        line = _error_line(text, e)
+        if _compiles_here(text):
+            # Valid Python (`(x): int = 1`) that LibCST's grammar rejects.
+            result.error = f"LibCST can't parse this file, though it is valid Python: {e.message}"
+        else:
+            result.error = f"syntax error: {e.message}"
+        result.error_line, result.error_kind = line, "parse"
         return result
     if module.code != text:
         result.error = "LibCST does not reproduce this file byte for byte; skipped so nothing is lost"

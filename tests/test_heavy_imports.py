@@ -373,3 +373,24 @@ def test_python_310_cannot_parse_modern_syntax_but_lazify_can() -> None:
     src = "type V = list[float]\nimport numpy as np\ndef f():\n    match 1:\n        case _:\n            return np.zeros(1)\n"
     out = rewrite(src, target_version=(3, 12))
     assert out == "type V = list[float]\ndef f():\n    import numpy as np\n    match 1:\n        case _:\n            return np.zeros(1)\n"
+
+
+def test_safety_does_not_leak_between_bindings() -> None:
+    """Risks were keyed on id(binding): a blocked binding's id, reused by the next one, made a
+    safe fix unsafe at random (seen on the stdlib's test_ast.py)."""
+    src = (
+        "import unittest\nimport json\nimport re\n"
+        "class T(unittest.TestCase):\n    def m(self, x: json.JSONDecoder):\n        pass\n"
+        "DUMP = json.dumps\n"
+        "def f():\n    return re.compile('x')\n"
+    )
+    for _ in range(20):
+        result = run(src, heavy_modules=frozenset({"json", "re"}))
+        (fix,) = [c for c in result.changes if not c.finding.blocked]
+        assert fix.finding.safety.value == "safe"
+        assert result.new_text is not None
+
+
+def test_computed_all_message_names_the_binding() -> None:
+    result = run("import numpy as np\n__all__ = ['f'] + []\ndef f():\n    return np.zeros(1)\n")
+    assert "`np` may be re-exported" in result.changes[0].finding.message

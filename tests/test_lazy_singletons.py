@@ -142,3 +142,20 @@ def test_factories_and_cheap_calls_are_configurable(tmp_path: Path) -> None:
     configured = run_lazify("apply", "--dry-run", "--select", "lazy-singletons", ".", cwd=root)
     assert b"get_client" in configured.stdout
     assert b"get_clock" not in configured.stdout
+
+
+def test_heavy_imports_and_singletons_together_converge_in_one_run(tmp_path: Path) -> None:
+    """lazy-singletons' plan comes from the file on disk; heavy-imports, which runs first, moves
+    lines. The singleton must still be found (by name), so a second run has nothing left."""
+    root = write_tree(tmp_path / "proj", {
+        "pyproject.toml": "[tool.lazify]\n",
+        "pkg/__init__.py": "",
+        "pkg/core.py": "import numpy as np\n\n\nclass Op:\n    def __init__(self, f):\n        self.f = f\n\n\nsqrt = Op(abs)\n\n\ndef g(x):\n    return np.zeros(x)\n",
+        "pkg/extras.py": "from pkg.core import sqrt\n\n\ndef h(x):\n    return sqrt.f(x)\n",
+    })  # fmt: skip
+    first = run_lazify("apply", "--yes", ".", cwd=root)
+    assert first.returncode == 0, first.stderr.decode()
+    assert "def get_sqrt()" in (root / "pkg/core.py").read_text()
+    assert "get_sqrt().f(x)" in (root / "pkg/extras.py").read_text()
+    again = run_lazify("apply", "--dry-run", ".", cwd=root)
+    assert again.returncode == 0 and again.stdout == b"", again.stdout.decode()
