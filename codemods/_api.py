@@ -182,5 +182,23 @@ class CodemodError(Exception):
     """Raised by a codemod for input it cannot handle; the engine reports it for that file."""
 
 
+def resolve_relative(module: str | None, is_package: bool, level: int, name: str | None) -> str | None:
+    """The absolute module of ``from <level dots><name> import ...`` written in ``module``."""
+    if level == 0:
+        return name
+    if module is None:
+        return None
+    parts = module.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    if level - 1 > len(parts):
+        return None
+    parts = parts[: len(parts) - (level - 1)]
+    base = ".".join(parts)
+    if name:
+        return f"{base}.{name}" if base else name
+    return base or None
+
+
 def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.span.line, f.span.column, f.code, f.message))

@@ -15,6 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from codemods._api import resolve_relative
+
 #: Calls that build something expensive or with side effects (qualified names; ``*`` globs).
 DEFAULT_FACTORIES = (
     "sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlalchemy.orm.sessionmaker",
@@ -115,21 +117,6 @@ class ModuleFacts:
         return dict(self.bindings).get(name)
 
 
-def _resolve(module: str | None, is_package: bool, level: int, name: str | None) -> str | None:
-    if level == 0:
-        return name
-    if module is None:
-        return None
-    parts = module.split(".")
-    if not is_package:
-        parts = parts[:-1]
-    if level - 1 > len(parts):
-        return None
-    parts = parts[: len(parts) - (level - 1)]
-    base = ".".join(parts)
-    return f"{base}.{name}" if name and base else (name or base or None)
-
-
 def _dotted(node: ast.expr) -> str | None:
     parts = []
     while isinstance(node, ast.Attribute):
@@ -206,7 +193,7 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
                     if "." in a.name:
                         module_aliases[a.name] = a.name
         elif isinstance(stmt, ast.ImportFrom):
-            base = _resolve(module, is_package, stmt.level, stmt.module)
+            base = resolve_relative(module, is_package, stmt.level, stmt.module)
             for a in stmt.names:
                 if a.name == "*" and base is not None:
                     star_imports.append((base, stmt.lineno))
@@ -289,31 +276,24 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         for n, line, attr in _reads(stmt):
             uses.append(UseFact(n, line, schema_of=schema, attribute_only=attr))
 
-    # `m.x` read at import, through `import m` or `from pkg import m` (the planner keeps the
-    # ones where `m` is a project module).
+    # `m.x` reads, through `import m` or `from pkg import m` (the planner keeps those where `m`
+    # is a project module): anywhere, and with their lines when they run at import.
     attribute_uses = []
+    reads_anywhere = set()
     maybe_modules = {**{k: v for k, v in bindings.items() if v}, **module_aliases}
     for stmt in tree.body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
-            continue
+        at_import = not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))
         for node in ast.walk(stmt):
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
                 d = _dotted(node)
-                if d:
-                    head, _, rest = d.rpartition(".")
-                    if head in maybe_modules:
-                        attribute_uses.append((maybe_modules[head], rest, node.lineno))
-    reads_anywhere = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
-            d = _dotted(node)
-            if d:
-                head, _, rest = d.rpartition(".")
-                if head in maybe_modules:
+                head, _, rest = (d or "").rpartition(".")
+                if d and head in maybe_modules:
                     reads_anywhere.add((maybe_modules[head], rest))
-        elif isinstance(node, ast.Global):
-            for n in node.names:
-                counts[n] += 2
+                    if at_import:
+                        attribute_uses.append((maybe_modules[head], rest, node.lineno))
+            elif isinstance(node, ast.Global):
+                for n in node.names:
+                    counts[n] += 2  # `global x` in a function rebinds x
     return ModuleFacts(
         module=module,
         bindings=tuple(sorted(bindings.items())),

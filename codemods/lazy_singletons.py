@@ -10,7 +10,7 @@ import libcst as cst
 from libcst.metadata import GlobalScope, PositionProvider, ScopeProvider
 
 from codemods import _cst as u
-from codemods._api import Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span
+from codemods._api import Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span, resolve_relative
 from codemods._singleton_plan import (
     DEFAULT_CHEAP,
     DEFAULT_FACTORIES,
@@ -268,7 +268,7 @@ class _Analyzer:
         for r in refs.values():
             r.touched = {i for n in r.reads if (i := self.top_statement(n)) is not None}
         for b in self.mp.blocked:
-            related = tuple((Location(self._display(m), line), what) for m, line, what in b.chain)
+            related = tuple((Location(m, line), what) for m, line, what in b.chain)
             self.findings.append(
                 Finding(
                     code=LazySingletons.code,
@@ -297,9 +297,6 @@ class _Analyzer:
             )
         findings = sorted(self.findings, key=lambda f: (f.span.line, f.span.column, f.message))
         return Analysis(findings, _Plan(ok, refs))
-
-    def _display(self, module: str) -> str:
-        return module
 
     def _blocked(self, name: str, line: int, reason: str, node: cst.CSTNode | None = None) -> None:
         related = ((self.span(node), reason),) if node is not None else ()
@@ -394,7 +391,7 @@ class _Analyzer:
         for index, stmt in enumerate(self.module.body):
             for small in u.iter_small_statements(stmt):
                 if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-                    base = _resolve(self.ctx.module_name, self.is_package, len(small.relative), u.dotted_name(small.module) if small.module else None)
+                    base = resolve_relative(self.ctx.module_name, self.is_package, len(small.relative), u.dotted_name(small.module) if small.module else None)
                     for alias in small.names:
                         name = u.dotted_name(alias.name) or ""
                         p = by_target.get((base or "", name))
@@ -426,12 +423,7 @@ class _Analyzer:
         lazy_statements: set[int],
     ) -> None:
         local = u.alias_binding(alias)
-        getter = p.getter
-        if getter in taken and not any(
-            isinstance(x, cst.ImportFrom) for x in [small]
-        ):
-            return
-        r = refs.setdefault(p.name, _Ref(p, local_getter=getter))
+        r = refs.setdefault(p.name, _Ref(p, local_getter=p.getter))
         r.aliases.append((index, alias))
         for a in self.gscope.assignments[local]:
             if getattr(a, "node", None) is not small:
@@ -502,21 +494,6 @@ class _Stop(Exception):
         super().__init__(reason)
         self.reason = reason
         self.node = node
-
-
-def _resolve(module: str | None, is_package: bool, level: int, name: str | None) -> str | None:
-    if level == 0:
-        return name
-    if module is None:
-        return None
-    parts = module.split(".")
-    if not is_package:
-        parts = parts[:-1]
-    if level - 1 > len(parts):
-        return None
-    parts = parts[: len(parts) - (level - 1)]
-    base = ".".join(parts)
-    return f"{base}.{name}" if name and base else (name or base or None)
 
 
 # ---------------------------------------------------------------------------------------------

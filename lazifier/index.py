@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from codemods import REGISTRY
-from codemods._api import Location, ProjectView
+from codemods._api import Location, ProjectView, resolve_relative
 
 DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 READER_FUNCS = ("get_type_hints", "signature", "get_annotations")
@@ -40,23 +40,6 @@ class FileFacts:
 
     def extra_for(self, code: str) -> object | None:
         return dict(self.extra).get(code)
-
-
-def resolve_relative(module: str | None, is_package: bool, level: int, name: str | None) -> str | None:
-    if level == 0:
-        return name
-    if module is None:
-        return None
-    parts = module.split(".")
-    if not is_package:
-        parts = parts[:-1]
-    if level - 1 > len(parts):
-        return None
-    parts = parts[: len(parts) - (level - 1)]
-    base = ".".join(parts)
-    if name:
-        return f"{base}.{name}" if base else name
-    return base or None
 
 
 class _Collector(ast.NodeVisitor):

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +51,32 @@ def project(tmp_path: Path):
 
     return make
 collect_ignore_glob = ["fixtures/*"]
+
+
+# Helpers shared by the CLI tests: what a rewrite did to a file's imports, which files a patch touches.
+
+
+def top_level_imports(text: str) -> set[str]:
+    names = set()
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add(node.module or "")
+    return names
+
+
+def function_imports(text: str, func: str) -> set[str]:
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == func:
+            return {a.name for s in node.body if isinstance(s, ast.Import) for a in s.names}
+    raise AssertionError(f"no function {func}")
+
+
+def assert_moved(text: str, module: str = "numpy", func: str = "f") -> None:
+    assert module not in top_level_imports(text), text
+    assert module in function_imports(text, func), text
+
+
+def diffed_files(patch: bytes) -> list[str]:
+    return re.findall(r"(?m)^diff --git a/(\S+) b/", patch.decode(errors="replace"))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_lazify, write_tree
+from conftest import assert_moved, diffed_files, run_lazify, top_level_imports, write_tree
 
 MOVES_NUMPY = "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"
 
@@ -50,31 +50,6 @@ def err(r: subprocess.CompletedProcess) -> str:
 
 def summary_line(r: subprocess.CompletedProcess) -> str:
     return err(r).rstrip("\n").split("\n")[-1]
-
-
-def diffed_files(patch: bytes) -> list[str]:
-    return re.findall(r"(?m)^diff --git a/(\S+) b/", patch.decode(errors="replace"))
-
-
-def top_level_imports(text: str) -> set[str]:
-    names = set()
-    for node in ast.parse(text).body:
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            names.add(node.module or "")
-    return names
-
-
-def assert_moved(text: str, module: str = "numpy", func: str = "f") -> None:
-    """``module`` is no longer imported at module level, and ``func`` imports it."""
-    assert module not in top_level_imports(text), text
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.FunctionDef) and node.name == func:
-            local = {a.name for s in node.body if isinstance(s, ast.Import) for a in s.names}
-            assert module in local, text
-            return
-    raise AssertionError(f"no function {func} in:\n{text}")
 
 
 def good_project(project, files: dict, config: str = "") -> Path:  # noqa: ANN001

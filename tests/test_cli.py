@@ -20,7 +20,7 @@ from typing import Callable
 import pytest
 
 from codemods import REGISTRY
-from conftest import LAZIFY, run_lazify, write_tree
+from conftest import LAZIFY, assert_moved, diffed_files, function_imports, run_lazify, top_level_imports, write_tree
 from lazifier.cli import explain_text
 
 # ---------------------------------------------------------------------------------------------
@@ -96,38 +96,12 @@ def summary_line(r: subprocess.CompletedProcess) -> str:
     return lines[-1]
 
 
-def diffed_files(patch: bytes) -> list[str]:
-    return re.findall(r"(?m)^diff --git a/(\S+) b/", patch.decode(errors="replace"))
-
-
 def assert_is_patch(stdout: bytes) -> None:
     assert stdout.startswith(b"diff --git a/"), stdout[:200]
     assert stdout.endswith(b"\n")
     for line in stdout.split(b"\n")[:-1]:
         assert PATCH_LINE.match(line.rstrip(b"\r")), f"not a patch line: {line!r}"
     assert not ANSI.search(stdout)
-
-
-def top_level_imports(text: str) -> set[str]:
-    names = set()
-    for node in ast.parse(text).body:
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            names.add(node.module or "")
-    return names
-
-
-def function_imports(text: str, func: str) -> set[str]:
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == func:
-            return {a.name for s in node.body if isinstance(s, ast.Import) for a in s.names}
-    raise AssertionError(f"no function {func}")
-
-
-def assert_moved(text: str, module: str = "numpy", func: str = "f") -> None:
-    assert module not in top_level_imports(text), text
-    assert module in function_imports(text, func), text
 
 
 # ---------------------------------------------------------------------------------------------
