@@ -95,6 +95,8 @@ class Settings:
     #: calls that never do (empty: the codemod's defaults).
     singleton_factories: tuple[str, ...] = ()
     cheap_calls: tuple[str, ...] = ()
+    #: app-factory: what stays at module level (``eager`` | ``lazy`` | ``none``).
+    module_app: str = "eager"
 
     def is_heavy(self, module: str) -> bool:
         parts = module.split(".")
@@ -146,6 +148,12 @@ class Analysis:
     @property
     def fix_keys(self) -> list[str]:
         return [f.fix_key for f in self.findings if f.fix_key is not None]
+
+
+#: How the index describes a use of a name that runs when another module is imported and
+#: changes the object (``@app.get(...)``, ``app.include_router(...)``, ``CORS(app)``): the
+#: description of such a reference in :attr:`ProjectView.external_refs` ends with this.
+AT_IMPORT = " at import"
 
 
 class Codemod:

@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="blocked findings and unapplied unsafe fixes count as changes (exit 1)")
     apply.add_argument("--style", choices=("local", "lazy-keyword", "lazy-modules"),
                        help="heavy-imports: function-local imports (default), PEP 810 `lazy import`, or `__lazy_modules__`")
+    apply.add_argument("--module-app", choices=("eager", "lazy", "none"),
+                       help="app-factory: keep `app = create_app()` (default), bind `app` to a stand-in that builds it on first use, or drop it")
     apply.add_argument("--target-version", choices=TARGET_VERSIONS, help="oldest Python the code must run on")
     apply.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per core)")
     apply.add_argument("--output-format", choices=("text", "json", "github"), default="text",
@@ -185,6 +187,7 @@ def _apply(args: argparse.Namespace) -> int:
         "unsafe_fixes": args.unsafe_fixes,
         "strict": args.strict,
         "style": args.style,
+        "module_app": args.module_app,
         "target_version": args.target_version,
     }
     settings = load_settings(paths, overrides)

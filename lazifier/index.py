@@ -17,18 +17,19 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from codemods import REGISTRY
-from codemods._api import Location, ProjectView, resolve_relative
+from codemods._api import AT_IMPORT, Location, ProjectView, resolve_relative
 
 DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 READER_FUNCS = ("get_type_hints", "signature", "get_annotations")
 #: Version of the facts format: part of the facts cache key (with the codemods' versions).
-FACTS_VERSION = "2:" + ",".join(f"{c.code}.{c.version}" for c in REGISTRY if c.project_level)
+FACTS_VERSION = "3:" + ",".join(f"{c.code}.{c.version}" for c in REGISTRY if c.project_level)
 
 
 @dataclass(frozen=True)
 class FileFacts:
     star_imports: tuple[tuple[str, int], ...] = ()
-    #: (dotted name, line, how): how is "import", "attribute" or "string".
+    #: (dotted name, line, how): how is "import", "attribute", "string" or "at-import" (a
+    #: module-level statement changes the object: ``@app.get(...)``, ``CORS(app)``).
     refs: tuple[tuple[str, int, str], ...] = ()
     #: Simple names passed to get_type_hints / inspect.signature / get_annotations.
     readers: tuple[str, ...] = ()
@@ -116,6 +117,54 @@ class _Collector(ast.NodeVisitor):
         self.generic_visit(node)
 
 
+def _chain_through_calls(node: ast.expr) -> list[str] | None:
+    """``app.middleware("http")`` -> ``[app, middleware]``; ``app.config["X"]`` -> ``[app, config]``."""
+    parts: list[str] = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Call):
+            node = node.func
+        elif isinstance(node, ast.Subscript):
+            node = node.value
+        elif isinstance(node, ast.Name):
+            parts.append(node.id)
+            return parts[::-1]
+        else:
+            return None
+
+
+def _import_time_uses(body: list[ast.stmt], aliases: Mapping[str, str]) -> list[tuple[str, int, str]]:
+    """Statements that run at import and change an imported object: a decorator on it, a call
+    of its methods or with it as an argument, an assignment to its attributes or items."""
+    out: list[tuple[str, int, str]] = []
+
+    def add(node: ast.expr, line: int) -> None:
+        chain = _chain_through_calls(node)
+        if chain and chain[0] in aliases:
+            out.append((".".join([aliases[chain[0]], *chain[1:]]), line, "at-import"))
+
+    for s in body:
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            add(s.value.func, s.lineno)
+            for a in [*s.value.args, *(k.value for k in s.value.keywords)]:
+                if isinstance(a, ast.Name):
+                    add(a, s.lineno)
+        elif isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = s.targets if isinstance(s, ast.Assign) else [s.target]
+            for t in targets:
+                if isinstance(t, (ast.Attribute, ast.Subscript)):
+                    add(t, s.lineno)
+        elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for d in s.decorator_list:
+                add(d, d.lineno)
+        elif isinstance(s, (ast.If, ast.With, ast.Try)):
+            for block in (s.body, getattr(s, "orelse", []), getattr(s, "finalbody", [])):
+                out.extend(_import_time_uses(block, aliases))
+    return out
+
+
 _FALLBACK_FROM = re.compile(r"(?m)^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+([^\n#(]+)")
 
 
@@ -131,6 +180,7 @@ def extract_facts(text: str, module: str | None, is_package: bool) -> FileFacts:
     c = _Collector(module, is_package)
     try:
         c.visit(tree)
+        c.refs.extend(_import_time_uses(tree.body, c.aliases))
         extra = tuple(
             (cls.code, cls.facts(tree, module, is_package))  # type: ignore[attr-defined]
             for cls in REGISTRY
@@ -168,6 +218,7 @@ _HOW = {
     "import": "`{d}` is imported",
     "attribute": "`{d}` is used",
     "string": 'named in the string "{d}"',
+    "at-import": "`{d}` is configured" + AT_IMPORT,
 }
 
 

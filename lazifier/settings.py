@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from codemods import REGISTRY
 from codemods._api import Settings as CodemodSettings
 from codemods._singleton_plan import DEFAULT_CHEAP, DEFAULT_FACTORIES
+from codemods.app_factory import MODES as MODULE_APP_MODES
 from codemods.heavy_imports import DEFAULT_HEAVY_MODULES, STYLES
 
 if sys.version_info >= (3, 11):
@@ -55,6 +56,7 @@ class Settings:
     cache_dir: str = ".lazify_cache"
     singleton_factories: tuple[str, ...] = DEFAULT_FACTORIES
     cheap_calls: tuple[str, ...] = DEFAULT_CHEAP
+    module_app: str = "eager"
 
     @property
     def target(self) -> tuple[int, int]:
@@ -70,6 +72,7 @@ class Settings:
             sqlalchemy_source=source,
             singleton_factories=self.singleton_factories,
             cheap_calls=self.cheap_calls,
+            module_app=self.module_app,
         )
 
     def selected_codes(self) -> tuple[str, ...]:
@@ -130,6 +133,7 @@ CONFIG_KEYS: Mapping[str, _Key] = {
     "extend-singleton-factories": _Key("extend_singleton_factories", "str-list"),
     "cheap-calls": _Key("cheap_calls", "str-list"),
     "extend-cheap-calls": _Key("extend_cheap_calls", "str-list"),
+    "module-app": _Key("module_app", "str", MODULE_APP_MODES),
 }
 
 

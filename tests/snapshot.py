@@ -183,7 +183,8 @@ def assert_untouched_statements_identical(old: str, new: str) -> None:
     touched = _touched_old_lines(old, new)
     remaining = [ast.dump(s) for s in _statements(new_tree)]
     for s in _statements(old_tree):
-        lines = set(range(s.lineno, (s.end_lineno or s.lineno) + 1))
+        start = min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))])
+        lines = set(range(start, (s.end_lineno or s.lineno) + 1))
         if lines & touched:
             continue
         dump = ast.dump(s)

@@ -3,6 +3,7 @@ without loading heavy modules."""
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -75,6 +76,33 @@ def _app_tests(app: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+def _calls_of(nodes: list[ast.stmt], methods: set[str]) -> list[str]:
+    """``app.<method>(...)`` calls made by these statements (not inside nested functions)."""
+    found = []
+    todo: list[ast.AST] = list(nodes)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found += [ast.unparse(d) for d in node.decorator_list if any(m in ast.unparse(d) for m in methods)]
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in methods:
+            found.append(ast.unparse(node))
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def assert_factory_holds_the_middleware(text: str) -> None:
+    tree = ast.parse(text)
+    factory = next(s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "create_app")
+    top = [s for s in tree.body if s is not factory]
+    kinds = {"add_middleware", "middleware", "exception_handler", "include_router"}
+    inside = _calls_of(factory.body, kinds)
+    assert _calls_of(top, kinds) == [], "every registration moved into create_app()"
+    assert sum("add_middleware" in c for c in inside) == 3 and sum("middleware('http')" in c for c in inside) == 2
+    assert sum("include_router" in c for c in inside) == 3
+    assert any(isinstance(s, ast.Assign) and ast.unparse(s) == "app = create_app()" for s in top)
+
+
 def test_example_app_after_apply_yes(tmp_path: Path) -> None:
     app = _copy_app(tmp_path)
     empty = tmp_path / "empty"
@@ -99,6 +127,7 @@ def test_example_app_after_apply_yes(tmp_path: Path) -> None:
     assert after["events"] == [], "importing the app must open no database and write no file"
     assert after["secrets"] == 0, "importing the app must draw no secret"
     assert not SINGLETON_CLASSES & set(after["inits"]), after["inits"]
+    assert_factory_holds_the_middleware((app / "src" / "api" / "main.py").read_text())
 
     again = run_lazify("apply", "--dry-run", ".", cwd=app)
     assert again.returncode == 0, again.stderr.decode()

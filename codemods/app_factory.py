@@ -1,0 +1,815 @@
+"""LZY004 app-factory: app creation, middleware and routes move into ``create_app()``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import PositionProvider, QualifiedNameProvider, ScopeProvider
+
+from codemods import _cst as u
+from codemods._api import AT_IMPORT, Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span
+
+#: The application classes, by qualified name, and the server interface their instances speak.
+APP_CLASSES = {
+    "fastapi.FastAPI": "asgi",
+    "fastapi.applications.FastAPI": "asgi",
+    "starlette.applications.Starlette": "asgi",
+    "flask.Flask": "wsgi",
+    "flask.app.Flask": "wsgi",
+}
+#: ``@app.<method>`` decorators that register the function and return it unchanged, so the
+#: module-level name stays the plain function when the registration moves into the factory.
+REGISTERING = frozenset({
+    # FastAPI and Starlette
+    "get", "put", "post", "delete", "options", "head", "patch", "trace", "api_route",
+    "websocket", "route", "websocket_route", "middleware", "exception_handler", "on_event",
+    # Flask
+    "before_request", "after_request", "teardown_request", "teardown_appcontext", "errorhandler",
+    "context_processor", "url_value_preprocessor", "url_defaults", "template_filter",
+    "template_global", "template_test", "shell_context_processor", "endpoint",
+})  # fmt: skip
+#: Calls that serve the app rather than configure it.
+RUNS = frozenset({"run", "serve", "run_simple"})
+MODES = ("eager", "lazy", "none")
+FACTORY = "create_app"
+LAZY_CLASS = "_LazyApp"
+FROM_OBJECT_SELF = re.compile(r"^(?:__name__|sys\.modules\[__name__\])$")
+NOQA_E402 = re.compile(r"^#\s*noqa:\s*E402\s*$")
+
+
+class AppFactory(Codemod):
+    """Move the module-level app, its middleware, handlers and routes into `create_app()`.
+
+    ## What it does
+    Finds a module-level `app = FastAPI(...)`, `Starlette(...)` or `Flask(...)` and the
+    module-level statements that configure it: `add_middleware`, `middleware("http")(fn)`,
+    `include_router`, `mount`, `register_blueprint`, `config.from_object(...)`, extension
+    `init_app(app)` calls, `app.state...` assignments, and decorators such as `@app.get(...)`,
+    `@app.middleware("http")`, `@app.exception_handler(...)`, `@app.route(...)`,
+    `@app.errorhandler(...)`. It moves them, in their order, into `def create_app()`, which
+    builds and returns a new app on each call. Decorated functions stay module-level functions
+    under their names; only their registration moves (`app.get("/health")(health)` runs the
+    decorator's own code, so every route option and the endpoint name are kept). Values
+    computed only to configure the app (CORS origins read from the environment) and imports
+    that exist only to register routers move in too.
+
+    `module-app` (`--module-app`) chooses what stays at module level:
+    `eager` (default) keeps `app = create_app()`, for servers and platforms that look for a
+    module-level `app`; `lazy` binds `app` to a small ASGI/WSGI callable that builds the real
+    app on the first request or attribute access; `none` drops it (for
+    `uvicorn --factory module:create_app` or `flask --app 'module:create_app()'`).
+
+    In a Flask module, a `with app.app_context():` block (schema creation, `db.create_all()`)
+    does not move into the factory, which still runs at import: the factory registers it to
+    run once, before the first request.
+
+    The rewrite is blocked, with the line, when another module configures the app at import
+    (its routes would be missing from `create_app()`), when `app` is rebound, when a statement
+    that stays at module level uses the app before the factory could have built it (an
+    extension built with `SQLAlchemy(app)`), or when a decorator on `app` returns something
+    other than the function (`@app.cli.command()`).
+
+    ## Why is this bad?
+    A module-level app is built, with all its middleware and routers, while the module is
+    imported: on a serverless cold start, in every test and CLI that imports the module. An
+    application factory builds it when asked, gives tests a fresh app each time, and is what
+    `uvicorn --factory` and `flask --app 'module:create_app()'` expect.
+
+    ## Example
+    ```python
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+
+    app = FastAPI()
+    app.add_middleware(CORSMiddleware, allow_origins=["*"])
+
+
+    @app.get("/health")
+    def health():
+        return {"status": "ok"}
+    ```
+
+    Use instead:
+    ```python
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+
+
+    def health():
+        return {"status": "ok"}
+
+
+    def create_app() -> FastAPI:
+        app = FastAPI()
+        app.add_middleware(CORSMiddleware, allow_origins=["*"])
+        app.get("/health")(health)
+        return app
+
+
+    app = create_app()
+    ```
+
+    ## Fix safety
+    Safe with `module-app = "eager"`: the same app is built from the same statements in the
+    same order; only statements that configure it run after the module's other definitions.
+    Unsafe with `lazy` (`app` is a stand-in until the first request, so `isinstance(app,
+    FastAPI)` is false) and with `none` (the module has no `app`), and unsafe when a Flask
+    `app_context()` block moves to the first request (code that uses the database outside a
+    request finds no tables until then).
+    """
+
+    code = "LZY004"
+    name = "app-factory"
+    summary = "Move app creation, middleware and routes into an application factory `create_app()`"
+    version = 1
+
+    _PREFILTER = re.compile(r"\b(?:FastAPI|Starlette|Flask)\b")
+
+    def prefilter(self, text: str, settings: Settings) -> bool:
+        return self._PREFILTER.search(text) is not None
+
+    def analyze(self, ctx: FileContext) -> Analysis:
+        return _Analyzer(ctx, self.code).run()
+
+    def apply(self, ctx: FileContext, analysis: Analysis, keys: frozenset[str]) -> cst.Module:
+        plan = analysis.plan
+        if not isinstance(plan, _Plan) or plan.app not in keys:
+            return ctx.module
+        return _rewrite(ctx, plan)
+
+
+# ---------------------------------------------------------------------------------------------
+# Analysis
+
+
+@dataclass
+class _Plan:
+    app: str
+    interface: str  # "asgi" | "wsgi"
+    returns: str  # the class as the module spells it: `FastAPI`, `flask.Flask`
+    create: int
+    #: index -> role: "move" (into the factory, in order), "register" (the def stays; its
+    #: outermost `@app...` decorators become calls in the factory), "setup" (Flask
+    #: app_context block, run once before the first request)
+    roles: dict[int, str] = field(default_factory=dict)
+    #: index -> number of outermost decorators that register on the app
+    registering: dict[int, int] = field(default_factory=dict)
+    mode: str = "eager"
+
+
+class _Blocked(Exception):
+    def __init__(self, reason: str, line: int | Location | None = None, note: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+        self.note = note
+
+
+def _root(node: cst.BaseExpression) -> cst.Name | None:
+    """The name at the bottom of ``a.b(...)[i].c``."""
+    while True:
+        if isinstance(node, cst.Attribute):
+            node = node.value
+        elif isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        elif isinstance(node, cst.Name):
+            return node
+        else:
+            return None
+
+
+def _last_attr(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Call):
+        node = node.func
+    return node.attr.value if isinstance(node, cst.Attribute) else None
+
+
+class _Analyzer:
+    def __init__(self, ctx: FileContext, code: str) -> None:
+        self.ctx = ctx
+        self.code = code
+        self.module = ctx.module
+        self.body = list(ctx.module.body)
+        meta = ctx.wrapper.resolve_many([QualifiedNameProvider, PositionProvider, ScopeProvider])
+        self.qnames = meta[QualifiedNameProvider]
+        self.positions = meta[PositionProvider]
+        self.gscope = meta[ScopeProvider][ctx.module]
+        self._parents: dict | None = None
+        self._top: dict[int, int] = {}
+
+    # -- small helpers -----------------------------------------------------------------------
+
+    @property
+    def parents(self) -> dict:
+        if self._parents is None:
+            self._parents = u.parent_map(self.module)
+        return self._parents
+
+    def line(self, node: cst.CSTNode) -> int:
+        return self.positions[node].start.line
+
+    def span(self, node: cst.CSTNode) -> Span:
+        r = self.positions[node]
+        return Span(r.start.line, r.start.column + 1, r.end.line, r.end.column + 1)
+
+    def top(self, node: cst.CSTNode) -> int:
+        return u.top_level_index(node, self.parents, self.module, self._top)
+
+    def deferred(self, node: cst.CSTNode) -> bool:
+        """Inside a function or lambda body: runs when called, not when the statement runs."""
+        child, parent = node, self.parents.get(node)
+        while parent is not None:
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda)) and child is parent.body:
+                return True
+            child, parent = parent, self.parents.get(parent)
+        return False
+
+    def in_decorators(self, node: cst.CSTNode, stmt: cst.CSTNode, count: int) -> bool:
+        """Inside one of the first ``count`` decorators of ``stmt``."""
+        decorators = list(getattr(stmt, "decorators", ()))[:count]
+        child = node
+        while child is not None and child is not stmt:
+            if any(child is d for d in decorators):
+                return True
+            child = self.parents.get(child)
+        return False
+
+    def qualified(self, node: cst.CSTNode) -> set[str]:
+        found = self.qnames.get(node, ())
+        if callable(found):  # LibCST computes qualified names lazily
+            found = found()
+        return {q.name for q in found}
+
+    def refs(self, name: str) -> list[cst.Name]:
+        out = []
+        for a in self.gscope.assignments[name]:
+            for acc in a.references:
+                if isinstance(acc.node, cst.Name):
+                    out.append(acc.node)
+        return out
+
+    def bound_names(self) -> set[str]:
+        return {a.name for a in self.gscope.assignments}
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def find_apps(self) -> list[tuple[int, str, cst.Call, str]]:
+        apps = []
+        for i, stmt in enumerate(self.body):
+            if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+                continue
+            small = stmt.body[0]
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target, value = small.targets[0].target, small.value
+            elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                target, value = small.target, small.value
+            else:
+                continue
+            if not (isinstance(target, cst.Name) and isinstance(value, cst.Call)):
+                continue
+            kinds = {APP_CLASSES[q] for q in self.qualified(value.func) if q in APP_CLASSES}
+            if kinds:
+                apps.append((i, target.value, value, kinds.pop()))
+        return apps
+
+    def run(self) -> Analysis:
+        apps = self.find_apps()
+        if not apps:
+            return Analysis([])
+        findings = []
+        if len(apps) > 1:
+            for i, name, _call, _kind in apps:
+                findings.append(self.blocked(name, self.body[i], "the module builds more than one app"))
+            return Analysis(findings)
+        index, name, call, interface = apps[0]
+        stmt = self.body[index]
+        try:
+            plan, related = self.plan(index, name, call, interface)
+        except _Blocked as b:
+            return Analysis([self.blocked(name, stmt, b.reason, b.line, b.note)])
+        unsafe = []
+        if plan.mode == "lazy":
+            unsafe.append((self.span(stmt), f"`{name}` is a stand-in that builds the app on first use (`isinstance` checks see `{LAZY_CLASS}`)"))
+        if plan.mode == "none":
+            unsafe.append((self.span(stmt), f"the module no longer has `{name}`: serve `{FACTORY}()` with the server's factory option"))
+        for i, role in sorted(plan.roles.items()):
+            if role == "setup":
+                unsafe.append((self.span(self.body[i]), "runs once before the first request instead of at import"))
+        where = {"eager": f"`{name} = {FACTORY}()` keeps", "lazy": f"`{name}` builds it on first use;", "none": "no"}[plan.mode]
+        tail = {"eager": " a module-level app", "lazy": " nothing is built at import", "none": " module-level app remains"}[plan.mode]
+        findings.append(
+            Finding(
+                code=self.code,
+                message=f"`{name}` is built and configured at import; move it into `{FACTORY}()` ({where}{tail})",
+                span=self.span(stmt),
+                fix_key=name,
+                safety=Safety.UNSAFE if unsafe else Safety.SAFE,
+                help=f"Build the app in `def {FACTORY}() -> {plan.returns}`",
+                related=tuple(unsafe) + tuple(related),
+            )
+        )
+        return Analysis(findings, plan)
+
+    def blocked(self, name: str, stmt: cst.CSTNode, reason: str, line: int | Location | None = None, note: str | None = None) -> Finding:
+        related: tuple = ()
+        if isinstance(line, Location):
+            related = ((line, note or reason),)
+        elif line is not None:
+            related = ((Span(line), note or reason),)
+        return Finding(
+            code=self.code,
+            message=f"`{name}` stays built at import: {reason}",
+            span=self.span(stmt),
+            reason=reason,
+            related=related,
+        )
+
+    def plan(self, index: int, name: str, call: cst.Call, interface: str) -> tuple[_Plan, list]:
+        settings = self.ctx.settings
+        mode = getattr(settings, "module_app", "eager")
+        returns = cst.Module(body=[]).code_for_node(call.func)
+        bound = self.bound_names()
+        for taken in (FACTORY, *((LAZY_CLASS,) if mode == "lazy" else ())):
+            if taken in bound:
+                a = next(iter(self.gscope.assignments[taken]))
+                node = getattr(a, "node", None)
+                raise _Blocked(f"the module already defines `{taken}`", self.line(node) if isinstance(node, cst.CSTNode) else None, "defined here")
+        assignments = list(self.gscope.assignments[name])
+        if len(assignments) > 1:
+            lines = sorted(self.line(a.node) for a in assignments if isinstance(getattr(a, "node", None), cst.CSTNode))
+            other = next((ln for ln in lines if ln != self.line(self.body[index])), None)
+            raise _Blocked(f"`{name}` is rebound", other, f"`{name}` is bound again here")
+        # Another module that configures the app at import would be missing from the factory.
+        for loc, how in self.ctx.project.refs_to(name):
+            if how.endswith(AT_IMPORT):
+                raise _Blocked(f"another module configures `{name}` at import, so `{FACTORY}()` would build an app without it", loc, f"configures `{name}` at import")
+            if mode == "none":
+                raise _Blocked(f"another module imports `{name}`, which `module-app = \"none\"` removes", loc, f"imports `{name}`")
+
+        plan = _Plan(app=name, interface=interface, returns=returns, create=index, mode=mode)
+        plan.roles[index] = "move"
+        from_object_self = None
+        for i in range(index + 1, len(self.body)):
+            role, count = self.classify(self.body[i], name, interface)
+            if role is not None:
+                plan.roles[i] = role
+                if role == "register":
+                    plan.registering[i] = count
+            if role == "move" and from_object_self is None and self._reads_own_globals(self.body[i], name):
+                from_object_self = i
+        self.movable_values(plan, from_object_self)
+        related = self.check(plan, from_object_self)
+        return plan, related
+
+    def classify(self, stmt: cst.BaseStatement, app: str, interface: str) -> tuple[str | None, int]:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            decorators = list(stmt.decorators)
+            count = 0
+            for d in decorators:
+                r = _root(d.decorator)
+                if r is None or r.value != app:
+                    break
+                count += 1
+            for d in decorators[count:]:
+                r = _root(d.decorator)
+                if r is not None and r.value == app:
+                    raise _Blocked(
+                        "a decorator on the app sits below another decorator, which wraps what it registers",
+                        self.line(d),
+                        "registers the function before the decorator above wraps it",
+                    )
+            if count == 0:
+                return None, 0
+            if isinstance(stmt, cst.ClassDef):
+                raise _Blocked("a class is registered with a decorator on the app", self.line(stmt), "registered here")
+            for d in decorators[:count]:
+                method = _last_attr(d.decorator)
+                if method not in REGISTERING:
+                    code = cst.Module(body=[]).code_for_node(d.decorator)
+                    raise _Blocked(
+                        f"`@{code}` may return something other than the function",
+                        self.line(d),
+                        f"`{stmt.name.value}` would be the plain function instead of what this returns",
+                    )
+            return "register", count
+        if self._configures(stmt, app):
+            return "move", 0
+        if (
+            interface == "wsgi"
+            and isinstance(stmt, cst.With)
+            and len(stmt.items) == 1
+            and isinstance(stmt.items[0].item, cst.Call)
+            and _last_attr(stmt.items[0].item) == "app_context"
+            and isinstance(_root(stmt.items[0].item), cst.Name)
+            and _root(stmt.items[0].item).value == app  # type: ignore[union-attr]
+            and stmt.items[0].asname is None
+            and stmt.asynchronous is None
+        ):
+            return "setup", 0
+        return None, 0
+
+    def _configures(self, stmt: cst.BaseStatement, app: str) -> bool:
+        """A statement whose only effect is on the app: calls on it, calls that take it,
+        assignments to its attributes or items (and ``if`` blocks of only those)."""
+        if isinstance(stmt, cst.If):
+            if u.is_main_guard(stmt):
+                return False  # runs the app; stays after the factory
+            blocks = [stmt.body]
+            orelse = stmt.orelse
+            while orelse is not None:
+                blocks.append(orelse.body)
+                orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+            return all(
+                isinstance(b, cst.IndentedBlock) and b.body and all(self._configures(s, app) for s in b.body)
+                for b in blocks
+            )
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            return False
+        for small in stmt.body:
+            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                c = small.value
+                if _last_attr(c.func) in RUNS or (isinstance(c.func, cst.Name) and c.func.value in RUNS):
+                    return False  # `app.run()`, `uvicorn.run(app)`: serving, not configuring
+                r = _root(c.func)
+                if r is not None and r.value == app:
+                    continue
+                if any(isinstance(a.value, cst.Name) and a.value.value == app for a in c.args):
+                    continue
+                return False
+            if isinstance(small, (cst.Assign, cst.AugAssign)):
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                if all(
+                    isinstance(t, (cst.Attribute, cst.Subscript)) and (_root(t) is not None and _root(t).value == app)  # type: ignore[union-attr]
+                    for t in targets
+                ):
+                    continue
+            return False
+        return True
+
+    def _reads_own_globals(self, stmt: cst.BaseStatement, app: str) -> bool:
+        """``app.config.from_object(__name__)``: Flask reads the module's upper-case globals."""
+        found = False
+
+        class V(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                nonlocal found
+                if _last_attr(node.func) == "from_object" and node.args:
+                    if FROM_OBJECT_SELF.match(cst.Module(body=[]).code_for_node(node.args[0].value)):
+                        found = True
+
+        stmt.visit(V())
+        return found
+
+    def moved_ref(self, node: cst.CSTNode, plan: _Plan, values: set[int]) -> bool:
+        """Does this reference run inside the factory after the rewrite?"""
+        i = self.top(node)
+        role = plan.roles.get(i)
+        if role in ("move", "setup") or i in values:
+            return True
+        if role == "register":
+            return self.in_decorators(node, self.body[i], plan.registering[i])
+        return False
+
+    def movable_values(self, plan: _Plan, from_object_self: int | None) -> None:
+        """Assignments and (after the app) imports whose names only the factory reads."""
+        view = self.ctx.project
+        keep_all = bool(view.star_imported_by) or self._uses_globals_dict()
+        exported = self._dunder_all()
+        candidates: dict[int, list[str]] = {}
+        if not keep_all:
+            for i, stmt in enumerate(self.body):
+                if i in plan.roles or not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+                    continue
+                small = stmt.body[0]
+                names: list[str] = []
+                if isinstance(small, cst.Assign) and all(isinstance(t.target, cst.Name) for t in small.targets):
+                    names = [t.target.value for t in small.targets]  # type: ignore[attr-defined]
+                elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name):
+                    names = [small.target.value]
+                elif i > plan.create and isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
+                    if isinstance(small, cst.ImportFrom) and u.dotted_name(small.module) == "__future__":
+                        continue
+                    names = [u.alias_binding(a) for a in small.names]
+                else:
+                    continue
+                if not names or any(
+                    n == plan.app
+                    or n in exported
+                    or n.startswith("__")
+                    or len(self.gscope.assignments[n]) != 1
+                    or view.refs_to(n)
+                    or (from_object_self is not None and n.isupper())
+                    for n in names
+                ):
+                    continue
+                candidates[i] = names
+        values = set(candidates)
+        changed = True
+        while changed:
+            changed = False
+            for i in sorted(values):
+                refs = [r for n in candidates[i] for r in self.refs(n)]
+                if not refs or not all(self.moved_ref(r, plan, values) for r in refs):
+                    values.discard(i)
+                    changed = True
+        for i in values:
+            plan.roles[i] = "move"
+
+    def _dunder_all(self) -> set[str]:
+        out: set[str] = set()
+        for stmt in self.body:
+            for small in u.iter_small_statements(stmt):
+                if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+                    text = cst.Module(body=[]).code_for_node(small)
+                    if text.lstrip().startswith("__all__"):
+                        out.update(re.findall(r"[\"'](\w+)[\"']", text))
+        return out
+
+    def _uses_globals_dict(self) -> bool:
+        return bool(re.search(r"\b(?:globals|vars|locals)\s*\(", self.module.code))
+
+    def check(self, plan: _Plan, from_object_self: int | None) -> list:
+        """Block what the factory would change; list what keeps using the module-level app."""
+        app = plan.app
+        related = []
+        moved = set(plan.roles)
+        last = max(moved)
+        first_after = min((i for i in moved if i > plan.create), default=plan.create)
+        # Functions that use the app when called: fine once `app = create_app()` ran.
+        users: dict[str, int] = {}
+        for ref in self.refs(app):
+            if self.moved_ref(ref, plan, set()):
+                continue
+            i = self.top(ref)
+            stmt = self.body[i]
+            if self.deferred(ref) and isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                if plan.mode == "none":
+                    raise _Blocked(f"`{stmt.name.value}` uses `{app}`, which `module-app = \"none\"` removes", self.line(ref), f"uses `{app}`")
+                users.setdefault(stmt.name.value, self.line(ref))
+                continue
+            if i < last:
+                value = _assigned_call_with(stmt, app)
+                if value:
+                    raise _Blocked(
+                        f"`{value}` is built with the module-level app (build it without `{app}` and call `{value}.init_app({app})`)",
+                        self.line(ref),
+                        f"`{value}` is built with `{app}`",
+                    )
+                raise _Blocked(
+                    f"a statement that stays at module level uses `{app}` before `{FACTORY}()` would have built it",
+                    self.line(ref),
+                    f"uses `{app}`",
+                )
+            if plan.mode == "none":
+                raise _Blocked(f"module-level code uses `{app}`, which `module-app = \"none\"` removes", self.line(ref), f"uses `{app}`")
+        for fname, line in sorted(users.items(), key=lambda kv: kv[1]):
+            related.append((Location(self.ctx.path, line), f"`{fname}` keeps using the module-level `{app}`"))
+        # Statements that stay, between the app's configuration lines, now run before it.
+        read_by_factory = self._names_read(plan)
+        app_users = set(users)
+        for i in range(first_after, last):
+            if i in moved:
+                continue
+            stmt = self.body[i]
+            if isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body):
+                continue
+            for node in self._executed_names(stmt):
+                n = node.value
+                if n in app_users:
+                    raise _Blocked(f"a statement between the app's configuration lines calls `{n}`, which uses `{app}` before `{FACTORY}()` would have built it", self.line(node), f"calls `{n}`")
+                if n in read_by_factory and not self._is_import_binding(n) and not self._binds(stmt, n):
+                    raise _Blocked(
+                        f"a statement between the app's configuration lines uses `{n}`, which the factory uses too; it would now run before them",
+                        self.line(node),
+                        f"uses `{n}`",
+                    )
+        if from_object_self is not None:
+            for i in range(from_object_self + 1, len(self.body)):
+                for small in u.iter_small_statements(self.body[i]):
+                    for t in _bound_names(small):
+                        if t.isupper():
+                            raise _Blocked(
+                                f"`{t}` is bound after `config.from_object(__name__)`, so the factory's config would gain it",
+                                self.line(self.body[i]),
+                                "bound here",
+                            )
+        return related
+
+    def _names_read(self, plan: _Plan) -> set[str]:
+        out: set[str] = set()
+        for i, role in plan.roles.items():
+            stmt = self.body[i]
+            nodes = stmt.decorators[: plan.registering[i]] if role == "register" else [stmt]  # type: ignore[attr-defined]
+            for n in nodes:
+                out.update(x.value for x in _names_in(n))
+        return out
+
+    def _executed_names(self, stmt: cst.BaseStatement) -> list[cst.Name]:
+        return [n for n in _names_in(stmt) if not self.deferred(n)]
+
+    def _is_import_binding(self, name: str) -> bool:
+        from libcst.metadata import ImportAssignment
+
+        return all(isinstance(a, ImportAssignment) for a in self.gscope.assignments[name])
+
+    def _binds(self, stmt: cst.BaseStatement, name: str) -> bool:
+        return any(name in _bound_names(s) for s in u.iter_small_statements(stmt))
+
+
+def _names_in(node: cst.CSTNode) -> list[cst.Name]:
+    out: list[cst.Name] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            out.append(n)
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+    node.visit(V())
+    return out
+
+
+def _bound_names(small: cst.CSTNode) -> list[str]:
+    if isinstance(small, cst.Assign):
+        return [t.target.value for t in small.targets if isinstance(t.target, cst.Name)]
+    if isinstance(small, (cst.AnnAssign, cst.AugAssign)) and isinstance(small.target, cst.Name):
+        return [small.target.value]
+    return []
+
+
+def _assigned_call_with(stmt: cst.BaseStatement, app: str) -> str | None:
+    """``db = SQLAlchemy(app)`` -> ``db``."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
+            if any(isinstance(a.value, cst.Name) and a.value.value == app for a in small.value.args):
+                names = _bound_names(small)
+                return names[0] if names else None
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The rewrite
+
+
+def _strip_noqa_e402(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    if isinstance(stmt, cst.SimpleStatementLine) and stmt.trailing_whitespace.comment is not None:
+        if NOQA_E402.match(stmt.trailing_whitespace.comment.value):
+            return stmt.with_changes(
+                trailing_whitespace=cst.TrailingWhitespace(newline=stmt.trailing_whitespace.newline)
+            )
+    return stmt
+
+
+def _inner_lines(lines: list[cst.EmptyLine], first: bool) -> list[cst.EmptyLine]:
+    """Leading lines of a statement moved into the factory: comments kept, at most one blank
+    line in a row, none before the first statement (as black writes a function body)."""
+    out: list[cst.EmptyLine] = []
+    for line in lines:
+        if line.comment is None:
+            if out and out[-1].comment is None:
+                continue
+            if not out and first:
+                continue
+            out.append(cst.EmptyLine(indent=False))
+        else:
+            out.append(line.with_changes(indent=True))
+    return out
+
+
+def _registration(stmt: cst.FunctionDef, count: int) -> cst.SimpleStatementLine:
+    value: cst.BaseExpression = cst.Name(stmt.name.value)
+    for d in reversed(stmt.decorators[:count]):
+        value = cst.Call(func=d.decorator, args=[cst.Arg(value)])
+    return cst.SimpleStatementLine(body=[cst.Expr(value)])
+
+
+def _setup_hook(stmt: cst.With, app: str) -> list[cst.BaseStatement]:
+    """A Flask ``with app.app_context():`` block, run once before the first request."""
+    template = cst.parse_module(
+        "setup_done = False\n"
+        "\n"
+        f"@{app}.before_request\n"
+        "def setup_once() -> None:\n"
+        "    nonlocal setup_done\n"
+        "    if not setup_done:\n"
+        "        pass\n"
+        "        setup_done = True\n"
+    )
+
+    class Fill(cst.CSTTransformer):
+        def leave_If(self, original: cst.If, updated: cst.If) -> cst.If:
+            rest = list(updated.body.body[1:])
+            return updated.with_changes(body=updated.body.with_changes(body=[stmt.with_changes(leading_lines=[]), *rest]))
+
+    return list(template.visit(Fill()).body)
+
+
+def _lazy_class(interface: str) -> str:
+    if interface == "asgi":
+        call = (
+            "    async def __call__(self, scope, receive, send):\n"
+            "        await self._app()(scope, receive, send)\n"
+        )
+    else:
+        call = (
+            "    def __call__(self, environ, start_response):\n"
+            "        return self._app()(environ, start_response)\n"
+        )
+    return (
+        f"class {LAZY_CLASS}:\n"
+        f'    """The module-level app for servers that import one: builds `{FACTORY}()` on the\n'
+        '    first request or attribute access (generated by lazify)."""\n'
+        "\n"
+        "    def __init__(self, factory):\n"
+        "        import threading\n"
+        "\n"
+        '        object.__setattr__(self, "_factory", factory)\n'
+        '        object.__setattr__(self, "_built", None)\n'
+        '        object.__setattr__(self, "_lock", threading.Lock())\n'
+        "\n"
+        "    def _app(self):\n"
+        '        built = object.__getattribute__(self, "_built")\n'
+        "        if built is None:\n"
+        '            with object.__getattribute__(self, "_lock"):\n'
+        '                built = object.__getattribute__(self, "_built")\n'
+        "                if built is None:\n"
+        '                    built = object.__getattribute__(self, "_factory")()\n'
+        '                    object.__setattr__(self, "_built", built)\n'
+        "        return built\n"
+        "\n"
+        f"{call}"
+        "\n"
+        "    def __getattr__(self, name):\n"
+        "        return getattr(self._app(), name)\n"
+        "\n"
+        "    def __setattr__(self, name, value):\n"
+        "        setattr(self._app(), name, value)\n"
+    )
+
+
+def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
+    inner: list[cst.BaseStatement] = []
+    setup: list[cst.BaseStatement] = []
+    out: list[cst.BaseStatement] = []
+    last = max(plan.roles)
+    after = None
+    for i, stmt in enumerate(ctx.module.body):
+        role = plan.roles.get(i)
+        if role == "register":
+            count = plan.registering[i]
+            reg = _registration(stmt, count)  # type: ignore[arg-type]
+            inner.append(reg.with_changes(leading_lines=_inner_lines([], not inner)))
+            out.append(stmt.with_changes(decorators=stmt.decorators[count:]))  # type: ignore[attr-defined]
+        elif role == "setup":
+            hook = _setup_hook(stmt, plan.app)  # type: ignore[arg-type]
+            hook[0] = hook[0].with_changes(leading_lines=_inner_lines(list(stmt.leading_lines), False))  # type: ignore[attr-defined]
+            hook[1] = hook[1].with_changes(leading_lines=[cst.EmptyLine(indent=False)])  # type: ignore[attr-defined]
+            setup.extend(hook)
+        elif role == "move":
+            moved = _strip_noqa_e402(stmt)
+            lead = list(getattr(moved, "leading_lines", ()))
+            inner.append(moved.with_changes(leading_lines=_inner_lines(lead, not inner)))
+        else:
+            out.append(stmt)
+        if i == last:
+            out.extend(_factory(plan, inner, setup))
+            after = len(out)
+    if after is not None and after < len(out):
+        out[after] = u.ensure_blank_lines(out[after], 2)
+    return ctx.module.with_changes(body=out)
+
+
+def _factory(plan: _Plan, inner: list[cst.BaseStatement], setup: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    create_at = next(i for i, s in enumerate(inner) if _creates(s, plan.app))
+    rest = inner[create_at + 1 :]
+    if setup and rest and not rest[0].leading_lines:  # type: ignore[attr-defined]
+        rest[0] = rest[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)])  # black: a blank line after a nested def
+    stmts = inner[: create_at + 1] + setup + rest
+    stmts.append(cst.parse_statement(f"return {plan.app}\n"))
+    func = cst.parse_statement(f"def {FACTORY}() -> {plan.returns}:\n    pass\n")
+    assert isinstance(func, cst.FunctionDef)
+    generated: list[cst.BaseStatement] = [func.with_changes(body=func.body.with_changes(body=stmts))]
+    if plan.mode == "eager":
+        generated.append(cst.parse_statement(f"{plan.app} = {FACTORY}()\n"))
+    elif plan.mode == "lazy":
+        generated.append(cst.parse_statement(_lazy_class(plan.interface)))
+        generated.append(cst.parse_statement(f"{plan.app} = {LAZY_CLASS}({FACTORY})\n"))
+    blank2 = [cst.EmptyLine(), cst.EmptyLine()]
+    return [s.with_changes(leading_lines=blank2) for s in generated]  # type: ignore[attr-defined]
+
+
+def _creates(stmt: cst.BaseStatement, app: str) -> bool:
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if isinstance(small, cst.Assign):
+            return any(isinstance(t.target, cst.Name) and t.target.value == app for t in small.targets)
+        if isinstance(small, cst.AnnAssign):
+            return isinstance(small.target, cst.Name) and small.target.value == app
+    return False
