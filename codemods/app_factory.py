@@ -282,9 +282,14 @@ class _Analyzer:
             return Analysis([])
         findings = []
         if len(apps) > 1:
-            for i, name, _call, _kind in apps:
-                findings.append(self.blocked(name, self.body[i], "the module builds more than one app"))
-            return Analysis(findings)
+            # Sub-applications mounted on the main one stay as they are; the main one moves.
+            mounted = self._mounted({a[1] for a in apps})
+            main = [a for a in apps if a[1] not in mounted]
+            if len(main) != 1:
+                for i, name, _call, _kind in main or apps:
+                    findings.append(self.blocked(name, self.body[i], "the module builds more than one app"))
+                return Analysis(findings)
+            apps = main
         index, name, call, interface = apps[0]
         stmt = self.body[index]
         try:
@@ -313,6 +318,22 @@ class _Analyzer:
             )
         )
         return Analysis(findings, plan)
+
+    def _mounted(self, names: set[str]) -> set[str]:
+        """Apps passed to a call on another app (``app.mount("/sub", subapi)``)."""
+        out: set[str] = set()
+
+        class V(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                r = _root(node.func)
+                if r is not None and r.value in names:
+                    for a in node.args:
+                        if isinstance(a.value, cst.Name) and a.value.value in names - {r.value}:
+                            out.add(a.value.value)
+
+        for stmt in self.body:
+            stmt.visit(V())
+        return out
 
     def blocked(self, name: str, stmt: cst.CSTNode, reason: str, line: int | Location | None = None, note: str | None = None) -> Finding:
         related: tuple = ()
@@ -581,7 +602,8 @@ class _Analyzer:
                 n = node.value
                 if n in app_users:
                     raise _Blocked(f"a statement between the app's configuration lines calls `{n}`, which uses `{app}` before `{FACTORY}()` would have built it", self.line(node), f"calls `{n}`")
-                if n in read_by_factory and not self._is_import_binding(n) and not self._binds(stmt, n):
+                # It ran after a factory statement that reads the same object: now it runs first.
+                if read_by_factory.get(n, i) < i and not self._is_import_binding(n) and not self._binds(stmt, n):
                     raise _Blocked(
                         f"a statement between the app's configuration lines uses `{n}`, which the factory uses too; it would now run before them",
                         self.line(node),
@@ -599,13 +621,15 @@ class _Analyzer:
                             )
         return related
 
-    def _names_read(self, plan: _Plan) -> set[str]:
-        out: set[str] = set()
-        for i, role in plan.roles.items():
+    def _names_read(self, plan: _Plan) -> dict[str, int]:
+        """Names the factory reads -> the first statement (index) that reads each."""
+        out: dict[str, int] = {}
+        for i, role in sorted(plan.roles.items()):
             stmt = self.body[i]
             nodes = stmt.decorators[: plan.registering[i]] if role == "register" else [stmt]  # type: ignore[attr-defined]
             for n in nodes:
-                out.update(x.value for x in _names_in(n))
+                for x in _names_in(n):
+                    out.setdefault(x.value, i)
         return out
 
     def _executed_names(self, stmt: cst.BaseStatement) -> list[cst.Name]:
