@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test sweep bench clean
+.PHONY: demo test sweep tutorials bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 
 sweep: $(STAMP)
 	$(BIN)/python scripts/sweep.py
+
+# app-factory on FastAPI's own tutorial apps and their tests (its own venv under build/).
+tutorials: $(STAMP)
+	$(BIN)/python scripts/fastapi_tutorials.py $(if $(wildcard build/tutorial-venv/bin/python),,--setup-venv)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_stdlib.py

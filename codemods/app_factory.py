@@ -327,9 +327,8 @@ class _Analyzer:
             def visit_Call(self, node: cst.Call) -> None:
                 r = _root(node.func)
                 if r is not None and r.value in names:
-                    for a in node.args:
-                        if isinstance(a.value, cst.Name) and a.value.value in names - {r.value}:
-                            out.add(a.value.value)
+                    for a in node.args:  # also wrapped: app.mount("/v1", WSGIMiddleware(flask_app))
+                        out.update(n.value for n in _names_in(a.value) if n.value in names - {r.value})
 
         for stmt in self.body:
             stmt.visit(V())
@@ -576,9 +575,10 @@ class _Analyzer:
                 value = _assigned_call_with(stmt, app)
                 if value:
                     raise _Blocked(
-                        f"`{value}` is built with the module-level app (build it without `{app}` and call `{value}.init_app({app})`)",
+                        f"`{value}` is built from the module-level app before `{FACTORY}()` would have built it "
+                        f"(a Flask extension: build it without `{app}` and call `{value}.init_app({app})` in the factory)",
                         self.line(ref),
-                        f"`{value}` is built with `{app}`",
+                        f"`{value}` is built from `{app}`",
                     )
                 raise _Blocked(
                     f"a statement that stays at module level uses `{app}` before `{FACTORY}()` would have built it",
@@ -601,7 +601,7 @@ class _Analyzer:
             for node in self._executed_names(stmt):
                 n = node.value
                 if n in app_users:
-                    raise _Blocked(f"a statement between the app's configuration lines calls `{n}`, which uses `{app}` before `{FACTORY}()` would have built it", self.line(node), f"calls `{n}`")
+                    raise _Blocked(f"a statement between the app's configuration lines uses `{n}`, which uses `{app}` before `{FACTORY}()` would have built it", self.line(node), f"uses `{n}`")
                 # It ran after a factory statement that reads the same object: now it runs first.
                 if read_by_factory.get(n, i) < i and not self._is_import_binding(n) and not self._binds(stmt, n):
                     raise _Blocked(
@@ -633,7 +633,17 @@ class _Analyzer:
         return out
 
     def _executed_names(self, stmt: cst.BaseStatement) -> list[cst.Name]:
-        return [n for n in _names_in(stmt) if not self.deferred(n)]
+        """Names the statement reads when it runs (not its own def name, not its parameters)."""
+        out = []
+        for n in _names_in(stmt):
+            parent = self.parents.get(n)
+            if isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is n:
+                continue
+            if isinstance(parent, cst.Param) and parent.name is n:
+                continue
+            if not self.deferred(n):
+                out.append(n)
+        return out
 
     def _is_import_binding(self, name: str) -> bool:
         from libcst.metadata import ImportAssignment
@@ -784,8 +794,14 @@ def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
     out: list[cst.BaseStatement] = []
     last = max(plan.roles)
     after = None
+    carry = 0  # blank lines that separated a moved statement from what came before it
     for i, stmt in enumerate(ctx.module.body):
         role = plan.roles.get(i)
+        if role in ("move", "setup"):
+            carry = max(carry, _blank_lines(stmt))
+        elif carry:
+            stmt = u.ensure_blank_lines(stmt, carry)
+            carry = 0
         if role == "register":
             count = plan.registering[i]
             reg = _registration(stmt, count)  # type: ignore[arg-type]
@@ -805,9 +821,14 @@ def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
         if i == last:
             out.extend(_factory(plan, inner, setup))
             after = len(out)
+            carry = 0
     if after is not None and after < len(out):
         out[after] = u.ensure_blank_lines(out[after], 2)
     return ctx.module.with_changes(body=out)
+
+
+def _blank_lines(stmt: cst.BaseStatement) -> int:
+    return sum(1 for line in getattr(stmt, "leading_lines", ()) if line.comment is None)
 
 
 def _factory(plan: _Plan, inner: list[cst.BaseStatement], setup: list[cst.BaseStatement]) -> list[cst.BaseStatement]:

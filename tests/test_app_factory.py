@@ -152,6 +152,7 @@ ASGI_CASES = {
     "fastapi_app": ("shop.main", [("GET", "/health"), ("GET", "/items/3"), ("GET", "/items/-1"), ("GET", "/products/4"), ("GET", "/v1/orders"), ("GET", "/nope")]),
     "fastapi_interleaved": ("fastapi_interleaved", [("GET", "/"), ("GET", "/legacy/"), ("GET", "/after-mount"), ("GET", "/api/users"), ("POST", "/last")]),
     "fastapi_sub_app": ("fastapi_sub_app", [("GET", "/app"), ("GET", "/subapi/sub"), ("GET", "/subapi/docs")]),
+    "fastapi_wsgi_mount": ("fastapi_wsgi_mount", [("GET", "/v2"), ("GET", "/v1/")]),
     "starlette_app": ("starlette_app", [("GET", "/"), ("GET", "/users/ann"), ("GET", "/added"), ("GET", "/missing")]),
 }
 
