@@ -214,7 +214,7 @@ class Selection:
         if self.unchanged():
             return self.initial
         merged = {r.path: r for r in self.initial}
-        touched = [p for p, r in self.results.items() if r.changes]
+        touched = [p for p, r in self.results.items() if any(c.fix_id is not None for c in r.changes)]
         if touched:
             merged.update(self.run_only(touched, self.accepted, change_diffs=change_diffs))
         return [merged[p] for p in sorted(merged)]

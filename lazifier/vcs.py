@@ -50,7 +50,12 @@ class Repository:
     def uncommitted(self, paths: Iterable[Path]) -> dict[Path, str]:
         """Which of ``paths`` hold work git does not have: ``path -> why`` (modified, staged,
         untracked...). Rewriting such a file would mix lazify's changes with that work."""
-        by_rel = {self.relpath(p): p for p in paths}
+        by_rel = {}
+        for p in paths:
+            try:
+                by_rel[self.relpath(p)] = p
+            except ValueError:
+                pass  # outside this working tree (a symlinked directory): not git's to judge
         if not by_rel:
             return {}
         out = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=no", "--", *sorted(by_rel))
