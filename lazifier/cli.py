@@ -291,7 +291,8 @@ def _apply(args: argparse.Namespace) -> int:
             from lazifier.review import render_outcome, render_rest
 
             write_stderr(render_outcome(decided, display, err_colors))
-            write_stderr(render_rest(report, texts, display, err_colors))
+            rest = render_rest(report, texts, display, err_colors)
+            write_stderr("\n" + rest if rest else "")
         elif not interactive:
             write_stderr(render_text(report, texts, display=display, colors=err_colors))
     write_stderr(err_colors.bold("lazify: ") + report.summary())
