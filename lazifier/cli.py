@@ -38,12 +38,15 @@ examples:
   lazify apply --dry-run src/ | git apply   the same thing as --yes, through git
   lazify apply --yes src/              apply every safe rewrite without review
   lazify apply src/                    review each change on a terminal
+  lazify apply --branch lazify/cold-start --commit src/   on a new branch, one commit per codemod
   lazify apply --check --output-format github .   in CI: annotate and fail on changes
 
 exit codes:
   0  nothing to change (or changes applied)
   1  --dry-run found changes; or --strict and something is blocked or unsafe
-  2  usage error, or a file could not be processed (the others still were)
+  2  usage error, or a file could not be processed (the others still were); a git option
+     that can't be honoured, or files with uncommitted changes (see --allow-dirty)
+  130  interrupted (Ctrl-C) during the review: nothing was written
 """
 
 
@@ -94,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     apply.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour output (default: on a terminal)")
     apply.add_argument("-q", "--quiet", action="store_true", help="print only the summary on stderr")
+    vcs = apply.add_argument_group("git (not with --dry-run)")
+    vcs.add_argument("--allow-dirty", action="store_true",
+                     help="rewrite files that have uncommitted changes (by default lazify refuses, naming them)")
+    vcs.add_argument("--branch", metavar="NAME",
+                     help="create branch NAME at HEAD and check it out before writing (NAME must not exist)")
+    vcs.add_argument("--commit", action="store_true",
+                     help="commit the changes, one commit per codemod; other staged changes stay staged and uncommitted")
 
     sub.add_parser("codemods", help="list the codemods", description="List the codemods.", formatter_class=_Formatter)
     explain = sub.add_parser("explain", help="print a codemod's documentation",
@@ -191,6 +201,9 @@ def _apply(args: argparse.Namespace) -> int:
         "target_version": args.target_version,
     }
     settings = load_settings(paths, overrides)
+    if args.dry_run and (args.branch is not None or args.commit):
+        raise ConfigError("--branch and --commit write to the repository; they can't be used with --dry-run")
+    repo = _repository(args, settings.project_root)
     err_colors = Colors.for_stream(sys.stderr, args.color)
     progress = _Progress(sys.stderr.isatty() and not args.quiet)
     engine = Engine(settings, paths, jobs=args.jobs, use_cache=not args.no_cache, progress=progress)
@@ -199,6 +212,7 @@ def _apply(args: argparse.Namespace) -> int:
     change_diffs = args.output_format == "json" or interactive
     outcome = engine.run(policy, change_diffs=change_diffs)
     progress.clear()
+    engine.progress = None  # later runs (the review's) are short and would draw over it
 
     report = RunReport(
         results=outcome.results,
@@ -220,15 +234,48 @@ def _apply(args: argparse.Namespace) -> int:
             return rel
 
     texts = {rel: s.decoded.text for rel, s in outcome.sources.items() if s.decoded is not None}
-    if interactive and report.changed_files:
-        from lazifier.review import confirm
+    if not args.dry_run and repo is not None and report.changed_files:
+        _refuse_dirty(repo, args, root, [r.path for r in report.changed_files], display)
 
-        accepted = confirm(report, texts, display, err_colors)
-        if not accepted:
-            write_stderr("lazify: nothing written.")
-            return EXIT_OK
+    from lazifier.review import Selection
+
+    selection = Selection(engine, policy, outcome.results)
+    decided = None
+    if interactive and report.changed_files:
+        from lazifier.review import confirm, questionary_ask, review
+
+        ask = questionary_ask()
+        if ask is None:
+            if not confirm(report, texts, display, err_colors):
+                write_stderr("lazify: nothing written.")
+                return EXIT_OK
+            selection.accept_all()
+        else:
+            decided = review(selection, ask, display=display, colors=err_colors)
+    else:
+        selection.accept_all()
+    if decided is not None:
+        report.results = selection.final(change_diffs=args.output_format == "json")
+
+    commits: list[str] = []
     if not args.dry_run and report.changed_files:
-        report.write_errors = _write(engine, report)
+        try:
+            if args.branch is not None:
+                repo.create_branch(args.branch)  # type: ignore[union-attr]
+                write_stderr(f"lazify: created and checked out branch {args.branch}")
+            if args.commit:
+                report.write_errors, commits = _write_and_commit(engine, report, selection, repo, err_colors)
+            else:
+                report.write_errors = _write(engine, report)
+        except KeyboardInterrupt:
+            write_stderr(
+                "lazify: interrupted while writing: each file is either unchanged or fully "
+                "rewritten (the next run finishes or undoes an unfinished write)"
+                + (f"; {len(commits)} commit(s) made" if commits else "")
+            )
+            return 130
+    elif decided is not None and args.branch is not None:
+        write_stderr(f"lazify: nothing to write; branch {args.branch} not created")
 
     if args.output_format == "json":
         sys.stdout.write(render_json(report, display))
@@ -242,28 +289,110 @@ def _apply(args: argparse.Namespace) -> int:
         }
         sys.stdout.buffer.write(render_patch(report.changed_files, originals, repo_prefix))
         sys.stdout.flush()
-    if args.output_format == "text" and not args.quiet and not interactive:
-        write_stderr(render_text(report, texts, display=display, colors=err_colors))
+    if args.output_format == "text" and not args.quiet:
+        if decided is not None:
+            from lazifier.review import render_outcome, render_rest
+
+            write_stderr(render_outcome(decided, display, err_colors))
+            rest = render_rest(report, texts, display, err_colors)
+            write_stderr("\n" + rest if rest else "")
+        elif not interactive:
+            write_stderr(render_text(report, texts, display=display, colors=err_colors))
     write_stderr(err_colors.bold("lazify: ") + report.summary())
     return report.exit_code()
 
 
+def _repository(args: argparse.Namespace, root: Path):  # noqa: ANN202 - lazifier.vcs.Repository | None
+    """The git repository the files are in, when lazify will write (GitPython is imported only
+    then). --branch and --commit need one; their problems are found before any work."""
+    if args.dry_run:
+        return None
+    from lazifier import vcs
+
+    repo = vcs.find(root)
+    wanted = [opt for opt, on in (("--branch", args.branch is not None), ("--commit", args.commit)) if on]
+    if repo is None:
+        if wanted:
+            raise ConfigError(f"{' and '.join(wanted)} need{'s' if len(wanted) == 1 else ''} a git repository, and {root} is not in one")
+        return None
+    if args.branch is not None:
+        repo.check_new_branch(args.branch)
+    return repo
+
+
+def _refuse_dirty(repo, args: argparse.Namespace, root: Path, rels: list[str], display) -> None:  # noqa: ANN001
+    """Refuse to rewrite files that hold uncommitted work (unless --allow-dirty), and always
+    with --commit, which would commit that work as lazify's."""
+    dirty = repo.uncommitted([root / rel for rel in rels])
+    if not dirty or (args.allow_dirty and not args.commit):
+        return
+    names = "\n".join(f"  {display(p.relative_to(root).as_posix())} ({why})" for p, why in sorted(dirty.items()))
+    if args.commit:
+        raise ConfigError(
+            f"these files have uncommitted changes, and --commit would commit them as lazify's:\n{names}\n"
+            "commit or stash them first"
+        )
+    raise ConfigError(
+        f"these files have uncommitted changes, and lazify would rewrite them:\n{names}\n"
+        "commit or stash them first, or pass --allow-dirty"
+    )
+
+
 def _write(engine, report: RunReport) -> dict[str, str]:  # noqa: ANN001
+    texts = {r.path: r.new_text for r in report.changed_files}
+    return _write_texts(engine, texts, {})
+
+
+def _write_texts(engine, texts: dict[str, str], previous: dict[str, str]) -> dict[str, str]:  # noqa: ANN001
+    """Write ``texts`` (all or none); ``previous`` is what a file holds now if an earlier step
+    of this run rewrote it."""
+    from lazifier.sources import content_hash
     from lazifier.writer import Pending, write_all
 
     pending = []
     errors: dict[str, str] = {}
-    for r in report.changed_files:
-        src = engine.sources[r.path]
+    for rel, text in texts.items():
+        src = engine.sources[rel]
         try:
-            data = src.decoded.encode(r.new_text)
+            data = src.decoded.encode(text)
+            expected = content_hash(src.decoded.encode(previous[rel])) if rel in previous else src.hash
         except UnicodeEncodeError as e:
-            errors[r.path] = f"the new text can't be encoded as {src.decoded.encoding}: {e.reason}"
+            errors[rel] = f"the new text can't be encoded as {src.decoded.encoding}: {e.reason}"
             continue
-        pending.append(Pending(r.path, src.path, data, src.hash))
+        pending.append(Pending(rel, src.path, data, expected))
     for e in write_all(pending, engine.journal_dir):
         errors[e.rel] = e.reason
     return errors
+
+
+def _write_and_commit(engine, report: RunReport, selection, repo, colors: Colors):  # noqa: ANN001, ANN202
+    """--commit: write and commit codemod by codemod, in registry order. Each step's files are
+    written all or none, then committed (only those paths); the last step leaves exactly what
+    a single run writes."""
+    from lazifier.vcs import commit_message
+
+    errors: dict[str, str] = {}
+    commits: list[str] = []
+    previous: dict[str, str] = {}
+    root = engine.root
+    changes = [c for r in report.changed_files for c in r.changes if c.applied]
+    for cls, step in selection.stages(report.changed_files):
+        step = {p: t for p, t in step.items() if p not in errors}
+        errors.update(_write_texts(engine, step, previous))
+        written = sorted(p for p in step if p not in errors)
+        previous.update({p: step[p] for p in written})
+        if not written:
+            continue
+        items = [
+            (repo.relpath(root / c.path), c.line, c.finding.message, c.safety_label)
+            for c in changes
+            if c.code == cls.code and c.path in written
+        ]
+        sha = repo.commit([root / p for p in written], commit_message(cls, items))
+        commits.append(sha)
+        subject = commit_message(cls, items).split("\n", 1)[0]
+        write_stderr(f"{colors.bold('lazify: ')}committed {sha[:10]} {subject}")
+    return errors, commits
 
 
 def _repo_prefix(root: Path) -> str:

@@ -108,6 +108,8 @@ class RunReport:
 
     @property
     def unsafe_hidden(self) -> list[Change]:
+        if self.unsafe_fixes:
+            return []  # enabled: one not applied was skipped in the review, not hidden
         return [
             c for c in self.changes
             if not c.finding.blocked and not c.applied and c.finding.safety is not None

@@ -206,7 +206,8 @@ def test_dry_run_patch_git_applies_like_yes_and_yes_is_idempotent(basic: Basic, 
     via_yes = copy_project(basic.pristine, tmp_path / "via_yes")
 
     git_apply(basic.run.stdout, via_git)
-    (yes,) = concurrently(lambda: run_lazify("apply", "--yes", ".", cwd=via_yes))
+    # The copy is a git repository whose files are all uncommitted (untracked).
+    (yes,) = concurrently(lambda: run_lazify("apply", "--yes", "--allow-dirty", ".", cwd=via_yes))
     assert yes.returncode == 0, err(yes)
     assert "2 files rewritten" in summary_line(yes)
     assert yes.stdout == b""
@@ -244,7 +245,7 @@ def test_patch_paths_are_prefixed_when_the_project_is_a_subdirectory_of_the_repo
 
     r, yes = concurrently(
         lambda: run_lazify("apply", "--dry-run", ".", cwd=repo / "svc"),
-        lambda: run_lazify("apply", "--yes", ".", cwd=twin / "svc"),
+        lambda: run_lazify("apply", "--yes", "--allow-dirty", ".", cwd=twin / "svc"),  # nothing committed
     )
     assert r.returncode == 1, err(r)
     assert diffed_files(r.stdout) == ["svc/b.py", "svc/pkg/a.py"]
@@ -567,7 +568,7 @@ def test_config_extend_heavy_extend_exclude_gitignore_generated_and_suppressions
     root = project(files, 'extend-heavy-modules = ["json"]\nextend-exclude = ["vendor/"]\n')
     git_init(root)
     before = tree(root)
-    r = run_lazify("apply", "--yes", ".", cwd=root)
+    r = run_lazify("apply", "--yes", "--allow-dirty", ".", cwd=root)  # a repository with nothing committed
     assert r.returncode == 0, err(r)
     after = tree(root, meta=False)
     changed = sorted(rel for rel in after if after[rel][0] != before[rel][0])
