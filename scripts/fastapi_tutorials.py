@@ -231,7 +231,12 @@ def configure_lazify(root: Path, module_app: str) -> None:
     if "[tool.lazify]" in text:
         raise SetupError("the sdist's pyproject.toml already has [tool.lazify]")
     ns = ", ".join(json.dumps(d) for d in namespace_dirs(root))
-    text += f'\n\n[tool.lazify]\nsrc = ["."]\nnamespace-packages = [{ns}]\nmodule-app = "{module_app}"\n'
+    # lazy and none are unsafe fixes (the module's `app` changes type or goes away): opt in.
+    unsafe = "true" if module_app != "eager" else "false"
+    text += (
+        f'\n\n[tool.lazify]\nsrc = ["."]\nnamespace-packages = [{ns}]\nmodule-app = "{module_app}"\n'
+        f"unsafe-fixes = {unsafe}\n"
+    )
     pyproject.write_text(text)
 
 
