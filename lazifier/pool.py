@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import sys
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -25,6 +26,9 @@ class WorkerDied(Exception):
 
 
 def _worker(conn: Connection, func: Callable[[Any], Any]) -> None:
+    # Ctrl-C is the parent's to handle (the review, the run); a worker that took it too would
+    # print a traceback over the terminal. Daemon workers end with the parent.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
     while True:
         try:
