@@ -8,7 +8,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from codemods import REGISTRY, by_name_or_code
 from lazifier import __version__
@@ -20,6 +20,7 @@ from lazifier.report import (
     render_github,
     render_json,
     render_patch,
+    render_sarif,
     render_text,
     write_stderr,
 )
@@ -39,11 +40,12 @@ examples:
   lazify apply --yes src/              apply every safe rewrite without review
   lazify apply src/                    review each change on a terminal
   lazify apply --check --output-format github .   in CI: annotate and fail on changes
+  lazify apply --check --exit-zero --output-format sarif . > lazify.sarif   for code scanning
 
 exit codes:
-  0  nothing to change (or changes applied)
+  0  nothing to change (or changes applied); with --exit-zero, also changes found
   1  --dry-run found changes; or --strict and something is blocked or unsafe
-  2  usage error, or a file could not be processed (the others still were)
+  2  usage error, or a file could not be processed (the others still were); also with --exit-zero
 """
 
 
@@ -87,8 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="heavy-imports: function-local imports (default), PEP 810 `lazy import`, or `__lazy_modules__`")
     apply.add_argument("--target-version", choices=TARGET_VERSIONS, help="oldest Python the code must run on")
     apply.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per core)")
-    apply.add_argument("--output-format", choices=("text", "json", "github"), default="text",
-                       help="text: patch on stdout, report on stderr; json; github annotations")
+    apply.add_argument("--output-format", choices=("text", "json", "github", "sarif"), default="text",
+                       help="text: patch on stdout, report on stderr; json; github annotations; sarif (2.1.0)")
+    apply.add_argument("--exit-zero", action="store_true",
+                       help="exit 0 even when changes (or, with --strict, blocked findings) are found; "
+                       "usage errors and files that could not be processed still exit 2")
     apply.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     apply.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour output (default: on a terminal)")
     apply.add_argument("-q", "--quiet", action="store_true", help="print only the summary on stderr")
@@ -179,21 +184,13 @@ def _apply(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs must be at least 1")
     paths = args.paths or [Path(".")]
-    overrides = {
-        "select": args.select,
-        "ignore": args.ignore,
-        "unsafe_fixes": args.unsafe_fixes,
-        "strict": args.strict,
-        "style": args.style,
-        "target_version": args.target_version,
-    }
-    settings = load_settings(paths, overrides)
+    settings = load_settings(paths, _overrides(args))
     err_colors = Colors.for_stream(sys.stderr, args.color)
     progress = _Progress(sys.stderr.isatty() and not args.quiet)
     engine = Engine(settings, paths, jobs=args.jobs, use_cache=not args.no_cache, progress=progress)
     policy = Policy(unsafe_fixes=settings.unsafe_fixes)
     interactive = not args.dry_run and not args.yes
-    change_diffs = args.output_format == "json" or interactive
+    change_diffs = args.output_format in ("json", "sarif") or interactive
     outcome = engine.run(policy, change_diffs=change_diffs)
     progress.clear()
 
@@ -205,6 +202,7 @@ def _apply(args: argparse.Namespace) -> int:
         strict=settings.strict,
         unsafe_fixes=settings.unsafe_fixes,
         targets=len(engine.files.targets),
+        exit_zero=args.exit_zero,
     )
     root = settings.project_root
     repo_prefix = _repo_prefix(root)
@@ -225,12 +223,11 @@ def _apply(args: argparse.Namespace) -> int:
             write_stderr("lazify: nothing written.")
             return EXIT_OK
     if not args.dry_run and report.changed_files:
-        report.write_errors = _write(engine, report)
+        report.write_errors.update(_write(engine, report))
 
-    if args.output_format == "json":
-        sys.stdout.write(render_json(report, display))
-    elif args.output_format == "github":
-        sys.stdout.write(render_github(report, display))
+    machine = _machine_output(args.output_format, report, display, texts, root, repo_prefix)
+    if machine is not None:
+        sys.stdout.write(machine)
     elif args.dry_run:
         originals = {
             rel: (s.decoded.text, s.decoded.encoding, s.decoded.bom)
@@ -243,6 +240,32 @@ def _apply(args: argparse.Namespace) -> int:
         write_stderr(render_text(report, texts, display=display, colors=err_colors))
     write_stderr(err_colors.bold("lazify: ") + report.summary())
     return report.exit_code()
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "select": args.select,
+        "ignore": args.ignore,
+        "unsafe_fixes": args.unsafe_fixes,
+        "strict": args.strict,
+        "style": args.style,
+        "target_version": args.target_version,
+    }
+
+
+def _machine_output(
+    fmt: str, report: RunReport, display: Callable[[str], str], texts: dict[str, str], root: Path, prefix: str
+) -> str | None:
+    """The json, github or sarif output (None for text). GitHub and SARIF paths are relative to
+    the repository root, as GitHub resolves them."""
+    if fmt == "json":
+        return render_json(report, display)
+    if fmt == "github":
+        return render_github(report, lambda rel: prefix + rel)
+    if fmt == "sarif":
+        repo_root = root.parents[prefix.count("/") - 1] if prefix else root
+        return render_sarif(report, texts, prefix, repo_root.as_uri() + "/")
+    return None
 
 
 def _write(engine, report: RunReport) -> dict[str, str]:  # noqa: ANN001
