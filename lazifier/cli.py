@@ -41,6 +41,14 @@ examples:
   lazify apply src/                    review each change on a terminal
   lazify apply --check --output-format github .   in CI: annotate and fail on changes
   lazify apply --check --exit-zero --output-format sarif . > lazify.sarif   for code scanning
+  lazify apply --stdin-filename app/models.py - < app/models.py   rewritten source on stdout
+
+standard input (`-` as the only PATH, or --stdin-filename without a PATH):
+  The source is read from stdin and nothing is written to disk, so no --yes is needed and there
+  is no review. Without --dry-run, stdout is the rewritten source (the input itself when nothing
+  changes or the file can't be processed); with --dry-run, the patch (or the --output-format
+  output). The report is on stderr. --stdin-filename gives the path for the configuration, the
+  module name, the report and the project index (the rest of the project is read from disk).
 
 exit codes:
   0  nothing to change (or changes applied); with --exit-zero, also changes found
@@ -94,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--exit-zero", action="store_true",
                        help="exit 0 even when changes (or, with --strict, blocked findings) are found; "
                        "usage errors and files that could not be processed still exit 2")
+    apply.add_argument("--stdin-filename", metavar="PATH", type=Path,
+                       help="read the source from stdin (PATH `-`) as the file at PATH: its configuration, "
+                       "module name, report and project")
+    apply.add_argument("--force-exclude", action="store_true", default=None,
+                       help="skip excluded files even when named as PATHs (for pre-commit)")
     apply.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     apply.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour output (default: on a terminal)")
     apply.add_argument("-q", "--quiet", action="store_true", help="print only the summary on stderr")
@@ -175,6 +188,8 @@ def _apply(args: argparse.Namespace) -> int:
     from lazifier.engine import Engine
     from lazifier.transform import Policy
 
+    if args.stdin_filename is not None or any(str(p) == "-" for p in args.paths):
+        return _apply_stdin(args)
     if not args.dry_run and not args.yes and not sys.stdin.isatty():
         write_stderr(
             "lazify: error: standard input is not a terminal, so there is no one to review the "
@@ -250,6 +265,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         "strict": args.strict,
         "style": args.style,
         "target_version": args.target_version,
+        "force_exclude": args.force_exclude,
     }
 
 
@@ -266,6 +282,73 @@ def _machine_output(
         repo_root = root.parents[prefix.count("/") - 1] if prefix else root
         return render_sarif(report, texts, prefix, repo_root.as_uri() + "/")
     return None
+
+
+def _apply_stdin(args: argparse.Namespace) -> int:
+    """``lazify apply -``: one file from stdin; its new text (or the patch) on stdout."""
+    from lazifier.discovery import is_excluded
+    from lazifier.engine import Engine
+    from lazifier.transform import Policy
+
+    if args.paths and [str(p) for p in args.paths] != ["-"]:
+        raise ConfigError("standard input (`-`, or --stdin-filename) can't be combined with other paths")
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError("--jobs must be at least 1")
+    name = args.stdin_filename or Path("-")
+    settings = load_settings([name], _overrides(args))
+    root = settings.project_root
+    rel = name.resolve().relative_to(root).as_posix()
+    raw = sys.stdin.buffer.read()
+    err_colors = Colors.for_stream(sys.stderr, args.color)
+    if settings.force_exclude and args.stdin_filename and is_excluded(settings, rel):
+        if not args.dry_run:
+            sys.stdout.buffer.write(raw)
+            sys.stdout.flush()
+        write_stderr(err_colors.bold("lazify: ") + f"{args.stdin_filename} is excluded: nothing done.")
+        return EXIT_OK
+    engine = Engine(settings, [], jobs=args.jobs, use_cache=not args.no_cache, stdin=(rel, raw))
+    outcome = engine.run(Policy(unsafe_fixes=settings.unsafe_fixes), change_diffs=args.output_format in ("json", "sarif"))
+    report = RunReport(
+        results=outcome.results,
+        skipped=outcome.skipped,
+        notes=outcome.notes,
+        dry_run=args.dry_run,
+        strict=settings.strict,
+        unsafe_fixes=settings.unsafe_fixes,
+        targets=1,
+        exit_zero=args.exit_zero,
+    )
+    src = engine.sources[rel]
+    texts = {rel: src.decoded.text} if src.decoded is not None else {}
+    data = raw
+    for r in report.changed_files:
+        try:
+            data = src.decoded.encode(r.new_text)  # type: ignore[union-attr, arg-type]
+        except UnicodeEncodeError as e:
+            report.write_errors[rel] = f"the new text can't be encoded as {src.decoded.encoding}: {e.reason}"  # type: ignore[union-attr]
+
+    def display(path: str) -> str:
+        return str(args.stdin_filename) if args.stdin_filename else "-"
+
+    prefix = _repo_prefix(root)
+    machine = _machine_output(args.output_format, report, display, texts, root, prefix)
+    if args.dry_run:
+        if machine is not None:
+            sys.stdout.write(machine)
+        else:
+            originals = {rel: (src.decoded.text, src.decoded.encoding, src.decoded.bom)} if src.decoded else {}
+            sys.stdout.buffer.write(render_patch(report.changed_files, originals, prefix))
+    else:
+        # The input itself when nothing changed or the file can't be processed: an editor that
+        # replaces its buffer with our output never loses it.
+        sys.stdout.buffer.write(data)
+        if machine is not None:
+            write_stderr(machine)
+    sys.stdout.flush()
+    if args.output_format == "text" and not args.quiet:
+        write_stderr(render_text(report, texts, display=display, colors=err_colors))
+    write_stderr(err_colors.bold("lazify: ") + report.summary())
+    return report.exit_code()
 
 
 def _write(engine, report: RunReport) -> dict[str, str]:  # noqa: ANN001
