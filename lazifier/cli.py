@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 
 from codemods import REGISTRY, by_name_or_code
 from lazifier import __version__
+from lazifier.formatters import FORMATTERS, format_results, formatter_command
 from lazifier.report import (
     EXIT_ERROR,
     EXIT_OK,
@@ -42,6 +43,7 @@ examples:
   lazify apply --check --output-format github .   in CI: annotate and fail on changes
   lazify apply --check --exit-zero --output-format sarif . > lazify.sarif   for code scanning
   lazify apply --stdin-filename app/models.py - < app/models.py   rewritten source on stdout
+  lazify apply --format black --yes src/   apply, then black the files lazify changed
 
 standard input (`-` as the only PATH, or --stdin-filename without a PATH):
   The source is read from stdin and nothing is written to disk, so no --yes is needed and there
@@ -105,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--stdin-filename", metavar="PATH", type=Path,
                        help="read the source from stdin (PATH `-`) as the file at PATH: its configuration, "
                        "module name, report and project")
+    apply.add_argument("--format", dest="formatter", choices=FORMATTERS, metavar="black|ruff",
+                       help="format the files lazify changes with this formatter and the project's config "
+                       "(default: keep each file's formatting)")
     apply.add_argument("--force-exclude", action="store_true", default=None,
                        help="skip excluded files even when named as PATHs (for pre-commit)")
     apply.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -200,6 +205,8 @@ def _apply(args: argparse.Namespace) -> int:
         raise ConfigError("--jobs must be at least 1")
     paths = args.paths or [Path(".")]
     settings = load_settings(paths, _overrides(args))
+    if args.formatter:
+        formatter_command(args.formatter)  # a missing formatter is an error before any work
     err_colors = Colors.for_stream(sys.stderr, args.color)
     progress = _Progress(sys.stderr.isatty() and not args.quiet)
     engine = Engine(settings, paths, jobs=args.jobs, use_cache=not args.no_cache, progress=progress)
@@ -237,6 +244,9 @@ def _apply(args: argparse.Namespace) -> int:
         if not accepted:
             write_stderr("lazify: nothing written.")
             return EXIT_OK
+    if args.formatter and report.changed_files:
+        encodings = {r.path: engine.sources[r.path].decoded.encoding for r in report.changed_files}
+        report.write_errors.update(format_results(args.formatter, report.changed_files, encodings, root, jobs=engine.jobs))
     if not args.dry_run and report.changed_files:
         report.write_errors.update(_write(engine, report))
 
@@ -296,6 +306,8 @@ def _apply_stdin(args: argparse.Namespace) -> int:
         raise ConfigError("--jobs must be at least 1")
     name = args.stdin_filename or Path("-")
     settings = load_settings([name], _overrides(args))
+    if args.formatter:
+        formatter_command(args.formatter)
     root = settings.project_root
     rel = name.resolve().relative_to(root).as_posix()
     raw = sys.stdin.buffer.read()
@@ -320,6 +332,9 @@ def _apply_stdin(args: argparse.Namespace) -> int:
     )
     src = engine.sources[rel]
     texts = {rel: src.decoded.text} if src.decoded is not None else {}
+    if args.formatter and report.changed_files:
+        report.write_errors.update(format_results(args.formatter, report.changed_files, {rel: src.decoded.encoding},  # type: ignore[union-attr]
+                                                  root, paths={rel: name.resolve()}))
     data = raw
     for r in report.changed_files:
         try:
