@@ -65,6 +65,9 @@ class AppFactory(Codemod):
     does not move into the factory, which still runs at import: the factory registers it to
     run once, before the first request.
 
+    Moved statements keep their formatting, four spaces deeper; a line that then runs past the
+    project's line length is the formatter's to rewrap (`--format black`).
+
     The rewrite is blocked, with the line, when another module configures the app at import
     (its routes would be missing from `create_app()`), when `app` is rebound, when a statement
     that stays at module level uses the app before the factory could have built it (an

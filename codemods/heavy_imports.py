@@ -175,6 +175,7 @@ class HeavyImports(Codemod):
     ```python
     def average(values):
         import numpy as np
+
         return np.mean(values)
     ```
 
@@ -1023,13 +1024,13 @@ class _LocalRewriter(cst.CSTTransformer):
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         new = self.inserts.get(original)
         if new:
-            return updated.with_changes(body=u.prepend_to_block(updated.body, new))
+            return updated.with_changes(body=_prepend_imports(updated.body, new))
         return updated
 
     def leave_If(self, original: cst.If, updated: cst.If) -> cst.If:
         new = self.inserts.get(original)
         if new:
-            return updated.with_changes(body=u.prepend_to_block(updated.body, new))
+            return updated.with_changes(body=_prepend_imports(updated.body, new))
         return updated
 
     def leave_Annotation(self, original: cst.Annotation, updated: cst.Annotation) -> cst.Annotation:
@@ -1131,6 +1132,21 @@ def _drop_aliases(stmt: cst.SimpleStatementLine, drop: set[int]) -> cst.SimpleSt
     return stmt.with_changes(body=smalls)
 
 
+def _prepend_imports(body: cst.BaseSuite, new: list[cst.BaseStatement]) -> cst.BaseSuite:
+    """The imports at the top of a block (after its docstring), then a blank line before the
+    code that follows, as black and ruff format it, so a formatted file stays formatted."""
+    block = u.prepend_to_block(body, new)
+    stmts = list(block.body)
+    after = u.body_insert_index(stmts) + len(new)
+    if after < len(stmts) and u._is_import_line(stmts[after - 1]) and not u._is_import_line(stmts[after]):
+        nxt = stmts[after]
+        lead = list(getattr(nxt, "leading_lines", ()))
+        if not (lead and lead[0].comment is None and not lead[0].whitespace.value):
+            stmts[after] = nxt.with_changes(leading_lines=[cst.EmptyLine(indent=False), *lead])  # type: ignore[call-arg]
+            return block.with_changes(body=stmts)
+    return block
+
+
 def _with_leading(stmt: cst.BaseStatement, lines: list[cst.EmptyLine]) -> cst.BaseStatement:
     """Give ``stmt`` these leading lines, with runs of blank lines capped at two."""
     out: list[cst.EmptyLine] = []
@@ -1202,7 +1218,7 @@ def _add_type_checking_imports(
         # blank line after them.
         at = min(position, len(body))
         typing_import = cst.parse_statement("from typing import TYPE_CHECKING\n").with_changes(leading_lines=lead)
-        block = block.with_changes(leading_lines=[])
+        block = block.with_changes(leading_lines=[cst.EmptyLine()])  # black's blank line after imports
         if at < len(body):
             body[at] = u.ensure_blank_lines(body[at], 1)
         body[at:at] = [typing_import, block]
@@ -1216,6 +1232,10 @@ def _add_type_checking_imports(
         at = next(i for i, st in enumerate(body) if isinstance(st, cst.If) and st.body is block.body)
         if at < typing_at:
             body.insert(typing_at, body.pop(at))
+    # A blank line between imports and the block, as black and ruff format it.
+    at = next(i for i, st in enumerate(body) if isinstance(st, cst.If) and st.body is block.body)
+    if at > 0 and u._is_import_line(body[at - 1]):
+        body[at] = u.ensure_blank_lines(body[at], 1)
     return body
 
 

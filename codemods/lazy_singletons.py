@@ -97,7 +97,8 @@ class LazySingletons(Codemod):
     from typing import TYPE_CHECKING
 
     _lazify_lock = threading.RLock()
-    globals().pop("conn", None)  # built on first use by get_conn(); a reload starts afresh
+    # built on first use by get_conn(); a reload starts afresh
+    globals().pop("conn", None)
 
 
     def get_conn() -> "sqlite3.Connection":
@@ -561,11 +562,11 @@ class _Rewriter(cst.CSTTransformer):
                 if not lock_added:
                     lock = cst.parse_statement("_lazify_lock = threading.RLock()\n")
                     generated.insert(0, lock.with_changes(leading_lines=original[i].leading_lines))
-                    generated[1] = generated[1].with_changes(leading_lines=[])
                     lock_added = True
                 else:
+                    lead = [*original[i].leading_lines, *generated[0].leading_lines]  # type: ignore[attr-defined]
                     generated[0] = u.ensure_blank_lines(
-                        generated[0].with_changes(leading_lines=original[i].leading_lines), 2 if after_generated else 0
+                        generated[0].with_changes(leading_lines=lead), 2 if after_generated else 0
                     )
                 out.extend(generated)
                 tc_block = cst.parse_statement(f"if TYPE_CHECKING:\n    {needs_tc[-1]}\n")
@@ -619,7 +620,7 @@ class _Rewriter(cst.CSTTransformer):
         else:
             build = f"            {p.name} = {value}\n"
         code = (
-            f'globals().pop("{p.name}", None)  # built on first use by {p.getter}(); a reload starts afresh\n'
+            f'globals().pop("{p.name}", None)\n'
             f"\n\ndef {p.getter}(){returns}:\n"
             f'    """Return `{p.name}`, built on first use (lazify); assigning `{p.name}` on the module replaces it."""\n'
             f"    global {p.name}\n"
@@ -630,6 +631,9 @@ class _Rewriter(cst.CSTTransformer):
             f"            return {p.name}\n"
         )
         stmts = list(cst.parse_module(code).body)
+        # On its own line: a trailing comment would make black split the call of a long name.
+        why = cst.Comment(f"# built on first use by {p.getter}(); a reload starts afresh")
+        stmts[0] = stmts[0].with_changes(leading_lines=[cst.EmptyLine(comment=why)])
         return stmts, annotation, tc
 
 
@@ -689,6 +693,8 @@ def _add_tc_import(body: list[cst.BaseStatement], code: str) -> list[cst.BaseSta
         block = cst.parse_statement(f"if {ref}:\n    pass\n")
         assert isinstance(block, cst.If) and isinstance(block.body, cst.IndentedBlock)
         block = block.with_changes(body=block.body.with_changes(body=[line]))
+        if end > 0 and u._is_import_line(body[end - 1]):
+            block = u.ensure_blank_lines(block, 1)  # as black separates imports from code
         body.insert(end, block)
         return body
     block = body[i]

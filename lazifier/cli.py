@@ -8,10 +8,11 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from codemods import REGISTRY, by_name_or_code
 from lazifier import __version__
+from lazifier.formatters import FORMATTERS, format_results, formatter_command
 from lazifier.report import (
     EXIT_ERROR,
     EXIT_OK,
@@ -20,6 +21,7 @@ from lazifier.report import (
     render_github,
     render_json,
     render_patch,
+    render_sarif,
     render_text,
     write_stderr,
 )
@@ -40,12 +42,23 @@ examples:
   lazify apply src/                    review each change on a terminal
   lazify apply --branch lazify/cold-start --commit src/   on a new branch, one commit per codemod
   lazify apply --check --output-format github .   in CI: annotate and fail on changes
+  lazify apply --check --exit-zero --output-format sarif . > lazify.sarif   for code scanning
+  lazify apply --stdin-filename app/models.py - < app/models.py   rewritten source on stdout
+  lazify apply --format black --yes src/   apply, then black the files lazify changed
+
+standard input (`-` as the only PATH, or --stdin-filename without a PATH):
+  The source is read from stdin and nothing is written to disk, so no --yes is needed and there
+  is no review. Without --dry-run, stdout is the rewritten source (the input itself when nothing
+  changes or the file can't be processed); with --dry-run, the patch (or the --output-format
+  output). The report is on stderr. --stdin-filename gives the path for the configuration, the
+  module name, the report and the project index (the rest of the project is read from disk).
 
 exit codes:
-  0  nothing to change (or changes applied)
+  0  nothing to change (or changes applied); with --exit-zero, also changes found
   1  --dry-run found changes; or --strict and something is blocked or unsafe
-  2  usage error, or a file could not be processed (the others still were); a git option
-     that can't be honoured, or files with uncommitted changes (see --allow-dirty)
+  2  usage error, or a file could not be processed (the others still were; also with
+     --exit-zero); a git option that can't be honoured, or files with uncommitted changes
+     (see --allow-dirty)
   130  interrupted (Ctrl-C) during the review: nothing was written
 """
 
@@ -92,8 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="app-factory: keep `app = create_app()` (default), bind `app` to a stand-in that builds it on first use, or drop it")
     apply.add_argument("--target-version", choices=TARGET_VERSIONS, help="oldest Python the code must run on")
     apply.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per core)")
-    apply.add_argument("--output-format", choices=("text", "json", "github"), default="text",
-                       help="text: patch on stdout, report on stderr; json; github annotations")
+    apply.add_argument("--output-format", choices=("text", "json", "github", "sarif"), default="text",
+                       help="text: patch on stdout, report on stderr; json; github annotations; sarif (2.1.0)")
+    apply.add_argument("--exit-zero", action="store_true",
+                       help="exit 0 even when changes (or, with --strict, blocked findings) are found; "
+                       "usage errors and files that could not be processed still exit 2")
+    apply.add_argument("--stdin-filename", metavar="PATH", type=Path,
+                       help="read the source from stdin (PATH `-`) as the file at PATH: its configuration, "
+                       "module name, report and project")
+    apply.add_argument("--format", dest="formatter", choices=FORMATTERS, metavar="black|ruff",
+                       help="format the files lazify changes with this formatter and the project's config "
+                       "(default: keep each file's formatting)")
+    apply.add_argument("--force-exclude", action="store_true", default=None,
+                       help="skip excluded files even when named as PATHs (for pre-commit)")
     apply.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     apply.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour output (default: on a terminal)")
     apply.add_argument("-q", "--quiet", action="store_true", help="print only the summary on stderr")
@@ -182,6 +206,8 @@ def _apply(args: argparse.Namespace) -> int:
     from lazifier.engine import Engine
     from lazifier.transform import Policy
 
+    if args.stdin_filename is not None or any(str(p) == "-" for p in args.paths):
+        return _apply_stdin(args)
     if not args.dry_run and not args.yes and not sys.stdin.isatty():
         write_stderr(
             "lazify: error: standard input is not a terminal, so there is no one to review the "
@@ -191,25 +217,23 @@ def _apply(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs must be at least 1")
     paths = args.paths or [Path(".")]
-    overrides = {
-        "select": args.select,
-        "ignore": args.ignore,
-        "unsafe_fixes": args.unsafe_fixes,
-        "strict": args.strict,
-        "style": args.style,
-        "module_app": args.module_app,
-        "target_version": args.target_version,
-    }
-    settings = load_settings(paths, overrides)
+    settings = load_settings(paths, _overrides(args))
     if args.dry_run and (args.branch is not None or args.commit):
         raise ConfigError("--branch and --commit write to the repository; they can't be used with --dry-run")
+    if args.formatter and args.commit:
+        raise ConfigError(
+            "--format can't be combined with --commit: each codemod's commit would hold the "
+            "formatter's changes too; commit first, then run the formatter"
+        )
+    if args.formatter:
+        formatter_command(args.formatter)  # a missing formatter is an error before any work
     repo = _repository(args, settings.project_root)
     err_colors = Colors.for_stream(sys.stderr, args.color)
     progress = _Progress(sys.stderr.isatty() and not args.quiet)
     engine = Engine(settings, paths, jobs=args.jobs, use_cache=not args.no_cache, progress=progress)
     policy = Policy(unsafe_fixes=settings.unsafe_fixes)
     interactive = not args.dry_run and not args.yes
-    change_diffs = args.output_format == "json" or interactive
+    change_diffs = args.output_format in ("json", "sarif") or interactive
     outcome = engine.run(policy, change_diffs=change_diffs)
     progress.clear()
     engine.progress = None  # later runs (the review's) are short and would draw over it
@@ -222,6 +246,7 @@ def _apply(args: argparse.Namespace) -> int:
         strict=settings.strict,
         unsafe_fixes=settings.unsafe_fixes,
         targets=len(engine.files.targets),
+        exit_zero=args.exit_zero,
     )
     root = settings.project_root
     repo_prefix = _repo_prefix(root)
@@ -257,6 +282,9 @@ def _apply(args: argparse.Namespace) -> int:
     if decided is not None:
         report.results = selection.final(change_diffs=args.output_format == "json")
 
+    if args.formatter and report.changed_files:
+        encodings = {r.path: engine.sources[r.path].decoded.encoding for r in report.changed_files}
+        report.write_errors.update(format_results(args.formatter, report.changed_files, encodings, root, jobs=engine.jobs))
     commits: list[str] = []
     if not args.dry_run and report.changed_files:
         try:
@@ -266,7 +294,7 @@ def _apply(args: argparse.Namespace) -> int:
             if args.commit:
                 report.write_errors, commits = _write_and_commit(engine, report, selection, repo, err_colors)
             else:
-                report.write_errors = _write(engine, report)
+                report.write_errors.update(_write(engine, report))
         except KeyboardInterrupt:
             write_stderr(
                 "lazify: interrupted while writing: each file is either unchanged or fully "
@@ -277,10 +305,9 @@ def _apply(args: argparse.Namespace) -> int:
     elif decided is not None and args.branch is not None:
         write_stderr(f"lazify: nothing to write; branch {args.branch} not created")
 
-    if args.output_format == "json":
-        sys.stdout.write(render_json(report, display))
-    elif args.output_format == "github":
-        sys.stdout.write(render_github(report, display))
+    machine = _machine_output(args.output_format, report, display, texts, root, repo_prefix)
+    if machine is not None:
+        sys.stdout.write(machine)
     elif args.dry_run:
         originals = {
             rel: (s.decoded.text, s.decoded.encoding, s.decoded.bom)
@@ -336,6 +363,106 @@ def _refuse_dirty(repo, args: argparse.Namespace, root: Path, rels: list[str], d
         f"these files have uncommitted changes, and lazify would rewrite them:\n{names}\n"
         "commit or stash them first, or pass --allow-dirty"
     )
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "select": args.select,
+        "ignore": args.ignore,
+        "unsafe_fixes": args.unsafe_fixes,
+        "strict": args.strict,
+        "style": args.style,
+        "module_app": args.module_app,
+        "target_version": args.target_version,
+        "force_exclude": args.force_exclude,
+    }
+
+
+def _machine_output(
+    fmt: str, report: RunReport, display: Callable[[str], str], texts: dict[str, str], root: Path, prefix: str
+) -> str | None:
+    """The json, github or sarif output (None for text). GitHub and SARIF paths are relative to
+    the repository root, as GitHub resolves them."""
+    if fmt == "json":
+        return render_json(report, display)
+    if fmt == "github":
+        return render_github(report, lambda rel: prefix + rel)
+    if fmt == "sarif":
+        repo_root = root.parents[prefix.count("/") - 1] if prefix else root
+        return render_sarif(report, texts, prefix, repo_root.as_uri() + "/")
+    return None
+
+
+def _apply_stdin(args: argparse.Namespace) -> int:
+    """``lazify apply -``: one file from stdin; its new text (or the patch) on stdout."""
+    from lazifier.discovery import is_excluded
+    from lazifier.engine import Engine
+    from lazifier.transform import Policy
+
+    if args.paths and [str(p) for p in args.paths] != ["-"]:
+        raise ConfigError("standard input (`-`, or --stdin-filename) can't be combined with other paths")
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError("--jobs must be at least 1")
+    name = args.stdin_filename or Path("-")
+    settings = load_settings([name], _overrides(args))
+    if args.formatter:
+        formatter_command(args.formatter)
+    root = settings.project_root
+    rel = name.resolve().relative_to(root).as_posix()
+    raw = sys.stdin.buffer.read()
+    err_colors = Colors.for_stream(sys.stderr, args.color)
+    if settings.force_exclude and args.stdin_filename and is_excluded(settings, rel):
+        if not args.dry_run:
+            sys.stdout.buffer.write(raw)
+            sys.stdout.flush()
+        write_stderr(err_colors.bold("lazify: ") + f"{args.stdin_filename} is excluded: nothing done.")
+        return EXIT_OK
+    engine = Engine(settings, [], jobs=args.jobs, use_cache=not args.no_cache, stdin=(rel, raw))
+    outcome = engine.run(Policy(unsafe_fixes=settings.unsafe_fixes), change_diffs=args.output_format in ("json", "sarif"))
+    report = RunReport(
+        results=outcome.results,
+        skipped=outcome.skipped,
+        notes=outcome.notes,
+        dry_run=args.dry_run,
+        strict=settings.strict,
+        unsafe_fixes=settings.unsafe_fixes,
+        targets=1,
+        exit_zero=args.exit_zero,
+    )
+    src = engine.sources[rel]
+    texts = {rel: src.decoded.text} if src.decoded is not None else {}
+    if args.formatter and report.changed_files:
+        report.write_errors.update(format_results(args.formatter, report.changed_files, {rel: src.decoded.encoding},  # type: ignore[union-attr]
+                                                  root, paths={rel: name.resolve()}))
+    data = raw
+    for r in report.changed_files:
+        try:
+            data = src.decoded.encode(r.new_text)  # type: ignore[union-attr, arg-type]
+        except UnicodeEncodeError as e:
+            report.write_errors[rel] = f"the new text can't be encoded as {src.decoded.encoding}: {e.reason}"  # type: ignore[union-attr]
+
+    def display(path: str) -> str:
+        return str(args.stdin_filename) if args.stdin_filename else "-"
+
+    prefix = _repo_prefix(root)
+    machine = _machine_output(args.output_format, report, display, texts, root, prefix)
+    if args.dry_run:
+        if machine is not None:
+            sys.stdout.write(machine)
+        else:
+            originals = {rel: (src.decoded.text, src.decoded.encoding, src.decoded.bom)} if src.decoded else {}
+            sys.stdout.buffer.write(render_patch(report.changed_files, originals, prefix))
+    else:
+        # The input itself when nothing changed or the file can't be processed: an editor that
+        # replaces its buffer with our output never loses it.
+        sys.stdout.buffer.write(data)
+        if machine is not None:
+            write_stderr(machine)
+    sys.stdout.flush()
+    if args.output_format == "text" and not args.quiet:
+        write_stderr(render_text(report, texts, display=display, colors=err_colors))
+    write_stderr(err_colors.bold("lazify: ") + report.summary())
+    return report.exit_code()
 
 
 def _write(engine, report: RunReport) -> dict[str, str]:  # noqa: ANN001

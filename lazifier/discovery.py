@@ -121,12 +121,27 @@ def discover(settings: Settings, paths: list[Path]) -> FileSet:
             else:
                 targets.update(_walk(ap, root, ign, out, report=True))
         else:
-            # A file named explicitly is processed even when excluded (as ruff does).
+            # A file named explicitly is processed even when excluded (as ruff does), unless
+            # force-exclude says otherwise (pre-commit names every changed file).
+            if settings.force_exclude and _excluded(ign, rel):
+                continue
             t = _file(ap, root, out)
             if t is not None:
                 targets.add(t)
     out.targets = sorted(targets)
     return out
+
+
+def _excluded(ign: _Ignore, rel: str) -> bool:
+    parts = rel.split("/")
+    dirs = ("/".join(parts[:i]) for i in range(1, len(parts)))
+    return any(ign.ignored(d, is_dir=True) for d in dirs) or ign.ignored(rel, is_dir=False)
+
+
+def is_excluded(settings: Settings, rel: str) -> bool:
+    """Whether a file (relative to the project root) is excluded or git-ignored, by itself or
+    through one of its directories."""
+    return _excluded(_Ignore(settings), rel)
 
 
 def _file(ap: Path, root: Path, out: FileSet) -> str | None:

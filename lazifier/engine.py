@@ -67,7 +67,10 @@ class Engine:
         jobs: int | None = None,
         use_cache: bool = True,
         progress: Callable[[int, int], None] | None = None,
+        stdin: tuple[str, bytes] | None = None,
     ) -> None:
+        """``stdin``: ``(path, content)`` of the one file to process instead of ``paths``
+        (``lazify apply -``); the path need not exist, and the content is what the index sees."""
         self.settings = settings
         self.paths = paths
         self.jobs = jobs or default_jobs()
@@ -86,6 +89,10 @@ class Engine:
             )
         self.files: FileSet = discover(settings, paths)
         self.sources: dict[str, Source] = {}
+        if stdin is not None:
+            rel, raw = stdin
+            self.files.targets = [rel]
+            self.sources[rel] = Source(rel, self.root / rel, raw, content_hash(raw))
         self.errors: dict[str, FileResult] = {}
         self.skipped: list[Skipped] = list(self.files.skipped)
         self._index: ProjectIndex | None = None

@@ -52,6 +52,8 @@ class Settings:
     namespace_packages: tuple[str, ...] = ()
     style: str = "local"
     respect_gitignore: bool = True
+    #: Exclude files even when they are named on the command line (for pre-commit).
+    force_exclude: bool = False
     strict: bool = False
     cache_dir: str = ".lazify_cache"
     singleton_factories: tuple[str, ...] = DEFAULT_FACTORIES
@@ -127,6 +129,7 @@ CONFIG_KEYS: Mapping[str, _Key] = {
     "namespace-packages": _Key("namespace_packages", "str-list"),
     "style": _Key("style", "str", STYLES),
     "respect-gitignore": _Key("respect_gitignore", "bool"),
+    "force-exclude": _Key("force_exclude", "bool"),
     "strict": _Key("strict", "bool"),
     "cache-dir": _Key("cache_dir", "str"),
     "singleton-factories": _Key("singleton_factories", "str-list"),

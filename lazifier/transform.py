@@ -7,6 +7,8 @@ text must parse (LibCST, for the target version) and compile (where this interpr
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import re
 import sys
 import traceback
@@ -14,7 +16,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from codemods import REGISTRY
-from codemods._api import Codemod, FileContext, Finding, ProjectView, Safety, Settings
+from codemods._api import Codemod, FileContext, Finding, ProjectView, Safety, Settings, Span
 
 #: ``# lazify: ignore`` or ``# lazify: ignore[heavy-imports, LZY002]``
 SUPPRESSION = re.compile(r"#\s*lazify:\s*ignore(?:\[([^\]]*)\])?")
@@ -98,6 +100,30 @@ def _suppressed(f: Finding, cm: type[Codemod], sup: dict[int, set[str] | None]) 
             if codes is None or cm.code in codes or cm.name in codes:
                 return True
     return False
+
+
+class _LineMap:
+    """Positions in a text an earlier codemod rewrote, mapped back to the original file: a
+    finding is reported (and suppressed) where the user sees it. A line the earlier codemod
+    wrote maps to the original line at its place, without a column."""
+
+    def __init__(self, original: str, current: str) -> None:
+        from lazifier.sources import split_lines
+
+        self.lines: dict[int, tuple[int, bool]] = {}
+        matcher = difflib.SequenceMatcher(None, split_lines(original), split_lines(current), autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            for k in range(j2 - j1):
+                self.lines[j1 + k + 1] = (i1 + k + 1, True) if tag == "equal" else (i1 + 1, False)
+
+    def span(self, span: Span) -> Span:
+        line, exact = self.lines.get(span.line, (span.line, False))
+        end_line, end_exact = self.lines.get(span.end_line, (span.end_line, False))
+        return Span(line, span.column if exact else 1, max(line, end_line), span.end_column if end_exact else 0)
+
+    def finding(self, f: Finding) -> Finding:
+        related = tuple((self.span(w) if isinstance(w, Span) else w, note) for w, note in f.related)
+        return dataclasses.replace(f, span=self.span(f.span), related=related)
 
 
 def fix_id(code: str, path: str, key: str) -> str:
@@ -243,7 +269,11 @@ def _transform(
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         ctx = FileContext(module, wrapper, path, module_name, settings, view)
         analysis = cm.analyze(ctx)
-        findings = [f for f in analysis.findings if not _suppressed(f, cls, sup)]
+        findings = analysis.findings
+        if current is not text:
+            where = _LineMap(text, current)
+            findings = [where.finding(f) for f in findings]
+        findings = [f for f in findings if not _suppressed(f, cls, sup)]
         keys = frozenset(
             f.fix_key for f in findings
             if f.fix_key is not None and policy.accepts(fix_id(cls.code, f.fix_owner or path, f.fix_key), f.safety)

@@ -40,6 +40,7 @@ CASES = {
         """\
         def f():
             import numpy as np
+
             def g():
                 return np.ones(1)
             return np.zeros(1), g
@@ -57,6 +58,7 @@ CASES = {
         def f():
             def g():
                 import numpy as np
+
                 return np.ones(1)
             return g
         """,
@@ -70,6 +72,7 @@ CASES = {
         """\
         def f(xs):
             import numpy as np
+
             return sorted(xs, key=lambda x: np.abs(x))
         """,
     ),
@@ -84,6 +87,7 @@ CASES = {
         """\
         def f():
             import numpy as np
+
             class Local:
                 zero = np.zeros(1)
             return [np.ones(i) for i in range(2)], Local
@@ -102,6 +106,7 @@ CASES = {
         @functools.lru_cache
         def f():
             import numpy as np
+
             return np.zeros(1)
         """,
     ),
@@ -117,9 +122,11 @@ CASES = {
         import os
         def f():
             import numpy as np
+
             return np.zeros(1), os.sep
         def g():
             import pandas as pd
+
             return pd.DataFrame()
         """,
     ),
@@ -138,6 +145,7 @@ CASES = {
         X = ImageOps
         def f():
             from PIL import Image
+
             return Image.new("RGB", (1, 1))
         """,
     ),
@@ -153,6 +161,7 @@ CASES = {
         def f():
             """Doc."""
             import numpy as np
+
             # compute
             return np.zeros(1)
         ''',
@@ -172,6 +181,7 @@ CASES = {
         X = os.sep
         def f():
             import numpy as np
+
             return np.zeros(1)
         """,
     ),
@@ -202,10 +212,12 @@ CASES = {
         """,
         """\
         import typing
+
         if typing.TYPE_CHECKING:
             import numpy as np
         def f(x: "np.ndarray") -> int:
             import numpy as np
+
             return int(np.sum(x))
         """,
     ),
@@ -218,6 +230,7 @@ CASES = {
         """,
         """\
         from typing import Literal, TYPE_CHECKING
+
         if TYPE_CHECKING:
             import numpy as np
         def f(x: "np.ndarray", mode: Literal["a"]) -> 'np.dtype[Literal["b"]]':
@@ -232,11 +245,13 @@ CASES = {
         """,
         """\
         from typing import TYPE_CHECKING
+
         if TYPE_CHECKING:
             import numpy as np
 
         def f(x: np.ndarray) -> np.ndarray:
             import numpy as np
+
             return np.abs(x)
         """,
     ),
@@ -251,6 +266,7 @@ CASES = {
         """,
         """\
         from typing import TYPE_CHECKING
+
         if TYPE_CHECKING:
             import numpy as np
 
@@ -372,7 +388,7 @@ def test_lazy_modules_extends_an_existing_list() -> None:
 def test_python_310_cannot_parse_modern_syntax_but_lazify_can() -> None:
     src = "type V = list[float]\nimport numpy as np\ndef f():\n    match 1:\n        case _:\n            return np.zeros(1)\n"
     out = rewrite(src, target_version=(3, 12))
-    assert out == "type V = list[float]\ndef f():\n    import numpy as np\n    match 1:\n        case _:\n            return np.zeros(1)\n"
+    assert out == "type V = list[float]\ndef f():\n    import numpy as np\n\n    match 1:\n        case _:\n            return np.zeros(1)\n"
 
 
 def test_safety_does_not_leak_between_bindings() -> None:

@@ -1,0 +1,57 @@
+"""What lazify writes is already black-formatted: a black-formatted project stays formatted.
+
+Each fixture is first formatted with black (the fixture files themselves are written compactly),
+then rewritten by its codemod; black must leave every rewritten file exactly as lazify wrote it.
+Black runs in-process through its API (the same code as ``black --check``), with its defaults.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+
+from codemods import REGISTRY
+from snapshot import FIXTURES, materialize, run_project
+
+black = pytest.importorskip("black")
+
+MODE = black.Mode()
+
+
+def _black(text: str) -> str | None:
+    """The text as black formats it; None when black can't parse it (newer syntax)."""
+    try:
+        return black.format_str(text, mode=MODE)
+    except (black.parsing.InvalidInput, ValueError):
+        return None
+
+
+CASES = [
+    pytest.param(cls, path, id=f"{cls.name}/{path.stem}")
+    for cls in REGISTRY
+    for path in sorted((FIXTURES / cls.name.replace("-", "_")).iterdir())
+    if path.suffix == ".py" or path.is_dir()
+]
+
+
+@pytest.mark.parametrize(("cls", "fixture"), CASES)
+def test_black_leaves_lazify_output_of_formatted_input_unchanged(cls: type, fixture: Path, tmp_path: Path) -> None:
+    project = materialize(fixture, tmp_path)
+    formatted = set()
+    for f in sorted(project.rglob("*.py")):
+        text = f.read_text(encoding="utf-8")
+        out = _black(text)
+        if out is not None:
+            f.write_text(out, encoding="utf-8", newline="")
+            formatted.add(f.relative_to(project).as_posix())
+    outcome = run_project(project, (cls.name,))
+    for r in outcome.results:
+        if not r.changed or r.path not in formatted:
+            continue
+        assert r.new_text is not None
+        again = _black(r.new_text)
+        assert again is not None, f"{r.path}: black can't parse lazify's output"
+        diff = "".join(difflib.unified_diff(r.new_text.splitlines(True), again.splitlines(True), "lazify", "black"))
+        assert again == r.new_text, f"{r.path}: black would reformat lazify's output:\n{diff}"

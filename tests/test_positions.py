@@ -1,0 +1,48 @@
+"""Findings point at the file the user has, also when an earlier codemod already rewrote it.
+
+Codemods run in registry order, each on the output of the one before; a later codemod's
+positions are in that rewritten text, and must be mapped back to the original.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import write_tree
+from snapshot import run_project
+
+# heavy-imports (LZY001) removes lines 3-4 before lazy-singletons (LZY002) sees the file.
+DB = (
+    "import sqlite3\n"
+    "\n"
+    "import numpy as np\n"
+    "\n"
+    'conn = sqlite3.connect("x.db")  # a comment\n'
+    "\n"
+    "\n"
+    "def f():\n"
+    '    return np.zeros(1), conn.execute("select 1")\n'
+)
+
+
+def _project(tmp_path: Path, text: str) -> Path:
+    return write_tree(tmp_path / "p", {"pyproject.toml": "[tool.lazify]\n", "pkg/__init__.py": "", "pkg/db.py": text})
+
+
+def test_a_later_codemods_finding_is_on_its_original_line(tmp_path: Path) -> None:
+    outcome = run_project(_project(tmp_path, DB))
+    (result,) = [r for r in outcome.results if r.path == "pkg/db.py"]
+    by_code = {c.code: c.finding.span for c in result.changes}
+    assert by_code["LZY001"].line == 3
+    span = by_code["LZY002"]
+    assert (span.line, span.column, span.end_line) == (5, 1, 5)
+    assert DB.split("\n")[span.line - 1][span.column - 1 : span.end_column - 1] == 'conn = sqlite3.connect("x.db")'
+    assert result.new_text is not None and "get_conn" in result.new_text
+
+
+def test_a_later_codemod_is_suppressed_on_its_original_line(tmp_path: Path) -> None:
+    text = DB.replace("# a comment", "# lazify: ignore[lazy-singletons]")
+    outcome = run_project(_project(tmp_path, text))
+    (result,) = [r for r in outcome.results if r.path == "pkg/db.py"]
+    assert [c.code for c in result.changes] == ["LZY001"]
+    assert result.new_text is not None and "get_conn" not in result.new_text
