@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from codemods import REGISTRY, by_name_or_code
+from codemods import BY_CODE, by_name_or_code
 from lazifier import __version__
 from lazifier.formatters import FORMATTERS, format_results, formatter_command
 from lazifier.report import (
@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _codemods() -> int:
-    for cls in REGISTRY:
+    for cls in BY_CODE:
         print(f"{cls.code}  {cls.name:<20} {cls.summary}")
     return EXIT_OK
 

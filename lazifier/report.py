@@ -406,10 +406,10 @@ def codemod_doc(cls: type) -> tuple[str, str, str]:
 
 
 def _sarif_rules() -> list[dict]:  # type: ignore[type-arg]
-    from codemods import REGISTRY
+    from codemods import BY_CODE
 
     rules = []
-    for cls in REGISTRY:
+    for cls in BY_CODE:
         first, what, doc = codemod_doc(cls)
         rules.append({
             "id": cls.code,
@@ -561,9 +561,9 @@ def render_sarif(report: RunReport, texts: dict[str, str], prefix: str = "", rep
     ``prefix`` is the project's path inside it. ``texts`` are the original files' texts."""
     from urllib.parse import quote
 
-    from codemods import REGISTRY
+    from codemods import BY_CODE
 
-    rule_index = {cls.code: i for i, cls in enumerate(REGISTRY)}
+    rule_index = {cls.code: i for i, cls in enumerate(BY_CODE)}
 
     def uri(rel: str) -> str:
         return quote(prefix + rel, safe="/")

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from codemods import REGISTRY
+from codemods import BY_CODE
 from codemods._api import Finding, Location, Safety, Span
 from conftest import run_lazify, write_tree
 from lazifier.report import RunReport, render_github
@@ -269,8 +269,8 @@ def test_sarif_content(sarif_run) -> None:  # noqa: ANN001
     driver = run["tool"]["driver"]
     assert driver["name"] == "lazify" and driver["version"]
     rules = driver["rules"]
-    assert [r["id"] for r in rules] == [cls.code for cls in REGISTRY]
-    for rule, cls in zip(rules, REGISTRY):
+    assert [r["id"] for r in rules] == [cls.code for cls in BY_CODE]
+    for rule, cls in zip(rules, BY_CODE):
         assert rule["name"] == cls.name and rule["shortDescription"]["text"] == cls.summary
         assert rule["fullDescription"]["text"] and "## Fix safety" in rule["help"]["markdown"]
         assert rule["defaultConfiguration"]["level"] in ("warning", "note")

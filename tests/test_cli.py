@@ -617,3 +617,32 @@ def test_no_colour_without_a_terminal_and_colour_with_always(basic: Basic) -> No
     assert ANSI.search(always.stderr)
     assert always.stdout == plain.stdout  # the patch stays a patch
     assert ANSI.sub(b"", always.stderr) == plain.stderr
+
+
+def test_one_run_is_enough_when_later_codemods_would_open_up_more(project) -> None:  # noqa: ANN001
+    """A heavy import used only by a singleton's value, or by a line that moves into
+    ``create_app()``, is movable only after those rewrites: codemods that move code into
+    functions run first, so a second run finds nothing (the stdlib sweep found this)."""
+    root = project(
+        {
+            "pkg/__init__.py": "",
+            "pkg/model.py": (
+                "import numpy as np\n\n\n"
+                "class Model:\n    def __init__(self, w):\n        self.w = w\n\n\n"
+                "model = Model(np.zeros(3))\n\n\n"
+                "def predict(x):\n    return model.w @ x\n"
+            ),
+            "pkg/main.py": (
+                "import numpy as np\nfrom fastapi import FastAPI\n\n"
+                "app = FastAPI()\napp.state.weights = np.ones(3)\n"
+            ),
+        }
+    )
+    first = run_lazify("apply", "--yes", ".", cwd=root)
+    assert first.returncode == 0, first.stderr.decode()
+    model = (root / "pkg/model.py").read_text()
+    main = (root / "pkg/main.py").read_text()
+    assert "numpy" not in top_level_imports(model) and "def get_model()" in model, model
+    assert "numpy" not in top_level_imports(main) and "def create_app()" in main, main
+    again = run_lazify("apply", "--dry-run", ".", cwd=root)
+    assert again.returncode == 0 and again.stdout == b"", again.stdout.decode()

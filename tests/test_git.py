@@ -156,9 +156,10 @@ def test_commit_makes_one_commit_per_codemod_and_leaves_other_staged_changes_sta
     r = lazify("--yes", "--commit", ".", cwd=root)
     assert r.returncode == 0, r.stderr
     commits = list(repo.iter_commits(f"{head.hexsha}..HEAD", reverse=True))
+    # In the order the codemods run: lazy-singletons, then heavy-imports.
     assert [c.summary for c in commits] == [
-        "lazify: heavy-imports (LZY001) in 2 files",
         "lazify: lazy-singletons (LZY002) in 2 files",
+        "lazify: heavy-imports (LZY001) in 2 files",
     ]
     assert "committed" in r.stderr and "lazify: heavy-imports (LZY001) in 2 files" in r.stderr
     first, second = commits
@@ -166,13 +167,13 @@ def test_commit_makes_one_commit_per_codemod_and_leaves_other_staged_changes_sta
     for c in commits:
         assert (c.author.name, c.author.email) == (NAME, EMAIL)
         assert (c.committer.name, c.committer.email) == (NAME, EMAIL)
-    assert sorted(first.stats.files) == ["app/both.py", "app/models.py"]
-    assert sorted(second.stats.files) == ["app/both.py", "app/db.py"]
+    assert sorted(first.stats.files) == ["app/both.py", "app/db.py"]
+    assert sorted(second.stats.files) == ["app/both.py", "app/models.py"]
     # The message says what changed, where, and why.
-    assert "- app/models.py:1: `numpy` is imported at module level but only used inside functions" in first.message
-    assert "- app/both.py:3: `numpy` is imported" in first.message
-    assert "Why: Importing a heavy module" in first.message
-    assert '- app/db.py:3: `conn = sqlite3.connect("x.db")` is built at import' in second.message
+    assert "- app/models.py:1: `numpy` is imported at module level but only used inside functions" in second.message
+    assert "- app/both.py:3: `numpy` is imported" in second.message
+    assert "Why: Importing a heavy module" in second.message
+    assert '- app/db.py:3: `conn = sqlite3.connect("x.db")` is built at import' in first.message
 
     # The unrelated staged change is still staged, and in no commit; the unstaged one too.
     assert [d.a_path for d in repo.index.diff("HEAD")] == ["notes.txt"]
@@ -182,10 +183,10 @@ def test_commit_makes_one_commit_per_codemod_and_leaves_other_staged_changes_sta
     # lazify's files are committed exactly as written.
     assert repo.git.status("--porcelain", "--", "app") == ""
 
-    # The last commit is what a single run writes; the one before, heavy-imports alone.
+    # The last commit is what a single run writes; the one before, lazy-singletons alone.
     single = expected_with(tmp_path, files)
     assert {rel: text(root, rel) for rel in files} == single
-    alone = expected_with(tmp_path, files, "--select", "heavy-imports")
+    alone = expected_with(tmp_path, files, "--select", "lazy-singletons")
     assert {rel: repo.git.show(f"{first.hexsha}:{rel}") + "\n" for rel in files if rel != "app/__init__.py"} == {
         rel: t for rel, t in alone.items() if rel != "app/__init__.py"
     }

@@ -247,7 +247,8 @@ def test_review_applies_exactly_what_was_accepted(tmp_path: Path) -> None:
     fixes, where = proposal(pristine_dir, "--unsafe-fixes")
     ids = {f.fix_id.rsplit(":", 1)[-1]: f.fix_id for f in fixes}
     order = [f.fix_id for f in fixes]
-    assert [f.code for f in fixes] == sorted(f.code for f in fixes)
+    run_order = [cls.code for cls in REGISTRY]
+    assert [f.code for f in fixes] == sorted((f.code for f in fixes), key=run_order.index)
 
     keys = {
         ids["np"]: "a",
@@ -318,7 +319,7 @@ def test_a_write_killed_midway_leaves_whole_files_and_a_rerun_completes(tmp_path
     pristine = files_of(pristine_dir)
     fixes, where = proposal(pristine_dir)
     ids = {f.fix_id.rsplit(":", 1)[-1]: f.fix_id for f in fixes}
-    # All of heavy-imports at once, skip one singleton, then all the rest of lazy-singletons.
+    # Skip one singleton, then all the rest of lazy-singletons, then all of heavy-imports.
     keys = {ids["np"]: "c", ids["audit_logger"]: "s", ids["image_service"]: "c"}
     accepted = {f.fix_id for f in fixes} - {ids["audit_logger"]}
     expected = States(pristine_dir, unsafe=False).files(accepted, pristine)
@@ -328,7 +329,7 @@ def test_a_write_killed_midway_leaves_whole_files_and_a_rerun_completes(tmp_path
     child = spawn(root, "--select", SELECT, ".", env={"LAZIFY_TEST_KILL_AFTER_WRITES": "2"})
     seen = drive(child, keys, where)
     child.close()
-    assert seen == [ids["np"], ids["audit_logger"], ids["image_service"]]
+    assert seen == [ids["audit_logger"], ids["image_service"], ids["np"]]
     assert child.signalstatus == signal.SIGKILL, transcript(child)[-2000:]
 
     # The writer's temporaries and backups stay until the next run (they are its journal).
