@@ -284,15 +284,16 @@ class _Analyzer:
         if not apps:
             return Analysis([])
         findings = []
+        # Sub-applications mounted on another app (also inside an existing factory, as after a
+        # rewrite) stay as they are; the app nothing mounts is the one to move.
+        mounted = self._mounted({a[1] for a in apps})
+        apps = [a for a in apps if a[1] not in mounted]
+        if not apps:
+            return Analysis([])
         if len(apps) > 1:
-            # Sub-applications mounted on the main one stay as they are; the main one moves.
-            mounted = self._mounted({a[1] for a in apps})
-            main = [a for a in apps if a[1] not in mounted]
-            if len(main) != 1:
-                for i, name, _call, _kind in main or apps:
-                    findings.append(self.blocked(name, self.body[i], "the module builds more than one app"))
-                return Analysis(findings)
-            apps = main
+            for i, name, _call, _kind in apps:
+                findings.append(self.blocked(name, self.body[i], "the module builds more than one app"))
+            return Analysis(findings)
         index, name, call, interface = apps[0]
         stmt = self.body[index]
         try:
@@ -323,15 +324,17 @@ class _Analyzer:
         return Analysis(findings, plan)
 
     def _mounted(self, names: set[str]) -> set[str]:
-        """Apps passed to a call on another app (``app.mount("/sub", subapi)``)."""
+        """Apps passed to a call on another app (``app.mount("/sub", subapi)``), or to any
+        ``.mount(...)``, as in an existing ``create_app()``."""
         out: set[str] = set()
 
         class V(cst.CSTVisitor):
             def visit_Call(self, node: cst.Call) -> None:
                 r = _root(node.func)
-                if r is not None and r.value in names:
+                if (r is not None and r.value in names) or _last_attr(node.func) == "mount":
+                    others = names - {r.value} if r is not None else names
                     for a in node.args:  # also wrapped: app.mount("/v1", WSGIMiddleware(flask_app))
-                        out.update(n.value for n in _names_in(a.value) if n.value in names - {r.value})
+                        out.update(n.value for n in _names_in(a.value) if n.value in others)
 
         for stmt in self.body:
             stmt.visit(V())
@@ -373,6 +376,8 @@ class _Analyzer:
             if mode == "none":
                 raise _Blocked(f"another module imports `{name}`, which `module-app = \"none\"` removes", loc, f"imports `{name}`")
 
+        if mode == "none" and name in self._dunder_all():
+            raise _Blocked(f"`{name}` is in `__all__`, and `module-app = \"none\"` removes it")
         plan = _Plan(app=name, interface=interface, returns=returns, create=index, mode=mode)
         plan.roles[index] = "move"
         from_object_self = None
@@ -561,7 +566,7 @@ class _Analyzer:
         related = []
         moved = set(plan.roles)
         last = max(moved)
-        first_after = min((i for i in moved if i > plan.create), default=plan.create)
+        first_moved = min(moved)
         # Functions that use the app when called: fine once `app = create_app()` ran.
         users: dict[str, int] = {}
         for ref in self.refs(app):
@@ -592,10 +597,36 @@ class _Analyzer:
                 raise _Blocked(f"module-level code uses `{app}`, which `module-app = \"none\"` removes", self.line(ref), f"uses `{app}`")
         for fname, line in sorted(users.items(), key=lambda kv: kv[1]):
             related.append((Location(self.ctx.path, line), f"`{fname}` keeps using the module-level `{app}`"))
-        # Statements that stay, between the app's configuration lines, now run before it.
         read_by_factory = self._names_read(plan)
         app_users = set(users)
-        for i in range(first_after, last):
+        for n in sorted(self._called_by_factory(plan)):
+            if n in app_users:
+                raise _Blocked(
+                    f"the factory calls `{n}`, which reads the module-level `{app}` before `{FACTORY}()` returns it",
+                    users[n],
+                    f"`{n}` reads `{app}`",
+                )
+        for i, role in sorted(plan.roles.items()):
+            if role == "register":
+                fname = self.body[i].name.value  # type: ignore[attr-defined]
+                others = [a for a in self.gscope.assignments[fname] if getattr(a, "node", None) is not self.body[i]]
+                if others:
+                    where = getattr(others[0], "node", None)
+                    raise _Blocked(
+                        f"`{fname}` is bound again, so the factory would register that instead of the decorated function",
+                        self.line(where) if isinstance(where, cst.CSTNode) else None,
+                        f"`{fname}` is bound again here",
+                    )
+        for n in sorted(read_by_factory):
+            if n != app and len(self.gscope.assignments[n]) > 1 and not self._moved_binding(n, plan):
+                where = sorted(self.line(a.node) for a in self.gscope.assignments[n] if isinstance(getattr(a, "node", None), cst.CSTNode))
+                raise _Blocked(
+                    f"`{n}` is bound more than once at module level, and the factory would read only its last value",
+                    where[-1] if where else None,
+                    f"`{n}` is bound again here",
+                )
+        # Statements that stay, between the app's configuration lines, now run before it.
+        for i in range(first_moved, last):
             if i in moved:
                 continue
             stmt = self.body[i]
@@ -606,7 +637,7 @@ class _Analyzer:
                 if n in app_users:
                     raise _Blocked(f"a statement between the app's configuration lines uses `{n}`, which uses `{app}` before `{FACTORY}()` would have built it", self.line(node), f"uses `{n}`")
                 # It ran after a factory statement that reads the same object: now it runs first.
-                if read_by_factory.get(n, i) < i and not self._is_import_binding(n) and not self._binds(stmt, n):
+                if read_by_factory.get(n, i) < i and (not self._is_import_binding(n) or _mutates(stmt, n)):
                     raise _Blocked(
                         f"a statement between the app's configuration lines uses `{n}`, which the factory uses too; it would now run before them",
                         self.line(node),
@@ -623,6 +654,27 @@ class _Analyzer:
                                 "bound here",
                             )
         return related
+
+    def _called_by_factory(self, plan: _Plan) -> set[str]:
+        """Names the factory calls while it runs (not inside a lambda or nested function)."""
+        out: set[str] = set()
+        for i, role in plan.roles.items():
+            stmt = self.body[i]
+            nodes = stmt.decorators[: plan.registering[i]] if role == "register" else [stmt]  # type: ignore[attr-defined]
+            for node in nodes:
+                for n in _names_in(node):
+                    parent = self.parents.get(n)
+                    if isinstance(parent, cst.Call) and parent.func is n and not self.deferred(n):
+                        out.add(n.value)
+        return out
+
+    def _moved_binding(self, name: str, plan: _Plan) -> bool:
+        """Every binding of ``name`` is in a statement that moves into the factory (a local there)."""
+        for a in self.gscope.assignments[name]:
+            node = getattr(a, "node", None)
+            if not isinstance(node, cst.CSTNode) or plan.roles.get(self.top(node)) != "move":
+                return False
+        return True
 
     def _names_read(self, plan: _Plan) -> dict[str, int]:
         """Names the factory reads -> the first statement (index) that reads each."""
@@ -653,8 +705,6 @@ class _Analyzer:
 
         return all(isinstance(a, ImportAssignment) for a in self.gscope.assignments[name])
 
-    def _binds(self, stmt: cst.BaseStatement, name: str) -> bool:
-        return any(name in _bound_names(s) for s in u.iter_small_statements(stmt))
 
 
 def _names_in(node: cst.CSTNode) -> list[cst.Name]:
@@ -670,6 +720,23 @@ def _names_in(node: cst.CSTNode) -> list[cst.Name]:
 
     node.visit(V())
     return out
+
+
+def _mutates(stmt: cst.BaseStatement, name: str) -> bool:
+    """``os.environ["X"] = ...``, ``os.environ.setdefault(...)``: a statement that changes what
+    ``name`` refers to, rather than only reading it."""
+    for small in u.iter_small_statements(stmt):
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            r = _root(small.value.func)
+            if r is not None and r.value == name and isinstance(small.value.func, cst.Attribute):
+                return True
+        if isinstance(small, (cst.Assign, cst.AugAssign)):
+            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+            for t in targets:
+                r = _root(t)
+                if isinstance(t, (cst.Attribute, cst.Subscript)) and r is not None and r.value == name:
+                    return True
+    return False
 
 
 def _bound_names(small: cst.CSTNode) -> list[str]:
@@ -721,10 +788,21 @@ def _inner_lines(lines: list[cst.EmptyLine], first: bool) -> list[cst.EmptyLine]
 
 
 def _registration(stmt: cst.FunctionDef, count: int) -> cst.SimpleStatementLine:
+    """``@app.get("/")`` on ``def index`` -> ``app.get("/")(index)``, keeping the decorators'
+    comments (the lines between them, and the comment at the end of their line)."""
     value: cst.BaseExpression = cst.Name(stmt.name.value)
-    for d in reversed(stmt.decorators[:count]):
+    decorators = stmt.decorators[:count]
+    for d in reversed(decorators):
         value = cst.Call(func=d.decorator, args=[cst.Arg(value)])
-    return cst.SimpleStatementLine(body=[cst.Expr(value)])
+    comments = [line for d in decorators for line in d.leading_lines if line.comment is not None]
+    trailing = next((d.trailing_whitespace.comment for d in decorators if d.trailing_whitespace.comment), None)
+    return cst.SimpleStatementLine(
+        body=[cst.Expr(value)],
+        leading_lines=comments,
+        trailing_whitespace=cst.TrailingWhitespace(
+            whitespace=cst.SimpleWhitespace("  " if trailing else ""), comment=trailing
+        ),
+    )
 
 
 def _setup_hook(stmt: cst.With, app: str) -> list[cst.BaseStatement]:
@@ -808,7 +886,7 @@ def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
         if role == "register":
             count = plan.registering[i]
             reg = _registration(stmt, count)  # type: ignore[arg-type]
-            inner.append(reg.with_changes(leading_lines=_inner_lines([], not inner)))
+            inner.append(reg.with_changes(leading_lines=_inner_lines(list(reg.leading_lines), not inner)))
             out.append(stmt.with_changes(decorators=stmt.decorators[count:]))  # type: ignore[attr-defined]
         elif role == "setup":
             hook = _setup_hook(stmt, plan.app)  # type: ignore[arg-type]

@@ -280,7 +280,7 @@ def _apply(args: argparse.Namespace) -> int:
     else:
         selection.accept_all()
     if decided is not None:
-        report.results = selection.final(change_diffs=args.output_format == "json")
+        report.results = selection.final(change_diffs=args.output_format in ("json", "sarif"))
 
     if args.formatter and report.changed_files:
         encodings = {r.path: engine.sources[r.path].decoded.encoding for r in report.changed_files}
@@ -302,7 +302,7 @@ def _apply(args: argparse.Namespace) -> int:
                 + (f"; {len(commits)} commit(s) made" if commits else "")
             )
             return 130
-    elif decided is not None and args.branch is not None:
+    elif not args.dry_run and args.branch is not None:
         write_stderr(f"lazify: nothing to write; branch {args.branch} not created")
 
     machine = _machine_output(args.output_format, report, display, texts, root, repo_prefix)
@@ -401,6 +401,8 @@ def _apply_stdin(args: argparse.Namespace) -> int:
 
     if args.paths and [str(p) for p in args.paths] != ["-"]:
         raise ConfigError("standard input (`-`, or --stdin-filename) can't be combined with other paths")
+    if args.branch is not None or args.commit:
+        raise ConfigError("--branch and --commit write to the repository; standard input writes only to stdout")
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs must be at least 1")
     name = args.stdin_filename or Path("-")

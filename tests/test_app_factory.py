@@ -62,6 +62,9 @@ def load_both(
     assert proc.returncode == 0, proc.stderr
     new_text = (after_root / (names["after"].replace(".", "/") + ".py")).read_text()
     assert new_text != original, proc.stderr
+    # Done in one run: nothing left, not even a blocked finding (a mounted sub-app once was one).
+    again = run_lazify("apply", "--dry-run", "--strict", "--select", "app-factory", ".", cwd=after_root)
+    assert again.returncode == 0 and again.stdout == b"", again.stderr.decode()
     return importlib.import_module(names["before"]), importlib.import_module(names["after"]), new_text
 
 

@@ -149,6 +149,9 @@ def test_stdin_usage_errors(proj: Path) -> None:
     )
     assert mixed.returncode == filename_with_paths.returncode == 2
     assert mixed.stdout == b"" and "standard input" in err(mixed)
+    for git_option in (("--commit",), ("--branch", "lazify/x")):
+        r = stdin_lazify("apply", *git_option, "--stdin-filename", "pkg/x.py", "-", cwd=proj, data=MOVES_NUMPY.encode())
+        assert r.returncode == 2 and r.stdout == b"" and "--branch and --commit" in err(r), err(r)
 
 
 def test_stdin_does_not_wait_when_stdin_is_an_open_pipe_without_a_terminal(proj: Path) -> None:
