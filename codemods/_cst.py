@@ -344,6 +344,16 @@ class _Parents(cst.CSTVisitor):
         self._stack.pop()
 
 
+def in_function_body(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
+    """Inside a function's or lambda's body: runs when called, not when its statement runs."""
+    child, parent = node, parents.get(node)
+    while parent is not None:
+        if isinstance(parent, (cst.FunctionDef, cst.Lambda)) and child is parent.body:
+            return True
+        child, parent = parent, parents.get(parent)
+    return False
+
+
 def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
     """Each node's parent, from one visit with a stack. Same answers as LibCST's
     ``ParentNodeProvider``, which rebuilds ``node.children`` at every node and was a fifth of

@@ -223,13 +223,7 @@ class _Analyzer:
         return u.top_level_index(node, self.parents, self.module, self._top)
 
     def deferred(self, node: cst.CSTNode) -> bool:
-        """Inside a function or lambda body: runs when called, not when the statement runs."""
-        child, parent = node, self.parents.get(node)
-        while parent is not None:
-            if isinstance(parent, (cst.FunctionDef, cst.Lambda)) and child is parent.body:
-                return True
-            child, parent = parent, self.parents.get(parent)
-        return False
+        return u.in_function_body(node, self.parents)
 
     def in_decorators(self, node: cst.CSTNode, stmt: cst.CSTNode, count: int) -> bool:
         """Inside one of the first ``count`` decorators of ``stmt``."""

@@ -220,12 +220,7 @@ class _Analyzer:
             return None
 
     def in_function(self, node: cst.CSTNode) -> bool:
-        child, parent = node, self.parents.get(node)
-        while parent is not None:
-            if isinstance(parent, (cst.FunctionDef, cst.Lambda)) and child is parent.body:
-                return True
-            child, parent = parent, self.parents.get(parent)
-        return False
+        return u.in_function_body(node, self.parents)
 
     def is_attribute_load(self, name: cst.Name) -> bool:
         parent = self.parents.get(name)

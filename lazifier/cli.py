@@ -238,16 +238,7 @@ def _apply(args: argparse.Namespace) -> int:
     progress.clear()
     engine.progress = None  # later runs (the review's) are short and would draw over it
 
-    report = RunReport(
-        results=outcome.results,
-        skipped=outcome.skipped,
-        notes=outcome.notes,
-        dry_run=args.dry_run,
-        strict=settings.strict,
-        unsafe_fixes=settings.unsafe_fixes,
-        targets=len(engine.files.targets),
-        exit_zero=args.exit_zero,
-    )
+    report = _report(args, settings, outcome, targets=len(engine.files.targets))
     root = settings.project_root
     repo_prefix = _repo_prefix(root)
     cwd = Path.cwd()
@@ -365,6 +356,19 @@ def _refuse_dirty(repo, args: argparse.Namespace, root: Path, rels: list[str], d
     )
 
 
+def _report(args: argparse.Namespace, settings, outcome, targets: int) -> RunReport:  # noqa: ANN001
+    return RunReport(
+        results=outcome.results,
+        skipped=outcome.skipped,
+        notes=outcome.notes,
+        dry_run=args.dry_run,
+        strict=settings.strict,
+        unsafe_fixes=settings.unsafe_fixes,
+        targets=targets,
+        exit_zero=args.exit_zero,
+    )
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, object]:
     return {
         "select": args.select,
@@ -421,16 +425,7 @@ def _apply_stdin(args: argparse.Namespace) -> int:
         return EXIT_OK
     engine = Engine(settings, [], jobs=args.jobs, use_cache=not args.no_cache, stdin=(rel, raw))
     outcome = engine.run(Policy(unsafe_fixes=settings.unsafe_fixes), change_diffs=args.output_format in ("json", "sarif"))
-    report = RunReport(
-        results=outcome.results,
-        skipped=outcome.skipped,
-        notes=outcome.notes,
-        dry_run=args.dry_run,
-        strict=settings.strict,
-        unsafe_fixes=settings.unsafe_fixes,
-        targets=1,
-        exit_zero=args.exit_zero,
-    )
+    report = _report(args, settings, outcome, targets=1)
     src = engine.sources[rel]
     texts = {rel: src.decoded.text} if src.decoded is not None else {}
     if args.formatter and report.changed_files:
