@@ -71,8 +71,11 @@ class AppFactory(Codemod):
     The rewrite is blocked, with the line, when another module configures the app at import
     (its routes would be missing from `create_app()`), when `app` is rebound, when a statement
     that stays at module level uses the app before the factory could have built it (an
-    extension built with `SQLAlchemy(app)`), or when a decorator on `app` returns something
-    other than the function (`@app.cli.command()`).
+    extension built with `SQLAlchemy(app)`), when a decorator on `app` returns something
+    other than the function (`@app.cli.command()`), and when the factory would see something
+    else than the module did: a function it calls reads the module-level `app`, a registered
+    function's name or a value it reads is bound more than once, or a statement that stays
+    changes what a moved statement read (`os.environ[...] = ...` between configuration lines).
 
     ## Why is this bad?
     A module-level app is built, with all its middleware and routers, while the module is
