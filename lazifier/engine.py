@@ -294,6 +294,9 @@ class Engine:
             text = texts[rel] if texts and rel in texts else src.decoded.text
             args = (text, rel, self.module_of(rel), self.codemod_settings, self.codes, view, policy, change_diffs)
             tasks.append((rel, key, args))
+        # Largest files first: a big file started last would leave the other workers idle.
+        # Results are keyed by path and reported sorted, so the order of work shows nowhere.
+        tasks.sort(key=lambda t: -len(t[2][0]))
         done = 0
         total = len(tasks)
         for i, value in run_tasks(_transform_task, [t[2] for t in tasks], self.jobs):
