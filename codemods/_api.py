@@ -117,6 +117,10 @@ class ProjectView:
     #: name -> places outside this module that reach ``<module>.<name>``: from-imports, attribute
     #: access through an imported module, and dotted strings such as ``mock.patch("pkg.mod.np")``.
     external_refs: Mapping[str, tuple[tuple[Location, str], ...]] = field(default_factory=dict)
+    #: name -> places outside this module whose module-level code changes ``<module>.<name>``
+    #: when they are imported: a decorator on it, a call of its methods or with it as an
+    #: argument, an assignment to its attributes or items (``@app.get(...)``, ``CORS(app)``).
+    configured_at_import: Mapping[str, tuple[Location, ...]] = field(default_factory=dict)
     #: Simple names that project code passes to ``typing.get_type_hints``/``inspect.signature``.
     annotation_readers: frozenset[str] = frozenset()
     #: Project-level codemods' plans for this module: code -> that codemod's slice.
@@ -148,12 +152,6 @@ class Analysis:
     @property
     def fix_keys(self) -> list[str]:
         return [f.fix_key for f in self.findings if f.fix_key is not None]
-
-
-#: How the index describes a use of a name that runs when another module is imported and
-#: changes the object (``@app.get(...)``, ``app.include_router(...)``, ``CORS(app)``): the
-#: description of such a reference in :attr:`ProjectView.external_refs` ends with this.
-AT_IMPORT = " at import"
 
 
 class Codemod:

@@ -219,6 +219,20 @@ def quote_annotation(code: str) -> str | None:
     return None
 
 
+def single_assignment(stmt: cst.BaseStatement) -> tuple[cst.Name, cst.BaseExpression] | None:
+    """``x = value`` or ``x: T = value``, alone on its line: ``(x, value)``."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return None
+    small = stmt.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target, value = small.targets[0].target, small.value
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        target, value = small.target, small.value
+    else:
+        return None
+    return (target, value) if isinstance(target, cst.Name) else None
+
+
 def iter_small_statements(stmt: cst.BaseStatement) -> Iterable[cst.BaseSmallStatement]:
     if isinstance(stmt, cst.SimpleStatementLine):
         yield from stmt.body

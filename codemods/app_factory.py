@@ -9,7 +9,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider, ScopeProvider
 
 from codemods import _cst as u
-from codemods._api import AT_IMPORT, Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span
+from codemods._api import Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span
 
 #: The application classes, by qualified name, and the server interface their instances speak.
 APP_CLASSES = {
@@ -260,17 +260,10 @@ class _Analyzer:
     def find_apps(self) -> list[tuple[int, str, cst.Call, str]]:
         apps = []
         for i, stmt in enumerate(self.body):
-            if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+            assigned = u.single_assignment(stmt)
+            if assigned is None or not isinstance(assigned[1], cst.Call):
                 continue
-            small = stmt.body[0]
-            if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                target, value = small.targets[0].target, small.value
-            elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                target, value = small.target, small.value
-            else:
-                continue
-            if not (isinstance(target, cst.Name) and isinstance(value, cst.Call)):
-                continue
+            target, value = assigned
             kinds = {APP_CLASSES[q] for q in self.qualified(value.func) if q in APP_CLASSES}
             if kinds:
                 apps.append((i, target.value, value, kinds.pop()))
@@ -367,9 +360,14 @@ class _Analyzer:
             other = next((ln for ln in lines if ln != self.line(self.body[index])), None)
             raise _Blocked(f"`{name}` is rebound", other, f"`{name}` is bound again here")
         # Another module that configures the app at import would be missing from the factory.
-        for loc, how in self.ctx.project.refs_to(name):
-            if how.endswith(AT_IMPORT):
-                raise _Blocked(f"another module configures `{name}` at import, so `{FACTORY}()` would build an app without it", loc, f"configures `{name}` at import")
+        elsewhere = self.ctx.project.configured_at_import.get(name)
+        if elsewhere:
+            raise _Blocked(
+                f"another module configures `{name}` at import, so `{FACTORY}()` would build an app without it",
+                elsewhere[0],
+                f"configures `{name}` at import",
+            )
+        for loc, _how in self.ctx.project.refs_to(name):
             if mode == "none":
                 raise _Blocked(f"another module imports `{name}`, which `module-app = \"none\"` removes", loc, f"imports `{name}`")
 
@@ -929,10 +927,5 @@ def _factory(plan: _Plan, inner: list[cst.BaseStatement], setup: list[cst.BaseSt
 
 
 def _creates(stmt: cst.BaseStatement, app: str) -> bool:
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-        small = stmt.body[0]
-        if isinstance(small, cst.Assign):
-            return any(isinstance(t.target, cst.Name) and t.target.value == app for t in small.targets)
-        if isinstance(small, cst.AnnAssign):
-            return isinstance(small.target, cst.Name) and small.target.value == app
-    return False
+    assigned = u.single_assignment(stmt)
+    return assigned is not None and assigned[0].value == app

@@ -344,17 +344,9 @@ class _Analyzer:
         # ran before this one (heavy-imports) may have moved lines. The planner made sure the
         # name is assigned once at module level.
         for i, stmt in enumerate(self.module.body):
-            if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-                continue
-            small = stmt.body[0]
-            if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                target, value = small.targets[0].target, small.value
-            elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                target, value = small.target, small.value
-            else:
-                continue
-            if isinstance(target, cst.Name) and target.value == p.name:
-                return i, value
+            assigned = u.single_assignment(stmt)
+            if assigned is not None and assigned[0].value == p.name:
+                return i, assigned[1]
         return None
 
     def _own_reads(self, o: _Own, own: dict[str, _Own], lazy_statements: set[int]) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from codemods import REGISTRY
-from codemods._api import AT_IMPORT, Location, ProjectView, resolve_relative
+from codemods._api import Location, ProjectView, resolve_relative
 
 DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 READER_FUNCS = ("get_type_hints", "signature", "get_annotations")
@@ -218,7 +218,6 @@ _HOW = {
     "import": "`{d}` is imported",
     "attribute": "`{d}` is used",
     "string": 'named in the string "{d}"',
-    "at-import": "`{d}` is configured" + AT_IMPORT,
 }
 
 
@@ -231,6 +230,7 @@ class ProjectIndex:
         self.module_of = dict(modules)
         self.star: dict[str, list[Location]] = defaultdict(list)
         self.refs: dict[str, dict[str, list[tuple[Location, str]]]] = defaultdict(lambda: defaultdict(list))
+        self.at_import: dict[str, dict[str, list[Location]]] = defaultdict(lambda: defaultdict(list))
         self.readers: set[str] = set()
         self.defined: dict[str, set[str]] = {}
         for rel, f in sorted(facts.items()):
@@ -244,10 +244,12 @@ class ProjectIndex:
                 for i in range(1, len(parts)):
                     prefix = ".".join(parts[:i])
                     owner = self.files.get(prefix)
-                    if owner is not None and owner != rel:
-                        self.refs[prefix][parts[i]].append(
-                            (Location(rel, line), _HOW[how].format(d=dotted))
-                        )
+                    if owner is None or owner == rel:
+                        continue
+                    if how == "at-import":
+                        self.at_import[prefix][parts[i]].append(Location(rel, line))
+                    else:
+                        self.refs[prefix][parts[i]].append((Location(rel, line), _HOW[how].format(d=dotted)))
 
     def view(self, rel: str, plans: Mapping[str, object] | None = None) -> ProjectView:
         mod = self.module_of.get(rel)
@@ -258,6 +260,7 @@ class ProjectIndex:
             module=mod,
             star_imported_by=tuple(sorted(self.star.get(mod, ()))),
             external_refs={k: tuple(sorted(set(v))) for k, v in sorted(refs.items())},
+            configured_at_import={k: tuple(sorted(set(v))) for k, v in sorted(self.at_import.get(mod, {}).items())},
             annotation_readers=frozenset(self.readers & self.defined.get(rel, set())),
             plans=dict(plans or {}),
         )
@@ -269,6 +272,7 @@ def view_hash(view: ProjectView) -> str:
             view.module,
             view.star_imported_by,
             sorted((k, v) for k, v in view.external_refs.items()),
+            sorted((k, v) for k, v in view.configured_at_import.items()),
             sorted(view.annotation_readers),
             sorted((k, repr(v)) for k, v in view.plans.items()),
         )

@@ -38,7 +38,8 @@ def concurrently(*calls):  # noqa: ANN001, ANN002
 def formatter(name: str) -> str:
     exe = shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     if exe is None:
-        pytest.skip(f"{name} is not installed")
+        # black and ruff are in the `test` extra: missing means a broken install, not a skip.
+        pytest.fail(f"{name} is not installed (pip install -e '.[test]')")
     return exe
 
 
