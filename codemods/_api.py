@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, ClassVar, Iterable, Mapping, Sequence, TypeVar
 
 if TYPE_CHECKING:
     import libcst as cst
     from libcst.metadata import MetadataWrapper
+
+    from codemods._cst import SourcePositions
+
+_T = TypeVar("_T")
 
 
 class Safety(str, enum.Enum):
@@ -140,6 +144,45 @@ class FileContext:
     module_name: str | None
     settings: Settings
     project: ProjectView
+    #: What the helpers below computed for this very module; the engine passes the same dict
+    #: to the next codemod while the module is unchanged, so they are computed once per file.
+    memo: dict[str, object] = field(default_factory=dict, repr=False)
+
+    @property
+    def parents(self) -> Mapping[cst.CSTNode, cst.CSTNode]:
+        """Each node's parent (``ParentNodeProvider``'s answers, from a cheaper visit)."""
+        found = self.memo.get("parents")
+        if found is None:
+            from codemods._cst import parent_map
+
+            found = self.memo["parents"] = parent_map(self.module)
+        return found  # type: ignore[return-value]
+
+    @property
+    def order(self) -> Mapping[cst.CSTNode, int]:
+        """Each node's place in a preorder walk: source order, without computing positions."""
+        found = self.memo.get("order")
+        if found is None:
+            # The parent map is filled in visiting order.
+            found = self.memo["order"] = {node: i for i, node in enumerate(self.parents)}
+        return found  # type: ignore[return-value]
+
+    def in_source_order(self, items: Iterable[_T]) -> list[_T]:
+        """Scope analysis hands out assignments and accesses in sets, which iterate in memory
+        order; sorted by their nodes' place in the source, the first one reported is the first
+        one in the file, on every run."""
+        order = self.order
+        return sorted(items, key=lambda x: order.get(getattr(x, "node", None), -1))  # type: ignore[arg-type]
+
+    @property
+    def positions(self) -> SourcePositions:
+        """``PositionProvider``'s answers, from a pass about as cheap as plain code generation."""
+        found = self.memo.get("positions")
+        if found is None:
+            from codemods._cst import SourcePositions
+
+            found = self.memo["positions"] = SourcePositions(self.module)
+        return found  # type: ignore[return-value]
 
 
 @dataclass

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider, ScopeProvider
+from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from codemods import _cst as u
 from codemods._api import Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span
@@ -200,20 +201,17 @@ class _Analyzer:
         self.code = code
         self.module = ctx.module
         self.body = list(ctx.module.body)
-        meta = ctx.wrapper.resolve_many([QualifiedNameProvider, PositionProvider, ScopeProvider])
+        meta = ctx.wrapper.resolve_many([QualifiedNameProvider, ScopeProvider])
         self.qnames = meta[QualifiedNameProvider]
-        self.positions = meta[PositionProvider]
+        self.positions = ctx.positions
         self.gscope = meta[ScopeProvider][ctx.module]
-        self._parents: dict | None = None
         self._top: dict[int, int] = {}
 
     # -- small helpers -----------------------------------------------------------------------
 
     @property
-    def parents(self) -> dict:
-        if self._parents is None:
-            self._parents = u.parent_map(self.module)
-        return self._parents
+    def parents(self) -> Mapping[cst.CSTNode, cst.CSTNode]:
+        return self.ctx.parents
 
     def line(self, node: cst.CSTNode) -> int:
         return self.positions[node].start.line
@@ -246,8 +244,8 @@ class _Analyzer:
 
     def refs(self, name: str) -> list[cst.Name]:
         out = []
-        for a in self.gscope.assignments[name]:
-            for acc in a.references:
+        for a in self.ctx.in_source_order(self.gscope.assignments[name]):
+            for acc in self.ctx.in_source_order(a.references):
                 if isinstance(acc.node, cst.Name):
                     out.append(acc.node)
         return out
@@ -351,7 +349,7 @@ class _Analyzer:
         bound = self.bound_names()
         for taken in (FACTORY, *((LAZY_CLASS,) if mode == "lazy" else ())):
             if taken in bound:
-                a = next(iter(self.gscope.assignments[taken]))
+                a = self.ctx.in_source_order(self.gscope.assignments[taken])[0]
                 node = getattr(a, "node", None)
                 raise _Blocked(f"the module already defines `{taken}`", self.line(node) if isinstance(node, cst.CSTNode) else None, "defined here")
         assignments = list(self.gscope.assignments[name])
@@ -604,7 +602,10 @@ class _Analyzer:
         for i, role in sorted(plan.roles.items()):
             if role == "register":
                 fname = self.body[i].name.value  # type: ignore[attr-defined]
-                others = [a for a in self.gscope.assignments[fname] if getattr(a, "node", None) is not self.body[i]]
+                others = [
+                    a for a in self.ctx.in_source_order(self.gscope.assignments[fname])
+                    if getattr(a, "node", None) is not self.body[i]
+                ]  # fmt: skip
                 if others:
                     where = getattr(others[0], "node", None)
                     raise _Blocked(

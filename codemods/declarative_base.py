@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider, ScopeProvider
+from libcst.metadata import QualifiedNameProvider
 
 from codemods import _cst as u
 from codemods._api import Analysis, Codemod, FileContext, Finding, Safety, Settings, Span
@@ -72,9 +72,8 @@ class DeclarativeBase(Codemod):
         return "declarative_base" in text
 
     def analyze(self, ctx: FileContext) -> Analysis:
-        meta = ctx.wrapper.resolve_many([QualifiedNameProvider, PositionProvider, ScopeProvider])
-        qnames = meta[QualifiedNameProvider]
-        positions = meta[PositionProvider]
+        qnames = ctx.wrapper.resolve(QualifiedNameProvider)
+        positions = ctx.positions
         findings: list[Finding] = []
         plan: dict[str, tuple[int, cst.Call]] = {}
         for index, stmt in enumerate(ctx.module.body):

@@ -11,7 +11,6 @@ import libcst as cst
 from libcst.metadata import (
     Access,
     GlobalScope,
-    PositionProvider,
     ScopeProvider,
 )
 
@@ -240,11 +239,9 @@ class _Analyzer:
         self.module = ctx.module
         self.settings = ctx.settings
         self.style = ctx.settings.style
-        # One batched pass for scopes and positions; parents come from a cheaper visit.
-        meta = ctx.wrapper.resolve_many([ScopeProvider, PositionProvider])
-        self.scopes = meta[ScopeProvider]
-        self.parents = u.parent_map(self.module)
-        self.positions = meta[PositionProvider]
+        self.scopes = ctx.wrapper.resolve(ScopeProvider)
+        self.parents = ctx.parents
+        self.positions = ctx.positions
         scope = self.scopes[self.module]
         assert isinstance(scope, GlobalScope)
         self.gscope = scope
@@ -408,7 +405,8 @@ class _Analyzer:
             if any(id(a) in ids for a in self._function_ancestors(fn)):
                 continue
             out.append(fn)
-        out.sort(key=lambda n: self.positions[n].start.line)
+        order = self.ctx.order
+        out.sort(key=lambda n: order.get(n, -1))
         return out
 
     # -- the run -----------------------------------------------------------------------------
@@ -538,7 +536,7 @@ class _Analyzer:
         if name in self.globals_declared:
             raise _Blocked(f"declared `global {name}` in a function", self.globals_declared[name])
         own = self._own_assignments(b)
-        for other in self.gscope.assignments[name]:
+        for other in self.ctx.in_source_order(self.gscope.assignments[name]):
             node = getattr(other, "node", None)
             if node is None or node is b.small:
                 continue
@@ -562,9 +560,7 @@ class _Analyzer:
             raise _Blocked(f"{how} at {loc}", None)
 
         users: list[cst.CSTNode] = []
-        accesses = sorted(
-            {acc for a in own for acc in a.references}, key=lambda a: self._access_pos(a)
-        )
+        accesses = self.ctx.in_source_order({acc for a in own for acc in a.references})
         for access in accesses:
             self._classify(b, access, users)
         b.targets = self._outermost_targets(users)
@@ -577,13 +573,6 @@ class _Analyzer:
                 return True
             node = self.parents.get(node)  # type: ignore[assignment]
         return False
-
-    def _access_pos(self, access: Access) -> tuple[int, int]:
-        try:
-            p = self.positions[access.node]
-            return (p.start.line, p.start.column)
-        except KeyError:
-            return (0, 0)
 
     def _classify(self, b: _Binding, access: Access, users: list[cst.CSTNode]) -> None:
         node = access.node
@@ -919,11 +908,11 @@ class _Analyzer:
 
         # The flag's own reads.
         reads: list[tuple[cst.Name, cst.CSTNode]] = []
-        for a in self.gscope.assignments[flag]:
+        for a in self.ctx.in_source_order(self.gscope.assignments[flag]):
             anode = getattr(a, "node", None)
             if anode is not None and not self._within(anode, node):
                 raise _Blocked(f"`{flag}` is also assigned outside the block", anode)
-            for access in a.references:
+            for access in self.ctx.in_source_order(a.references):
                 n = access.node
                 if isinstance(n, (cst.SimpleString, cst.ConcatenatedString)):
                     continue

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import libcst as cst
-from libcst.metadata import GlobalScope, PositionProvider, ScopeProvider
+from libcst.metadata import GlobalScope, ScopeProvider
 
 from codemods import _cst as u
 from codemods._api import Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span, resolve_relative
@@ -197,10 +197,9 @@ class _Analyzer:
         self.ctx = ctx
         self.mp = mp
         self.module = ctx.module
-        meta = ctx.wrapper.resolve_many([ScopeProvider, PositionProvider])
-        self.scopes = meta[ScopeProvider]
-        self.parents = u.parent_map(self.module)
-        self.positions = meta[PositionProvider]
+        self.scopes = ctx.wrapper.resolve(ScopeProvider)
+        self.parents = ctx.parents
+        self.positions = ctx.positions
         scope = self.scopes[self.module]
         assert isinstance(scope, GlobalScope)
         self.gscope = scope
@@ -350,8 +349,8 @@ class _Analyzer:
         return None
 
     def _own_reads(self, o: _Own, own: dict[str, _Own], lazy_statements: set[int]) -> None:
-        for a in self.gscope.assignments[o.plan.name]:
-            for access in a.references:
+        for a in self.ctx.in_source_order(self.gscope.assignments[o.plan.name]):
+            for access in self.ctx.in_source_order(a.references):
                 n = access.node
                 if not isinstance(n, cst.Name):
                     continue  # `__all__` entries: the module __getattr__ serves them
@@ -416,7 +415,7 @@ class _Analyzer:
         for a in self.gscope.assignments[local]:
             if getattr(a, "node", None) is not small:
                 continue
-            for access in a.references:
+            for access in self.ctx.in_source_order(a.references):
                 n = access.node
                 if not isinstance(n, cst.Name):
                     r.keep_alias = True

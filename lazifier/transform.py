@@ -262,12 +262,16 @@ def _transform(
         return result
     sup = suppressions(text)
     current = text
+    wrapper: MetadataWrapper | None = None
+    ctx_memo: dict[str, object] = {}
     for cls in todo:
         cm = cls()
         if current is not text and not cls.project_level and not cm.prefilter(current, settings):
             continue
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        ctx = FileContext(module, wrapper, path, module_name, settings, view)
+        if wrapper is None or wrapper.module is not module:
+            # Metadata, parents and positions are shared while the module is unchanged.
+            wrapper, ctx_memo = MetadataWrapper(module, unsafe_skip_copy=True), {}
+        ctx = FileContext(module, wrapper, path, module_name, settings, view, ctx_memo)
         analysis = cm.analyze(ctx)
         findings = analysis.findings
         if current is not text:

@@ -334,6 +334,20 @@ def test_blocked_findings_name_the_blocking_line() -> None:
     assert change.finding.related[0][0].line == 4
 
 
+def test_the_first_blocking_use_in_the_file_is_the_one_reported() -> None:
+    # Scope analysis keeps assignments and accesses in sets (memory order); the report must
+    # name the first in the file, on every run, whatever the memory layout.
+    others = "".join(f"import numpy.m{i}\n" for i in range(12))
+    result = run("import numpy.linalg\n" + others + "\n\ndef f():\n    return numpy.linalg\n")
+    first = next(c for c in result.changes if c.finding.span.line == 1)
+    assert first.finding.blocked
+    assert "rebound on line 2" in first.finding.message
+    assert first.finding.related[0][0].line == 2
+    used_first = run("import numpy as np\n\n" + "".join(f"X{i} = np.e\n" for i in range(12)))
+    (change,) = used_first.changes
+    assert "line 3" in change.finding.message
+
+
 @pytest.mark.parametrize(
     ("view", "reason"),
     [

@@ -46,3 +46,48 @@ def test_a_later_codemod_is_suppressed_on_its_original_line(tmp_path: Path) -> N
     (result,) = [r for r in outcome.results if r.path == "pkg/db.py"]
     assert [c.code for c in result.changes] == ["LZY001"]
     assert result.new_text is not None and "get_conn" not in result.new_text
+
+
+# ``SourcePositions`` records token indexes instead of positions; it must agree with LibCST's
+# ``PositionProvider`` on every node, whatever the file looks like.
+TRICKY = {
+    "header comments and blank lines": "#!/usr/bin/env python\n# a comment\n\n\nimport os\n",
+    "crlf": "import os\r\n\r\n\r\ndef f(a,\r\n      b):\r\n    return os.sep  # c\r\n",
+    "cr only": "import os\rx = 1\rdef f():\r    return x\r",
+    "no final newline": "x = 1\ndef f():\n    return [x,\n        2]",
+    "semicolons and continuations": "a = 1; b = 2\nc = (a +\n     b) \\\n    + 3\n",
+    "nested blocks": (
+        "class C:\n    '''doc\n    more'''\n\n    @property\n    def p(self):\n"
+        "        if self:\n            return {'k': [1, 2]}\n        else:\n            pass\n"
+    ),
+    "strings spanning lines": 'x = """\na\nb\n"""\ny = f"{x!r}"\n',
+    "trailing comment in footer": "x = 1\n# footer\n\n",
+    "empty": "",
+}
+
+
+def _assert_same_positions(source: str) -> None:
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from codemods._cst import SourcePositions
+
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = SourcePositions(module)
+    assert expected, source
+    for node, where in expected.items():
+        assert positions[node] == where, (type(node).__name__, source[:60])
+
+
+def test_source_positions_agree_with_position_provider_on_tricky_files() -> None:
+    for source in TRICKY.values():
+        _assert_same_positions(source)
+
+
+def test_source_positions_agree_with_position_provider_on_real_files() -> None:
+    import contextlib
+    import textwrap
+
+    for mod in (contextlib, textwrap):
+        _assert_same_positions(Path(mod.__file__).read_text(encoding="utf-8"))
