@@ -219,6 +219,12 @@ class Codemod:
         """A cheap text check; ``False`` means the file certainly has nothing for this codemod."""
         return True
 
+    def analyze_without_tree(self, view: ProjectView, settings: Settings) -> Analysis | None:
+        """The analysis, when the project view alone decides it (a project-level plan that only
+        blocks); ``None`` when the file must be parsed. A file no codemod needs a tree for is
+        never parsed with LibCST."""
+        return None
+
     def analyze(self, ctx: FileContext) -> Analysis:
         raise NotImplementedError
 

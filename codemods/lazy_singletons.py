@@ -10,7 +10,18 @@ import libcst as cst
 from libcst.metadata import GlobalScope, ScopeProvider
 
 from codemods import _cst as u
-from codemods._api import Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span, resolve_relative
+from codemods._api import (
+    Analysis,
+    Codemod,
+    FileContext,
+    Finding,
+    Location,
+    ProjectView,
+    Safety,
+    Settings,
+    Span,
+    resolve_relative,
+)
 from codemods._singleton_plan import (
     DEFAULT_CHEAP,
     DEFAULT_FACTORIES,
@@ -173,6 +184,13 @@ class LazySingletons(Codemod):
     def prefilter(self, text: str, settings: Settings) -> bool:
         return False  # a project-level codemod runs where the plan gives the file a slice
 
+    def analyze_without_tree(self, view: ProjectView, settings: Settings) -> Analysis | None:
+        mp = view.plans.get(self.code)
+        if isinstance(mp, ModulePlan) and not mp.own and not mp.imported:
+            # Only singletons the plan blocked: their findings come from the plan's facts.
+            return Analysis(_sorted(_blocked_findings(mp)), _Plan({}, {}))
+        return None
+
     def analyze(self, ctx: FileContext) -> Analysis:
         mp = ctx.project.plans.get(self.code)
         if not isinstance(mp, ModulePlan):
@@ -190,6 +208,24 @@ class LazySingletons(Codemod):
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _blocked_findings(mp: ModulePlan) -> list[Finding]:
+    """The singletons the project plan blocked, with the chain of modules that decided it."""
+    return [
+        Finding(
+            code=LazySingletons.code,
+            message=f"`{b.name}` stays built at import: {b.reason}",
+            span=Span(b.line),
+            reason=b.reason,
+            related=tuple((Location(m, line), what) for m, line, what in b.chain),
+        )
+        for b in mp.blocked
+    ]
+
+
+def _sorted(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.span.line, f.span.column, f.message))
 
 
 class _Analyzer:
@@ -262,17 +298,7 @@ class _Analyzer:
             o.touched = {i for n in [*o.reads, *o.schema_reads] if (i := self.top_statement(n)) is not None} | {o.index}
         for r in refs.values():
             r.touched = {i for n in r.reads if (i := self.top_statement(n)) is not None}
-        for b in self.mp.blocked:
-            related = tuple((Location(m, line), what) for m, line, what in b.chain)
-            self.findings.append(
-                Finding(
-                    code=LazySingletons.code,
-                    message=f"`{b.name}` stays built at import: {b.reason}",
-                    span=Span(b.line),
-                    reason=b.reason,
-                    related=related,
-                )
-            )
+        self.findings.extend(_blocked_findings(self.mp))
         for name, o in ok.items():
             if o.plan.kind == "proxy" and not o.reads:
                 continue  # nothing to rewrite here; other modules' reads carry the decision
@@ -290,8 +316,7 @@ class _Analyzer:
                     help=f"Call `{r.local_getter}()` ({len(r.reads)} place{'s' if len(r.reads) != 1 else ''})",
                 )
             )
-        findings = sorted(self.findings, key=lambda f: (f.span.line, f.span.column, f.message))
-        return Analysis(findings, _Plan(ok, refs))
+        return Analysis(_sorted(self.findings), _Plan(ok, refs))
 
     def _blocked(self, name: str, line: int, reason: str, node: cst.CSTNode | None = None) -> None:
         related = ((self.span(node), reason),) if node is not None else ()

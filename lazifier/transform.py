@@ -14,6 +14,7 @@ import sys
 import traceback
 import warnings
 from dataclasses import dataclass, field
+from typing import Callable
 
 from codemods import REGISTRY
 from codemods._api import Codemod, FileContext, Finding, ProjectView, Safety, Settings, Span
@@ -222,6 +223,43 @@ def transform(
         )
 
 
+def _parse_checked(text: str, target: tuple[int, int], result: FileResult):  # -> cst.Module | None
+    """The module, or None with the reason on ``result``: a syntax error, or a file LibCST's
+    round trip would not reproduce byte for byte (editing it could lose what the user wrote)."""
+    import libcst as cst
+
+    try:
+        module = _parse(text, target)
+    except cst.ParserSyntaxError as e:
+        if _compiles_here(text):
+            # Valid Python (`(x): int = 1`) that LibCST's grammar rejects.
+            result.error = f"LibCST can't parse this file, though it is valid Python: {e.message}"
+        else:
+            result.error = f"syntax error: {e.message}"
+        result.error_line, result.error_kind = _error_line(text, e), "parse"
+        return None
+    if module.code != text:
+        result.error = "LibCST does not reproduce this file byte for byte; skipped so nothing is lost"
+        result.error_kind = "parse"
+        return None
+    return module
+
+
+def _record(
+    result: FileResult,
+    cls: type[Codemod],
+    path: str,
+    findings: list[Finding],
+    keys: frozenset[str] = frozenset(),
+    diff_of: Callable[[str], str] | None = None,
+) -> None:
+    """One ``Change`` per finding; applied when its fix is among ``keys``."""
+    for f in findings:
+        fid = fix_id(cls.code, f.fix_owner or path, f.fix_key) if f.fix_key is not None else None
+        diff = diff_of(f.fix_key) if diff_of is not None and f.fix_key is not None else None
+        result.changes.append(Change(path, cls.code, cls.name, f, fid, f.fix_key in keys, diff))
+
+
 def _transform(
     text: str,
     path: str,
@@ -245,29 +283,24 @@ def _transform(
     ]  # fmt: skip
     if not todo:
         return result
-    try:
-        module = _parse(text, settings.target_version)
-    except cst.ParserSyntaxError as e:
-        line = _error_line(text, e)
-        if _compiles_here(text):
-            # Valid Python (`(x): int = 1`) that LibCST's grammar rejects.
-            result.error = f"LibCST can't parse this file, though it is valid Python: {e.message}"
-        else:
-            result.error = f"syntax error: {e.message}"
-        result.error_line, result.error_kind = line, "parse"
-        return result
-    if module.code != text:
-        result.error = "LibCST does not reproduce this file byte for byte; skipped so nothing is lost"
-        result.error_kind = "parse"
-        return result
     sup = suppressions(text)
     current = text
+    module: cst.Module | None = None  # parsed when the first codemod needs a tree
     wrapper: MetadataWrapper | None = None
     ctx_memo: dict[str, object] = {}
     for cls in todo:
         cm = cls()
         if current is not text and not cls.project_level and not cm.prefilter(current, settings):
             continue
+        quick = cm.analyze_without_tree(view, settings) if current is text else None
+        if quick is not None:
+            _record(result, cls, path, [f for f in quick.findings if not _suppressed(f, cls, sup)])
+            continue
+        if module is None:
+            module = _parse_checked(text, settings.target_version, result)
+            if module is None:
+                result.changes = []
+                return result
         if wrapper is None or wrapper.module is not module:
             # Metadata, parents and positions are shared while the module is unchanged.
             wrapper, ctx_memo = MetadataWrapper(module, unsafe_skip_copy=True), {}
@@ -282,13 +315,11 @@ def _transform(
             f.fix_key for f in findings
             if f.fix_key is not None and policy.accepts(fix_id(cls.code, f.fix_owner or path, f.fix_key), f.safety)
         )  # fmt: skip
-        for f in findings:
-            fid = fix_id(cls.code, f.fix_owner or path, f.fix_key) if f.fix_key is not None else None
-            diff = None
-            if change_diffs and fid is not None:
-                alone = cm.apply(ctx, analysis, frozenset({f.fix_key})).code  # type: ignore[arg-type]
-                diff = unified_diff(path, current, alone)
-            result.changes.append(Change(path, cls.code, cls.name, f, fid, f.fix_key in keys, diff))
+
+        def diff_of(key: str) -> str:  # called right away, inside this iteration
+            return unified_diff(path, current, cm.apply(ctx, analysis, frozenset({key})).code)  # noqa: B023
+
+        _record(result, cls, path, findings, keys, diff_of if change_diffs else None)
         if not keys:
             continue
         new = cm.apply(ctx, analysis, keys).code

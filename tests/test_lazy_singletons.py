@@ -127,6 +127,21 @@ def test_readers_are_not_rewritten_when_the_defining_module_cannot_be(tmp_path: 
     assert b"+++ b/user.py" in result.stdout and b"+++ b/db.py" in result.stdout
 
 
+def test_a_file_the_plan_only_blocks_is_not_parsed(tmp_path: Path) -> None:
+    """The plan's facts decide a blocked singleton, so the file needs no syntax tree: LibCST
+    never parses it, and a file it could not round-trip is reported, not failed."""
+    root = write_tree(tmp_path / "proj", {
+        "pyproject.toml": "[tool.lazify]\n",
+        "db.py": "import sqlite3\nconn = sqlite3.connect(':memory:')\nconn.execute('select 1')\n #c\n ",
+    })  # fmt: skip
+    result = run_lazify("apply", "--dry-run", "--select", "lazy-singletons", ".", cwd=root)
+    err = result.stderr.decode()
+    assert result.returncode == 0, err
+    assert "db.py:2:1: LZY002 [blocked] `conn` stays built at import: read at import on line 3" in err
+    assert "error" not in err
+    assert result.stdout == b""
+
+
 def test_factories_and_cheap_calls_are_configurable(tmp_path: Path) -> None:
     files = {
         "svc.py": "import mylib\n\nclient = mylib.connect('db')\nclock = mylib.Clock()\n\n\ndef f():\n    return client, clock\n",
