@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import libcst as cst
-from libcst.metadata import GlobalScope, ScopeProvider
 
 from codemods import _cst as u
 from codemods._api import (
@@ -233,12 +232,20 @@ class _Analyzer:
         self.ctx = ctx
         self.mp = mp
         self.module = ctx.module
-        self.scopes = ctx.wrapper.resolve(ScopeProvider)
         self.parents = ctx.parents
         self.positions = ctx.positions
-        scope = self.scopes[self.module]
-        assert isinstance(scope, GlobalScope)
-        self.gscope = scope
+        # Only these names are looked up: the singletons defined here, and the local names
+        # of imported ones (a superset: every `from ... import <name>` of such a name).
+        imported = {p.name for p in mp.imported}
+        names = {p.name for p in mp.own} | {
+            u.alias_binding(alias)
+            for stmt in self.module.body
+            for small in u.iter_small_statements(stmt)
+            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar)
+            for alias in small.names
+            if (u.dotted_name(alias.name) or "") in imported
+        }
+        self.gscope = u.global_scope_for(self.module, names)
         self.findings: list[Finding] = []
         self.is_package = ctx.path.endswith("__init__.py")
         self._top_cache: dict[int, int] = {}
@@ -398,7 +405,6 @@ class _Analyzer:
         by_target = {(p.module, p.name): p for p in self.mp.imported}
         if not by_target:
             return refs
-        taken = {a.name for a in self.gscope.assignments}
         module_aliases: dict[str, str] = {}
         for index, stmt in enumerate(self.module.body):
             for small in u.iter_small_statements(stmt):
@@ -412,7 +418,7 @@ class _Analyzer:
                             full = f"{base}.{name}" if base else name
                             module_aliases[u.alias_binding(alias)] = full
                             continue
-                        self._from_import(p, index, small, alias, refs, taken, lazy_statements)
+                        self._from_import(p, index, small, alias, refs, lazy_statements)
                 elif isinstance(small, cst.Import):
                     for alias in small.names:
                         full = u.dotted_name(alias.name) or ""
@@ -431,7 +437,6 @@ class _Analyzer:
         small: cst.ImportFrom,
         alias: cst.ImportAlias,
         refs: dict[str, _Ref],
-        taken: set[str],
         lazy_statements: set[int],
     ) -> None:
         local = u.alias_binding(alias)
