@@ -5,12 +5,25 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LAZIFY = [sys.executable, "-m", "lazifier"]
+
+
+def err(r: subprocess.CompletedProcess) -> str:
+    return r.stderr.decode(errors="replace")
+
+
+def concurrently(*calls: Callable[[], subprocess.CompletedProcess]) -> list[subprocess.CompletedProcess]:
+    """Independent runs in parallel (each is a separate process; this only saves wall time)."""
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        futures = [ex.submit(c) for c in calls]
+        return [f.result() for f in futures]
 
 
 def run_lazify(*args: str, cwd: Path, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import shutil
 import sqlite3
-import sys
 import types
 import uuid
 from pathlib import Path

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_moved, diffed_files, run_lazify, top_level_imports, write_tree
+from conftest import assert_moved, diffed_files, err, run_lazify, write_tree
 
 MOVES_NUMPY = "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"
 
@@ -42,10 +42,6 @@ def both(a, b):  # noqa: ANN001, ANN201
     with ThreadPoolExecutor(max_workers=2) as ex:
         fa, fb = ex.submit(a), ex.submit(b)
         return fa.result(), fb.result()
-
-
-def err(r: subprocess.CompletedProcess) -> str:
-    return r.stderr.decode(errors="replace")
 
 
 def summary_line(r: subprocess.CompletedProcess) -> str:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+import black
 import pytest
 
 from codemods import REGISTRY
 from snapshot import FIXTURES, materialize, run_project
-
-black = pytest.importorskip("black")
 
 MODE = black.Mode()
 

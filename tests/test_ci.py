@@ -13,31 +13,20 @@ import os
 import re
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote
 
+import jsonschema
 import pytest
 
 from codemods import BY_CODE
 from codemods._api import Finding, Location, Safety, Span
-from conftest import run_lazify, write_tree
+from conftest import concurrently, err, run_lazify, write_tree
 from lazifier.report import RunReport, render_github
 from lazifier.sources import split_lines
 from lazifier.transform import Change, FileResult
 
-jsonschema = pytest.importorskip("jsonschema")
-
 MOVES_NUMPY = "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"
-
-
-def err(r: subprocess.CompletedProcess) -> str:
-    return r.stderr.decode()
-
-
-def concurrently(*calls):  # noqa: ANN001, ANN002
-    with ThreadPoolExecutor(max_workers=4) as ex:
-        return [f.result() for f in [ex.submit(c) for c in calls]]
 
 
 def git_init(root: Path) -> None:

@@ -6,21 +6,18 @@ they only read (the ``basic`` fixture): anything that writes works on a copy of 
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
 import shutil
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from codemods import REGISTRY
-from conftest import LAZIFY, assert_moved, diffed_files, function_imports, run_lazify, top_level_imports, write_tree
+from conftest import LAZIFY, assert_moved, concurrently, diffed_files, err, run_lazify, top_level_imports, write_tree
 from lazifier.cli import explain_text
 
 # ---------------------------------------------------------------------------------------------
@@ -34,13 +31,6 @@ PATCH_LINE = re.compile(
     rb"|[ +\-].*|\\ No newline at end of file)$"
 )
 SUMMARY = re.compile(r"^lazify: \d+ files? (would be )?rewritten, \d+ unchanged.*\.$")
-
-
-def concurrently(*calls: Callable[[], subprocess.CompletedProcess]) -> list[subprocess.CompletedProcess]:
-    """Independent runs in parallel (each is a separate process; this only saves wall time)."""
-    with ThreadPoolExecutor(max_workers=4) as ex:
-        futures = [ex.submit(c) for c in calls]
-        return [f.result() for f in futures]
 
 
 def git(*args: str, cwd: Path, input: bytes | None = None) -> subprocess.CompletedProcess:
@@ -85,10 +75,6 @@ def copy_project(src: Path, dest: Path) -> Path:
 
 def out(r: subprocess.CompletedProcess) -> str:
     return r.stdout.decode()
-
-
-def err(r: subprocess.CompletedProcess) -> str:
-    return r.stderr.decode()
 
 
 def summary_line(r: subprocess.CompletedProcess) -> str:

@@ -9,12 +9,11 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import LAZIFY, ROOT, assert_moved, diffed_files, run_lazify, write_tree
+from conftest import LAZIFY, ROOT, assert_moved, concurrently, diffed_files, err, run_lazify, write_tree
 
 # After the move, `f`'s call is longer than the project's line length (30).
 LONG = 'import numpy as np\n\n\ndef f():\n    return np.zeros(1, dtype="float32", order="C")\n'
@@ -24,15 +23,6 @@ CONFIG = (
     "[tool.black]\nline-length = 30\n"
     '[tool.ruff]\nline-length = 30\n[tool.ruff.format]\nquote-style = "single"\n'
 )
-
-
-def err(r: subprocess.CompletedProcess) -> str:
-    return r.stderr.decode()
-
-
-def concurrently(*calls):  # noqa: ANN001, ANN002
-    with ThreadPoolExecutor(max_workers=4) as ex:
-        return [f.result() for f in [ex.submit(c) for c in calls]]
 
 
 def formatter(name: str) -> str:
@@ -138,12 +128,9 @@ def test_a_missing_formatter_is_a_clear_error(tmp_path: Path) -> None:
     base = Path(getattr(sys, "_base_executable", sys.executable))
     (bin_dir / "python").symlink_to(base)
     site = sysconfig.get_paths()["purelib"]
-    env = {
-        **os.environ, "NO_COLOR": "1", "PATH": str(bin_dir) + os.pathsep + "/usr/bin:/bin",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), site]),
-    }  # fmt: skip
-    if shutil.which("black", path=env["PATH"]):
-        pytest.skip("black is installed system-wide")
+    # PATH holds only that python: no black on it, whatever the machine has installed.
+    env = {**os.environ, "NO_COLOR": "1", "PATH": str(bin_dir), "PYTHONPATH": os.pathsep.join([str(ROOT), site])}
+    assert shutil.which("black", path=env["PATH"]) is None
     r = subprocess.run(
         [str(bin_dir / "python"), "-m", "lazifier", "apply", "--yes", "--format", "black", "."],
         cwd=root, capture_output=True, env=env, timeout=300,

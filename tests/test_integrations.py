@@ -15,12 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
 import pytest
 
 from conftest import LAZIFY, ROOT, assert_moved, diffed_files, write_tree
 from lazifier.cli import build_parser
-
-yaml = pytest.importorskip("yaml")
 
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 MOVES_NUMPY = "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"

@@ -6,25 +6,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import LAZIFY, assert_moved, diffed_files, run_lazify, write_tree
+from conftest import LAZIFY, assert_moved, concurrently, diffed_files, err, run_lazify, write_tree
 
 MOVES_NUMPY = "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"
 MOVED = "def f():\n    import numpy as np\n\n    return np.zeros(1)\n"
 BOM = b"\xef\xbb\xbf"
-
-
-def err(r: subprocess.CompletedProcess) -> str:
-    return r.stderr.decode()
-
-
-def concurrently(*calls):  # noqa: ANN001, ANN002
-    with ThreadPoolExecutor(max_workers=4) as ex:
-        return [f.result() for f in [ex.submit(c) for c in calls]]
 
 
 def stdin_lazify(*args: str, cwd: Path, data: bytes) -> subprocess.CompletedProcess:
