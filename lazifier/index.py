@@ -22,7 +22,7 @@ from codemods._api import Location, ProjectView, resolve_relative
 DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 READER_FUNCS = ("get_type_hints", "signature", "get_annotations")
 #: Version of the facts format: part of the facts cache key (with the codemods' versions).
-FACTS_VERSION = "3:" + ",".join(f"{c.code}.{c.version}" for c in REGISTRY if c.project_level)
+FACTS_VERSION = "4:" + ",".join(f"{c.code}.{c.version}" for c in REGISTRY if c.project_level)
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,16 @@ def _chain_through_calls(node: ast.expr) -> list[str] | None:
             return None
 
 
+def _is_main_guard(test: ast.expr) -> bool:
+    """``__name__ == "__main__"``, either way round."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and any(
+        isinstance(x, ast.Constant) and x.value == "__main__" for x in sides
+    )
+
+
 def _import_time_uses(body: list[ast.stmt], aliases: Mapping[str, str]) -> list[tuple[str, int, str]]:
     """Statements that run at import and change an imported object: a decorator on it, a call
     of its methods or with it as an argument, an assignment to its attributes or items."""
@@ -160,7 +170,9 @@ def _import_time_uses(body: list[ast.stmt], aliases: Mapping[str, str]) -> list[
             for d in s.decorator_list:
                 add(d, d.lineno)
         elif isinstance(s, (ast.If, ast.With, ast.Try)):
-            for block in (s.body, getattr(s, "orelse", []), getattr(s, "finalbody", [])):
+            # `if __name__ == "__main__":` runs when the file is a script, never at import.
+            first = [] if isinstance(s, ast.If) and _is_main_guard(s.test) else s.body
+            for block in (first, getattr(s, "orelse", []), getattr(s, "finalbody", [])):
                 out.extend(_import_time_uses(block, aliases))
     return out
 

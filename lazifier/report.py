@@ -561,9 +561,10 @@ def render_sarif(report: RunReport, texts: dict[str, str], prefix: str = "", rep
     ``prefix`` is the project's path inside it. ``texts`` are the original files' texts."""
     from urllib.parse import quote
 
-    from codemods import BY_CODE
+    from codemods import BY_CODE, REGISTRY
 
     rule_index = {cls.code: i for i, cls in enumerate(BY_CODE)}
+    run_order = {cls.code: i for i, cls in enumerate(REGISTRY)}
 
     def uri(rel: str) -> str:
         return quote(prefix + rel, safe="/")
@@ -572,9 +573,9 @@ def render_sarif(report: RunReport, texts: dict[str, str], prefix: str = "", rep
     for r in report.results:
         # A change's own diff is against the text its codemod saw (codemods run in registry
         # order): it is a fix of the original file only if no earlier codemod changed the file.
-        first_rewrite = min((rule_index[c.code] for c in r.changes if c.applied), default=len(rule_index))
+        first_rewrite = min((run_order[c.code] for c in r.changes if c.applied), default=len(run_order))
         for c in sorted(r.changes, key=lambda c: (c.line, c.finding.span.column, c.code, c.finding.message)):
-            original = texts.get(r.path) if rule_index[c.code] <= first_rewrite else None
+            original = texts.get(r.path) if run_order[c.code] <= first_rewrite else None
             results.append(_sarif_result(c, rule_index, uri, report.strict, original))
 
     notifications = []

@@ -192,7 +192,7 @@ SARIF_PROJECT = {
     "svc/pkg/unused.py": "import os\nimport torch\n\n\ndef g():\n    return os.getcwd()\n",
     "svc/pkg/broken.py": "import numpy as np\ndef f(:\n",
     "svc/pkg/gen.py": "# @generated\n" + MOVES_NUMPY,
-    # Two codemods in one file: lazy-singletons runs on heavy-imports' output.
+    # Two codemods in one file: heavy-imports runs on lazy-singletons' output.
     "svc/pkg/db.py": (
         'import sqlite3\n\nimport numpy as np\n\nconn = sqlite3.connect("x.db")\n\n\n'
         'def f():\n    return np.zeros(1), conn.execute("select 1")\n'
@@ -292,12 +292,17 @@ def test_sarif_content(sarif_run) -> None:  # noqa: ANN001
     assert unsafe["level"] == "note" and unsafe["properties"]["safety"] == "unsafe"
     assert unsafe["properties"]["applied"] is False and "--unsafe-fixes" in unsafe["message"]["text"]
 
-    # The later codemod's result is on its line in the original file; only the first
-    # codemod's diff is a fix of the original file.
+    # The later codemod's result is on its line in the original file; only the diff of the
+    # codemod that runs first (lazy-singletons, LZY002, though listed second) is a fix of the
+    # original file, and applied to it, it gives working code.
     db = {r["ruleId"]: r for r in by_uri["svc/pkg/db.py"]}
     assert db["LZY001"]["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
     assert db["LZY002"]["locations"][0]["physicalLocation"]["region"]["startLine"] == 5
-    assert "fixes" in db["LZY001"] and "fixes" not in db["LZY002"]
+    assert "fixes" in db["LZY002"] and "fixes" not in db["LZY001"]
+    (change,) = db["LZY002"]["fixes"][0]["artifactChanges"]
+    fixed = apply_replacements(SARIF_PROJECT["svc/pkg/db.py"], change["replacements"])  # type: ignore[arg-type]
+    compile(fixed, "db.py", "exec")
+    assert "def get_conn()" in fixed and "import numpy as np" in fixed
 
     (invocation,) = run["invocations"]
     assert invocation["executionSuccessful"] is False and invocation["exitCode"] == 2

@@ -11,13 +11,14 @@ from pathlib import Path
 from conftest import write_tree
 from snapshot import run_project
 
-# heavy-imports (LZY001) removes lines 3-4 before lazy-singletons (LZY002) sees the file.
+# lazy-singletons (LZY002) runs first and turns line 3 into a getter several lines long, so
+# heavy-imports (LZY001) sees the numpy import further down than line 5.
 DB = (
     "import sqlite3\n"
     "\n"
-    "import numpy as np\n"
-    "\n"
     'conn = sqlite3.connect("x.db")  # a comment\n'
+    "\n"
+    "import numpy as np  # numpy\n"
     "\n"
     "\n"
     "def f():\n"
@@ -33,19 +34,21 @@ def test_a_later_codemods_finding_is_on_its_original_line(tmp_path: Path) -> Non
     outcome = run_project(_project(tmp_path, DB))
     (result,) = [r for r in outcome.results if r.path == "pkg/db.py"]
     by_code = {c.code: c.finding.span for c in result.changes}
-    assert by_code["LZY001"].line == 3
-    span = by_code["LZY002"]
+    assert by_code["LZY002"].line == 3
+    span = by_code["LZY001"]
     assert (span.line, span.column, span.end_line) == (5, 1, 5)
-    assert DB.split("\n")[span.line - 1][span.column - 1 : span.end_column - 1] == 'conn = sqlite3.connect("x.db")'
+    assert DB.split("\n")[span.line - 1][span.column - 1 : span.end_column - 1] == "import numpy as np"
     assert result.new_text is not None and "get_conn" in result.new_text
+    assert result.new_text.index("import numpy as np") > result.new_text.index("def f():")
 
 
 def test_a_later_codemod_is_suppressed_on_its_original_line(tmp_path: Path) -> None:
-    text = DB.replace("# a comment", "# lazify: ignore[lazy-singletons]")
+    text = DB.replace("# numpy", "# lazify: ignore[heavy-imports]")
     outcome = run_project(_project(tmp_path, text))
     (result,) = [r for r in outcome.results if r.path == "pkg/db.py"]
-    assert [c.code for c in result.changes] == ["LZY001"]
-    assert result.new_text is not None and "get_conn" not in result.new_text
+    assert [c.code for c in result.changes] == ["LZY002"]
+    assert result.new_text is not None and "get_conn" in result.new_text
+    assert "\nimport numpy as np  # lazify: ignore[heavy-imports]\n" in result.new_text
 
 
 # ``SourcePositions`` records token indexes instead of positions; it must agree with LibCST's
