@@ -335,6 +335,8 @@ def _repository(args: argparse.Namespace, root: Path):  # noqa: ANN202 - lazifie
         return None
     if args.branch is not None:
         repo.check_new_branch(args.branch)
+    if args.commit:
+        repo.check_identity()
     return repo
 
 

@@ -18,7 +18,6 @@ from typing import Iterable
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 import git  # noqa: E402
-from git import Actor  # noqa: E402
 from git.exc import GitCommandError, GitCommandNotFound, InvalidGitRepositoryError, NoSuchPathError  # noqa: E402
 
 from lazifier.settings import ConfigError  # noqa: E402
@@ -93,29 +92,27 @@ class Repository:
         except GitCommandError as e:
             raise VcsError(f"--branch: git could not create {name!r}: {_stderr(e)}") from None
 
-    @property
-    def branch(self) -> str | None:
-        try:
-            return self.repo.active_branch.name
-        except TypeError:  # detached HEAD
-            return None
-
     # -- commits -----------------------------------------------------------------------------
+
+    def check_identity(self) -> None:
+        """--commit needs an author and committer that git itself accepts; found out before
+        any file is written, so a refusal never leaves rewritten files uncommitted."""
+        for what in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
+            try:
+                self._git("var", what)
+            except GitCommandError as e:
+                raise VcsError(
+                    f"--commit: git has no identity to commit with: {_stderr(e)}\n"
+                    "set user.name and user.email (git config), or leave out --commit"
+                ) from None
 
     def commit(self, paths: Iterable[Path], message: str) -> str:
         """Commit exactly ``paths`` as they are in the working tree, and nothing else (other
-        staged changes stay staged). Author and committer come from the repository's
-        configuration, as GitPython reads it. Returns the new commit's id."""
+        staged changes stay staged), as the user git itself names (configuration and
+        environment). Returns the new commit's id."""
         rels = sorted({self.relpath(p) for p in paths})
-        reader = self.repo.config_reader()
-        author, committer = Actor.author(reader), Actor.committer(reader)
-        env = {
-            "GIT_AUTHOR_NAME": author.name or "", "GIT_AUTHOR_EMAIL": author.email or "",
-            "GIT_COMMITTER_NAME": committer.name or "", "GIT_COMMITTER_EMAIL": committer.email or "",
-        }  # fmt: skip
         try:
-            with self.repo.git.custom_environment(**env):
-                self._git("commit", "--quiet", "--only", "--no-edit", "--cleanup=verbatim", "-m", message, "--", *rels)
+            self._git("commit", "--quiet", "--only", "--no-edit", "--cleanup=verbatim", "-m", message, "--", *rels)
         except GitCommandError as e:
             raise VcsError(f"--commit: git commit failed: {_stderr(e)}") from None
         return self.repo.head.commit.hexsha

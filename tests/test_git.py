@@ -203,6 +203,21 @@ def test_commit_refuses_files_with_uncommitted_work_even_with_allow_dirty(tmp_pa
     assert len(list(repo.iter_commits())) == 1
 
 
+def test_commit_without_a_git_identity_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    """lazify commits as the user git names, and never makes one up: where git itself would
+    refuse (here: `user.useConfigOnly` and no user configured), nothing is written."""
+    root = tmp_path / "repo"
+    repo = make_repo(root, {"a.py": MOVES_NUMPY})
+    with repo.config_writer() as cw:
+        cw.remove_section("user")
+        cw.set_value("user", "useConfigOnly", "true")
+    r = lazify("--yes", "--commit", ".", cwd=root)
+    assert r.returncode == 2, r.stderr
+    assert "--commit: git has no identity to commit with" in r.stderr and "user.email" in r.stderr
+    assert text(root, "a.py") == MOVES_NUMPY
+    assert len(list(repo.iter_commits())) == 1
+
+
 def test_interactive_review_commits_only_what_was_accepted(tmp_path: Path) -> None:
     files = {"a.py": MOVES_NUMPY, "b.py": MOVES_NUMPY.replace("def f", "def g")}
     root = tmp_path / "repo"
