@@ -344,7 +344,7 @@ class _Analyzer:
 
     def plan(self, index: int, name: str, call: cst.Call, interface: str) -> tuple[_Plan, list]:
         settings = self.ctx.settings
-        mode = getattr(settings, "module_app", "eager")
+        mode = settings.module_app
         returns = cst.Module(body=[]).code_for_node(call.func)
         bound = self.bound_names()
         for taken in (FACTORY, *((LAZY_CLASS,) if mode == "lazy" else ())):

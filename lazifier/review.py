@@ -115,7 +115,6 @@ class Selection:
         self.results: dict[str, FileResult] = {r.path: r for r in results}
         self.accepted: set[str] = set()
         self.rejected: set[str] = set()
-        self.recomputed = False
         self._memo: dict[tuple, dict[str, FileResult]] = {}  # type: ignore[type-arg]
 
     # -- what is left --------------------------------------------------------------------------
@@ -141,7 +140,6 @@ class Selection:
         policy = Policy(unsafe_fixes=self.unsafe_fixes, rejected=frozenset(self.rejected))
         for r in self.engine.run(policy, only=files).results:
             self.results[r.path] = r
-        self.recomputed = True
 
     # -- computing states ----------------------------------------------------------------------
 
@@ -205,9 +203,9 @@ class Selection:
     # -- the end -------------------------------------------------------------------------------
 
     def unchanged(self) -> bool:
-        """Every fix of the first proposal accepted, nothing recomputed: the first run's
+        """Every fix of the first proposal accepted, nothing rejected (so nothing recomputed): the first run's
         results are already what will be written."""
-        return not self.rejected and not self.recomputed and {d.fix_id for d in decisions(self.initial)} <= self.accepted
+        return not self.rejected and {d.fix_id for d in decisions(self.initial)} <= self.accepted
 
     def final(self, *, change_diffs: bool = False) -> list[FileResult]:
         """Every file's result with exactly the accepted fixes applied."""
@@ -327,7 +325,6 @@ class Outcome:
     skipped: list[Decision] = field(default_factory=list)
     #: Left when the user quit.
     unreviewed: list[Decision] = field(default_factory=list)
-    quit: bool = False
 
 
 Ask = Callable[[Decision], str]
@@ -371,7 +368,6 @@ def review(
             cls = next(c for c in REGISTRY if c.code == d.code)
             out("\n" + explain_text(cls) + "\n")
         if action == QUIT:
-            result.quit = True
             result.unreviewed = selection.pending()
             break
         if action == SKIP:
