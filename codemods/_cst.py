@@ -135,88 +135,6 @@ def with_trailing_comment(stmt: cst.SimpleStatementLine, comment: cst.Comment | 
     )
 
 
-def type_checking_ref(module: cst.Module) -> tuple[str, bool]:
-    """How to spell TYPE_CHECKING in this module, and whether an import must be added."""
-    for stmt in module.body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if isinstance(small, cst.ImportFrom) and dotted_name(small.module) == "typing":
-                if isinstance(small.names, cst.ImportStar):
-                    return "TYPE_CHECKING", False
-                for a in small.names:
-                    if dotted_name(a.name) == "TYPE_CHECKING":
-                        return alias_binding(a), False
-            if isinstance(small, cst.Import):
-                for a in small.names:
-                    if dotted_name(a.name) == "typing":
-                        return f"{alias_binding(a)}.TYPE_CHECKING", False
-    return "TYPE_CHECKING", True
-
-
-def find_type_checking_block(body: Sequence[cst.BaseStatement]) -> int | None:
-    for i, stmt in enumerate(body):
-        if isinstance(stmt, cst.If) and is_type_checking_test(stmt.test) and stmt.orelse is None:
-            if isinstance(stmt.body, cst.IndentedBlock):
-                return i
-    return None
-
-
-def add_typing_import(body: list[cst.BaseStatement], name: str) -> list[cst.BaseStatement]:
-    """Make ``from typing import <name>`` available: extend an existing plain typing
-    from-import, else add one at the end of the first import group (as isort would put it),
-    else after the docstring and ``__future__`` imports."""
-    for i, stmt in enumerate(body):
-        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-            continue
-        small = stmt.body[0]
-        if (
-            isinstance(small, cst.ImportFrom)
-            and dotted_name(small.module) == "typing"
-            and not isinstance(small.names, cst.ImportStar)
-            and small.lpar is None
-        ):
-            names = list(small.names)
-            names[-1] = names[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            names.append(cst.ImportAlias(name=cst.Name(name)))
-            body[i] = stmt.with_changes(body=[small.with_changes(names=names)])
-            return body
-    new = cst.parse_statement(f"from typing import {name}\n")
-    start, end = first_import_group(body)
-    if end > start:
-        body.insert(end, new)
-        return body
-    if start < len(body):
-        # No imports: separate the new one from the code that follows by a blank line.
-        first = body[start]
-        new = new.with_changes(leading_lines=list(getattr(first, "leading_lines", ())))
-        body[start] = first.with_changes(leading_lines=[cst.EmptyLine()])  # type: ignore[call-arg]
-    body.insert(start, new)
-    return body
-
-
-def _is_import_line(stmt: cst.BaseStatement) -> bool:
-    return isinstance(stmt, cst.SimpleStatementLine) and all(
-        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
-    ) and not is_future_import(stmt)
-
-
-def _blank_before(stmt: cst.BaseStatement) -> bool:
-    return any(line.comment is None and not line.whitespace.value for line in getattr(stmt, "leading_lines", ()))
-
-
-def first_import_group(body: Sequence[cst.BaseStatement]) -> tuple[int, int]:
-    """``(start, end)`` of the first run of import lines not broken by a blank line
-    (``start == end`` when the module doesn't begin with imports)."""
-    start = body_insert_index(body, after_future=True)
-    if start >= len(body) or not _is_import_line(body[start]):
-        return start, start
-    end = start + 1
-    while end < len(body) and _is_import_line(body[end]) and not _blank_before(body[end]):
-        end += 1
-    return start, end
-
-
 def quote_annotation(code: str) -> str | None:
     """The annotation expression as a string literal, or None when it can't be quoted safely."""
     if "\n" in code or "\\" in code or "\r" in code:
@@ -299,22 +217,6 @@ def add_getattr_branches(
     body.insert(after + 1, func)
     if after + 2 < len(body):
         body[after + 2] = ensure_blank_lines(body[after + 2], 2)
-    return body
-
-
-def add_module_import(body: list[cst.BaseStatement], code: str) -> list[cst.BaseStatement]:
-    """Add ``import x`` unless an identical import line is already at module level."""
-    new = cst.parse_statement(code + "\n")
-    for stmt in body:
-        if isinstance(stmt, cst.SimpleStatementLine) and cst.Module(body=[stmt]).code.strip() == code:
-            return body
-    idx = body_insert_index(body, after_future=True)
-    for j in range(idx, len(body)):
-        st = body[j]
-        if isinstance(st, cst.SimpleStatementLine) and any(isinstance(s, (cst.Import, cst.ImportFrom)) for s in st.body):
-            idx = j
-            break
-    body.insert(idx, new)
     return body
 
 

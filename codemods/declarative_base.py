@@ -7,6 +7,7 @@ import re
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
+from codemods import _imports as imports
 from codemods import _cst as u
 from codemods._api import Analysis, Codemod, FileContext, Finding, Safety, Settings, Span
 
@@ -227,5 +228,5 @@ def _fix_imports(body: list[cst.BaseStatement], module: cst.Module, still_used: 
             lead_of_removed = []
         out.append(stmt)
     if not added:
-        out = u.add_module_import(out, "from sqlalchemy.orm import DeclarativeBase")
+        out = imports.add_import(out, "from sqlalchemy.orm import DeclarativeBase")
     return out

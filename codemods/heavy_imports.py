@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import libcst as cst
 from libcst.metadata import (
@@ -14,6 +14,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from codemods import _imports as imports
 from codemods import _cst as u
 from codemods._api import Analysis, Codemod, FileContext, Finding, Safety, Settings, Span
 
@@ -1054,16 +1055,12 @@ class _LocalRewriter(cst.CSTTransformer):
 
         out: list[cst.BaseStatement] = []
         lead: list[cst.EmptyLine] = []  # leading lines of removed statements, kept for the next
-        tc_at: int | None = None  # where a new TYPE_CHECKING block goes
-        tc_lead: list[cst.EmptyLine] = []
         probe_after: list[int] = []
         for i, stmt in enumerate(body):
             if i in flag_at:
                 generated = _flag_replacement(flag_at[i], original[i])
                 generated[0] = _with_leading(generated[0], lead + list(original[i].leading_lines))
                 lead = []
-                if tc_at is None:
-                    tc_at, tc_lead = len(out), []
                 out.extend(generated)
                 probe_after.append(len(out))
                 continue
@@ -1072,25 +1069,19 @@ class _LocalRewriter(cst.CSTTransformer):
                 # whose alias nodes are the ones the plan refers to.
                 kept = _drop_aliases(original[i], remove[i])  # type: ignore[arg-type]
                 if kept is None:
-                    if tc_at is None:
-                        tc_at, tc_lead = len(out), lead + list(original[i].leading_lines)
-                        lead = []
-                    else:
-                        lead += list(original[i].leading_lines)
+                    lead += list(original[i].leading_lines)
                     continue
                 stmt = kept
             if lead:
-                stmt = _with_leading(stmt, lead + list(stmt.leading_lines))
+                stmt = _with_leading(stmt, lead + list(stmt.leading_lines), cap=_blank_run(lead, stmt.leading_lines))
                 lead = []
             if probe_after and probe_after[-1] == len(out):
                 stmt = u.ensure_blank_lines(stmt, 2)
             out.append(stmt)
 
         if tc_needed:
-            out = _add_type_checking_imports(new_module, out, tc_needed, tc_at or 0, tc_lead)
-        elif tc_lead and tc_at is not None and tc_at < len(out):
-            # No block takes the removed statement's place: its comments go to the next one.
-            out[tc_at] = _with_leading(out[tc_at], tc_lead + list(out[tc_at].leading_lines))  # type: ignore[attr-defined]
+            codes = [b.statement_code() for b in sorted(tc_needed, key=lambda b: b.stmt_index)]
+            out = imports.add_type_checking_imports(out, codes)
         if self.flags:
             out = _add_module_getattr(out, self.flags)
         if out and body and out[0] is not body[0] and not new_module.header:
@@ -1127,7 +1118,7 @@ def _prepend_imports(body: cst.BaseSuite, new: list[cst.BaseStatement]) -> cst.B
     block = u.prepend_to_block(body, new)
     stmts = list(block.body)
     after = u.body_insert_index(stmts) + len(new)
-    if after < len(stmts) and u._is_import_line(stmts[after - 1]) and not u._is_import_line(stmts[after]):
+    if after < len(stmts) and imports.is_import_line(stmts[after - 1]) and not imports.is_import_line(stmts[after]):
         nxt = stmts[after]
         lead = list(getattr(nxt, "leading_lines", ()))
         if not (lead and lead[0].comment is None and not lead[0].whitespace.value):
@@ -1136,16 +1127,28 @@ def _prepend_imports(body: cst.BaseSuite, new: list[cst.BaseStatement]) -> cst.B
     return block
 
 
-def _with_leading(stmt: cst.BaseStatement, lines: list[cst.EmptyLine]) -> cst.BaseStatement:
-    """Give ``stmt`` these leading lines, with runs of blank lines capped at two."""
+def _with_leading(stmt: cst.BaseStatement, lines: list[cst.EmptyLine], cap: int = 2) -> cst.BaseStatement:
+    """Give ``stmt`` these leading lines, with runs of blank lines capped at ``cap``."""
     out: list[cst.EmptyLine] = []
     blanks = 0
     for line in lines:
         blank = line.comment is None and not line.whitespace.value
         blanks = blanks + 1 if blank else 0
-        if blanks <= 2:
+        if blanks <= cap:
             out.append(line)
     return stmt.with_changes(leading_lines=out)  # type: ignore[call-arg]
+
+
+def _blank_run(*leads: Sequence[cst.EmptyLine]) -> int:
+    """The longest run of blank lines in any of ``leads``: when a removed statement's lines
+    join the next one's, the gap stays as wide as the wider of the two, not their sum."""
+    longest = 0
+    for lead in leads:
+        run = 0
+        for line in lead:
+            run = run + 1 if line.comment is None and not line.whitespace.value else 0
+            longest = max(longest, run)
+    return longest
 
 
 def _flag_replacement(f: _FlagBlock, original: cst.BaseStatement) -> list[cst.BaseStatement]:
@@ -1173,69 +1176,6 @@ def _flag_replacement(f: _FlagBlock, original: cst.BaseStatement) -> list[cst.Ba
         leading_lines=getattr(original, "leading_lines", [])
     )
     return [decl, func]
-
-
-def _add_type_checking_imports(
-    module: cst.Module,
-    body: list[cst.BaseStatement],
-    bindings: list[_Binding],
-    position: int,
-    lead: list[cst.EmptyLine],
-) -> list[cst.BaseStatement]:
-    ref, need_import = u.type_checking_ref(module)
-    lines: list[cst.BaseStatement] = []
-    seen: set[str] = set()
-    for b in sorted(bindings, key=lambda b: b.stmt_index):
-        code = b.statement_code()
-        if code not in seen:
-            seen.add(code)
-            lines.append(cst.parse_statement(code + "\n"))
-    existing = u.find_type_checking_block(body)
-    if existing is not None:
-        block = body[existing]
-        assert isinstance(block, cst.If) and isinstance(block.body, cst.IndentedBlock)
-        have = {module.code_for_node(s).strip() for s in block.body.body}
-        add = [s for s in lines if module.code_for_node(s).strip() not in have]
-        body[existing] = block.with_changes(body=block.body.with_changes(body=[*block.body.body, *add]))
-        return body
-    block = cst.parse_statement(f"if {ref}:\n    pass\n")
-    assert isinstance(block, cst.If) and isinstance(block.body, cst.IndentedBlock)
-    block = block.with_changes(body=block.body.with_changes(body=lines), leading_lines=lead)
-    start, end = u.first_import_group(body)
-    if need_import and start == end:
-        # No imports left at the top: the typing import and the block lead the module, with a
-        # blank line after them.
-        at = min(position, len(body))
-        typing_import = cst.parse_statement("from typing import TYPE_CHECKING\n").with_changes(leading_lines=lead)
-        block = block.with_changes(leading_lines=[cst.EmptyLine()])  # black's blank line after imports
-        if at < len(body):
-            body[at] = u.ensure_blank_lines(body[at], 1)
-        body[at:at] = [typing_import, block]
-        return body
-    # The block takes the removed import's place (and its blank lines), so import groups keep
-    # their shape; then `TYPE_CHECKING` is imported, and the block must come after that.
-    body.insert(min(position, len(body)), block)
-    if need_import:
-        body = u.add_typing_import(body, "TYPE_CHECKING")
-        typing_at = next(i for i, st in enumerate(body) if _imports_type_checking(st))
-        at = next(i for i, st in enumerate(body) if isinstance(st, cst.If) and st.body is block.body)
-        if at < typing_at:
-            body.insert(typing_at, body.pop(at))
-    # A blank line between imports and the block, as black and ruff format it.
-    at = next(i for i, st in enumerate(body) if isinstance(st, cst.If) and st.body is block.body)
-    if at > 0 and u._is_import_line(body[at - 1]):
-        body[at] = u.ensure_blank_lines(body[at], 1)
-    return body
-
-
-def _imports_type_checking(stmt: cst.BaseStatement) -> bool:
-    return isinstance(stmt, cst.SimpleStatementLine) and any(
-        isinstance(x, cst.ImportFrom)
-        and u.dotted_name(x.module) == "typing"
-        and not isinstance(x.names, cst.ImportStar)
-        and any(u.dotted_name(a.name) == "TYPE_CHECKING" for a in x.names)
-        for x in stmt.body
-    )
 
 
 def _add_module_getattr(body: list[cst.BaseStatement], flags: list[_FlagBlock]) -> list[cst.BaseStatement]:

@@ -8,6 +8,7 @@ from typing import Mapping
 
 import libcst as cst
 
+from codemods import _imports as imports
 from codemods import _cst as u
 from codemods._api import (
     Analysis,
@@ -596,19 +597,17 @@ class _Rewriter(cst.CSTTransformer):
             continue
 
         if build:
-            out = _add_plain_import(out, "threading")
-            ref, need = u.type_checking_ref(new_module)
-            if need:
-                out = u.add_typing_import(out, "TYPE_CHECKING")
-            elif ref != "TYPE_CHECKING":
+            out = imports.add_import(out, "import threading")
+            guard = imports.ensure_type_checking(out)
+            if guard != "TYPE_CHECKING":
                 out = [
-                    s.with_changes(test=cst.parse_expression(ref))
+                    s.with_changes(test=cst.parse_expression(guard))
                     if isinstance(s, cst.If) and u.dotted_name(s.test) == "TYPE_CHECKING" and s not in body
                     else s
                     for s in out
                 ]
-            for code in dict.fromkeys(tc_imports):
-                out = _add_tc_import(out, code)
+            if tc_imports:
+                out = imports.add_type_checking_imports(out, list(dict.fromkeys(tc_imports)))
             out = u.add_getattr_branches(
                 out, [(o.plan.name, f"{o.plan.getter}()") for o in build], len(out) - 1
             )
@@ -686,41 +685,6 @@ def _module_names(module: cst.Module) -> set[str]:
     return names
 
 
-def _import_section_end(body: list[cst.BaseStatement]) -> int:
-    """Index after the imports (and TYPE_CHECKING blocks) at the top of the module."""
-    end = u.body_insert_index(body, after_future=True)
-    for j in range(end, len(body)):
-        s = body[j]
-        if isinstance(s, cst.SimpleStatementLine) and all(isinstance(x, (cst.Import, cst.ImportFrom)) for x in s.body):
-            end = j + 1
-        elif isinstance(s, cst.If) and u.is_type_checking_test(s.test):
-            end = j + 1
-        else:
-            break
-    return end
-
-
-def _add_tc_import(body: list[cst.BaseStatement], code: str) -> list[cst.BaseStatement]:
-    line = cst.parse_statement(code + "\n")
-    end = _import_section_end(body)
-    i = u.find_type_checking_block(body[:end])
-    if i is None:
-        ref = "TYPE_CHECKING"
-        block = cst.parse_statement(f"if {ref}:\n    pass\n")
-        assert isinstance(block, cst.If) and isinstance(block.body, cst.IndentedBlock)
-        block = block.with_changes(body=block.body.with_changes(body=[line]))
-        if end > 0 and u._is_import_line(body[end - 1]):
-            block = u.ensure_blank_lines(block, 1)  # as black separates imports from code
-        body.insert(end, block)
-        return body
-    block = body[i]
-    assert isinstance(block, cst.If) and isinstance(block.body, cst.IndentedBlock)
-    codes = {cst.Module(body=[s]).code.strip() for s in block.body.body}
-    if code not in codes:
-        body[i] = block.with_changes(body=block.body.with_changes(body=[*block.body.body, line]))
-    return body
-
-
 def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAlias, _Ref]]) -> cst.SimpleStatementLine:
     """``from m import x`` -> ``from m import get_x`` (keeping ``x`` where it is still needed)."""
     ids = {id(a): r for a, r in swaps}
@@ -741,27 +705,3 @@ def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAli
             small = small.with_changes(names=names)
         smalls.append(small)
     return stmt.with_changes(body=smalls)
-
-
-def _add_plain_import(body: list[cst.BaseStatement], module: str) -> list[cst.BaseStatement]:
-    """``import <module>`` in alphabetical place among the plain imports of the first import
-    group (as isort would put a standard-library import), unless it is already imported."""
-    for stmt in body:
-        for small in u.iter_small_statements(stmt):
-            if isinstance(small, cst.Import) and any(
-                u.dotted_name(a.name) == module and a.asname is None for a in small.names
-            ):
-                return body
-    start, end = u.first_import_group(body)
-    line = cst.parse_statement(f"import {module}\n")
-    at = start
-    for j in range(start, end):
-        small = body[j].body[0]  # type: ignore[attr-defined]
-        if isinstance(small, cst.Import) and (u.dotted_name(small.names[0].name) or "") < module:
-            at = j + 1
-    if at == start and start < len(body) and end > start:
-        first = body[start]
-        line = line.with_changes(leading_lines=first.leading_lines)  # type: ignore[attr-defined]
-        body[start] = first.with_changes(leading_lines=[])  # type: ignore[call-arg]
-    body.insert(at, line)
-    return body

@@ -176,7 +176,26 @@ def _verify(original: str, new: str, target: tuple[int, int], path: str):  # -> 
         module = _parse(new, target)
     except (cst.ParserSyntaxError, RecursionError) as e:
         return f"the output does not parse: {e}", None
-    return _compiles(original, new, target, path), module
+    return _compiles(original, new, target, path) or _binds_in_time(original, new, target), module
+
+
+def _binds_in_time(original: str, new: str, target: tuple[int, int]) -> str | None:
+    """Compiling is not running: the output must not read a name at import before binding
+    it where the input did not (a guard above its own import, say)."""
+    from lazifier.import_order import read_before_bound
+
+    deferred = target >= (3, 14)
+    before = read_before_bound(original, deferred_annotations=deferred)
+    if before is None:
+        return None
+    after = read_before_bound(new, deferred_annotations=deferred)
+    if after is None:
+        return None
+    early = sorted(after - before)
+    if early:
+        names = ", ".join(f"`{n}`" for n in early)
+        return f"the output reads {names} at import before binding it"
+    return None
 
 
 def _compiles(original: str, new: str, target: tuple[int, int], path: str) -> str | None:

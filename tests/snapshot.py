@@ -158,8 +158,14 @@ def _touched_old_lines(old: str, new: str) -> set[int]:
         if tag == "equal":
             continue
         touched.update(range(i1 + 1, i2 + 1))
-        # An insertion touches the statements on both sides of it.
-        touched.update({max(1, i1), i1 + 1})
+        # An insertion touches the statements on both sides of it, across blank lines (an
+        # indented line added after a block's trailing blank line extends that block).
+        before, after = i1, i1 + 1
+        while before > 1 and not a[before - 1].strip():
+            before -= 1
+        while after < len(a) and not a[after - 1].strip():
+            after += 1
+        touched.update({max(1, before), after})
     return touched
 
 

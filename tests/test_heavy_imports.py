@@ -198,6 +198,7 @@ CASES = {
         from typing import TYPE_CHECKING
         if TYPE_CHECKING:
             import os
+
             import numpy as np
         def f(x: "np.ndarray") -> None:
             pass
@@ -229,7 +230,7 @@ CASES = {
             return x.dtype
         """,
         """\
-        from typing import Literal, TYPE_CHECKING
+        from typing import TYPE_CHECKING, Literal
 
         if TYPE_CHECKING:
             import numpy as np
@@ -248,6 +249,7 @@ CASES = {
 
         if TYPE_CHECKING:
             import numpy as np
+
 
         def f(x: np.ndarray) -> np.ndarray:
             import numpy as np
@@ -269,6 +271,7 @@ CASES = {
 
         if TYPE_CHECKING:
             import numpy as np
+
 
         class Base:
             pass
