@@ -195,11 +195,14 @@ def is_generated_getattr(stmt: cst.BaseStatement, module: cst.Module) -> bool:
 
 
 def add_getattr_branches(
-    body: list[cst.BaseStatement], branches: Sequence[tuple[str, str]], after: int
+    body: list[cst.BaseStatement], branches: Sequence[tuple[str, str] | tuple[str, str, str]], after: int
 ) -> list[cst.BaseStatement]:
-    """Answer ``name`` with ``expr`` in the module's PEP 562 ``__getattr__``: extend the one
-    lazify generated, or add one after statement ``after`` (so what it calls is defined)."""
-    code = "".join(f'    if name == "{name}":\n        return {expr}\n' for name, expr in branches)
+    """Answer ``name`` with ``expr`` (when the optional third item, a condition, holds) in the
+    module's PEP 562 ``__getattr__``: extend the one lazify generated, or add one after
+    statement ``after`` (so what it calls is defined)."""
+    code = "".join(
+        f'    if name == "{b[0]}"{" and " + b[2] if len(b) > 2 else ""}:\n        return {b[1]}\n' for b in branches
+    )
     for i, stmt in enumerate(body):
         if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__getattr__":
             assert isinstance(stmt.body, cst.IndentedBlock)

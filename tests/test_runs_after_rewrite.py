@@ -179,3 +179,57 @@ def test_dynamic_bindings_give_no_answer(source: str) -> None:
 
 def test_deferred_annotations_are_not_read_at_import() -> None:
     assert read_before_bound("def f(x: T) -> None:\n    pass\nT = int\n", deferred_annotations=True) == set()
+
+
+# -- 3. a constructor that asks its own module for the object it is building ---------------------
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        'hasattr(sys.modules[__name__], "registry")',
+        'getattr(sys.modules[__name__], "registry", None) is not None',
+        '"registry" in globals()',
+    ],
+)
+def test_a_singleton_that_looks_itself_up_while_built(tmp_path: Path, check: str) -> None:
+    source = f"""\
+        import sys
+
+
+        class Registry:
+            def __init__(self):
+                if {check}:
+                    raise RuntimeError("only one registry")
+                self.ready = True
+
+
+        registry = Registry()
+
+
+        def ready():
+            return registry.ready
+        """
+    new = assert_same_outcome(tmp_path, {"reg.py": source}, "reg", "print(reg.ready(), reg.registry.ready)")
+    assert "def get_registry()" in new
+    again = run_module(tmp_path / "proj", "reg", "assert reg.get_registry() is reg.registry is reg.get_registry()")
+    assert again.returncode == 0, again.stderr
+
+
+def test_reading_the_global_while_it_is_built_fails_as_before(tmp_path: Path) -> None:
+    source = """\
+        class Registry:
+            def __init__(self):
+                try:
+                    registry
+                except NameError as e:
+                    self.seen = str(e)
+
+
+        registry = Registry()
+
+
+        def seen():
+            return registry.seen
+        """
+    assert_same_outcome(tmp_path, {"reg.py": source}, "reg", "print(reg.seen())")
