@@ -74,6 +74,8 @@ class _Binding:
     annotation_uses: bool = False
     quote: list[cst.Annotation] = field(default_factory=list)
     unused: bool = False
+    #: More aliases of the same statement that bind the same name (``import numpy, numpy``).
+    duplicates: list[cst.ImportAlias] = field(default_factory=list)
     #: Indexes of the top-level statements the fix changes besides the import itself.
     touched: set[int] = field(default_factory=set)
 
@@ -194,7 +196,9 @@ class HeavyImports(Codemod):
       annotations at runtime: FastAPI routes and dependencies, pydantic models, dataclasses,
       attrs, NamedTuple and TypedDict, SQLAlchemy mapped classes, unknown decorators, or project
       code that calls `typing.get_type_hints` or `inspect.signature` on the function or class.
-    - Removing an unused heavy import: the import never happens, not just later.
+    - Removing an unused heavy import: the import never happens, not just later. It is never
+      offered for an import kept on purpose: marked `# noqa`, in a package's `__init__.py`, or
+      a dotted `import a.b` (which loads the submodule for whoever uses it).
 
     For an optional-dependency block, the block runs on the first read of its flag (in the
     module, through a cached call; from other modules, through a module `__getattr__`) and gives,
@@ -498,14 +502,32 @@ class _Analyzer:
                 )
             )
             return
+        seen: dict[str, _Binding] = {}
         for alias in aliases:
             b = _Binding(u.alias_binding(alias), alias, small, index)
+            if b.key in seen:
+                # The same name twice in one statement is one binding: one finding, one fix.
+                seen[b.key].duplicates.append(alias)
+                continue
+            seen[b.key] = b
             try:
                 self._analyze_binding(b)
             except _Blocked as e:
                 self._report_blocked(b, e)
                 continue
+            if b.unused and self._kept_for_side_effects(b, stmt):
+                continue
             self._report_fix(b)
+
+    def _kept_for_side_effects(self, b: _Binding, stmt: cst.SimpleStatementLine) -> bool:
+        """An unused import that is there on purpose, so not "unused": marked ``# noqa``, in a
+        package's ``__init__.py`` (which imports submodules to register them), or a dotted
+        ``import a.b`` (which loads the submodule ``a.b`` for whoever uses it)."""
+        return (
+            "noqa" in self.module.code_for_node(stmt)
+            or self.ctx.path.replace("\\", "/").rsplit("/", 1)[-1] == "__init__.py"
+            or b.dotted_plain_import
+        )
 
     # -- one binding -------------------------------------------------------------------------
 
@@ -1047,7 +1069,7 @@ class _LocalRewriter(cst.CSTTransformer):
 
         remove: dict[int, set[int]] = {}  # stmt index -> ids of aliases to drop
         for b in self.chosen:
-            remove.setdefault(b.stmt_index, set()).add(id(b.alias))
+            remove.setdefault(b.stmt_index, set()).update(id(a) for a in [b.alias, *b.duplicates])
         flag_at = {f.stmt_index: f for f in self.flags}
         tc_needed = [b for b in self.chosen if b.annotation_uses] + [
             b for f in self.flags for b in f.bindings
@@ -1191,7 +1213,7 @@ def _add_module_getattr(body: list[cst.BaseStatement], flags: list[_FlagBlock]) 
 def _apply_lazy_keyword(module: cst.Module, chosen: list[_Binding]) -> cst.Module:
     by_stmt: dict[int, set[int]] = {}
     for b in chosen:
-        by_stmt.setdefault(b.stmt_index, set()).add(id(b.alias))
+        by_stmt.setdefault(b.stmt_index, set()).update(id(a) for a in [b.alias, *b.duplicates])
     body = list(module.body)
     out: list[cst.BaseStatement] = []
     for i, stmt in enumerate(body):

@@ -233,3 +233,44 @@ def test_reading_the_global_while_it_is_built_fails_as_before(tmp_path: Path) ->
             return registry.seen
         """
     assert_same_outcome(tmp_path, {"reg.py": source}, "reg", "print(reg.seen())")
+
+
+# -- 5. one statement binding a name twice -----------------------------------------------------
+
+
+@pytest.mark.parametrize("style", ["local", "lazy-keyword"])
+def test_a_name_imported_twice_in_one_statement_is_one_fix(tmp_path: Path, style: str) -> None:
+    files = {"m.py": "import numpy, numpy\n\n\ndef f():\n    return numpy.zeros(1)\n"}
+    root = rewritten(tmp_path, files, f'style = "{style}"\ntarget-version = "py315"\n' if style != "local" else "", "--unsafe-fixes")
+    again = run_lazify("apply", "--dry-run", "--unsafe-fixes", ".", cwd=root)
+    assert again.returncode == 0, again.stdout.decode() + err(again)
+    if style == "local":
+        assert run_module(root, "m", "print(m.f())").returncode == 0
+
+
+def test_an_unused_duplicate_goes_in_one_run(tmp_path: Path) -> None:
+    root = rewritten(tmp_path, {"m.py": "import numpy, numpy\n\n\ndef f():\n    return 1\n"}, "", "--unsafe-fixes")
+    assert "numpy" not in (root / "m.py").read_text()
+    again = run_lazify("apply", "--dry-run", "--unsafe-fixes", ".", cwd=root)
+    assert again.returncode == 0, again.stdout.decode()
+
+
+# -- 6. imports kept for their side effects are not "unused" ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rel", "source"),
+    [
+        ("m.py", "import numpy  # noqa: F401\n"),
+        ("m.py", "import numpy  # noqa\n"),
+        ("m.py", "from numpy import (  # noqa: F401\n    zeros,\n)\n"),
+        ("pkg/__init__.py", "import numpy\n"),
+        ("m.py", "import numpy.linalg\n"),
+    ],
+)
+def test_no_removal_of_imports_kept_for_side_effects(tmp_path: Path, rel: str, source: str) -> None:
+    root = tmp_path / "proj"
+    write_tree(root, {"pyproject.toml": "[tool.lazify]\n", rel: source})
+    r = run_lazify("apply", "--dry-run", "--unsafe-fixes", "--output-format", "json", ".", cwd=root)
+    assert r.returncode == 0, r.stdout.decode() + err(r)
+    assert b"never used" not in r.stdout
