@@ -1116,6 +1116,8 @@ class _LocalRewriter(cst.CSTTransformer):
 
 
 def _drop_aliases(stmt: cst.SimpleStatementLine, drop: set[int]) -> cst.SimpleStatementLine | None:
+    """The import line without the aliases in ``drop`` (None when nothing is left). The
+    aliases that stay keep their commas, comments and layout; a trailing comma stays."""
     smalls: list[cst.BaseSmallStatement] = []
     for small in stmt.body:
         if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
@@ -1123,8 +1125,14 @@ def _drop_aliases(stmt: cst.SimpleStatementLine, drop: set[int]) -> cst.SimpleSt
             if len(names) != len(small.names):
                 if not names:
                     continue
-                names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                if isinstance(small, cst.ImportFrom) and small.lpar is not None and len(names) == 1:
+                names[-1] = names[-1].with_changes(comma=_last_comma(names[-1].comma, small.names[-1].comma))
+                if (
+                    isinstance(small, cst.ImportFrom)
+                    and small.lpar is not None
+                    and len(names) == 1
+                    and "#" not in cst.Module(body=[]).code_for_node(small)
+                ):
+                    names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
                     small = small.with_changes(lpar=None, rpar=None)
                 small = small.with_changes(names=names)
         smalls.append(small)
@@ -1132,6 +1140,24 @@ def _drop_aliases(stmt: cst.SimpleStatementLine, drop: set[int]) -> cst.SimpleSt
         return None
     smalls[-1] = smalls[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
     return stmt.with_changes(body=smalls)
+
+
+def _last_comma(own: cst.Comma | cst.MaybeSentinel, old_last: cst.Comma | cst.MaybeSentinel):
+    """The comma of an alias that becomes the last one: it ends the list as the old last one
+    did (a trailing comma stays, none is added), and keeps its own comment."""
+    if not isinstance(own, cst.Comma):
+        return old_last
+    own_ws = own.whitespace_after
+    comment = own_ws.first_line if isinstance(own_ws, cst.ParenthesizedWhitespace) else None
+    if isinstance(old_last, cst.Comma):
+        ws = old_last.whitespace_after
+        if comment is not None and isinstance(ws, cst.ParenthesizedWhitespace):
+            ws = ws.with_changes(first_line=comment)
+        return old_last.with_changes(whitespace_before=own.whitespace_before, whitespace_after=ws)
+    if comment is not None and comment.comment is not None:
+        # No trailing comma before, but a comment to keep: end the line after the comma.
+        return own.with_changes(whitespace_after=cst.ParenthesizedWhitespace(first_line=comment))
+    return old_last
 
 
 def _prepend_imports(body: cst.BaseSuite, new: list[cst.BaseStatement]) -> cst.BaseSuite:

@@ -54,3 +54,28 @@ def test_black_leaves_lazify_output_of_formatted_input_unchanged(cls: type, fixt
         assert again is not None, f"{r.path}: black can't parse lazify's output"
         diff = "".join(difflib.unified_diff(r.new_text.splitlines(True), again.splitlines(True), "lazify", "black"))
         assert again == r.new_text, f"{r.path}: black would reformat lazify's output:\n{diff}"
+
+
+PARENTHESIZED = {
+    "middle alias moves, trailing comma stays": "from numpy import (\n    zeros,\n    ones,\n    empty,\n)\n",
+    "last alias moves, trailing comma stays": "from numpy import (\n    zeros,\n    empty,\n    ones,\n)\n",
+    "comments stay with their aliases": (
+        "from numpy import (\n    zeros,  # the zeros\n    empty,  # the empty\n    ones,  # the ones\n)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("imports", list(PARENTHESIZED.values()), ids=list(PARENTHESIZED))
+def test_a_parenthesized_import_losing_an_alias_stays_formatted(imports: str) -> None:
+    from codemods._api import ProjectView, Settings
+    from lazifier.transform import Policy, transform
+
+    source = imports + "\nX = zeros(3)\nY = empty(3)\n\n\ndef f():\n    return ones(2)\n"
+    assert _black(source) == source
+    result = transform(
+        source, "m.py", "m", Settings(heavy_modules=frozenset({"numpy"})), ("LZY001",), ProjectView("m"), Policy()
+    )
+    assert result.error is None and result.new_text is not None
+    assert _black(result.new_text) == result.new_text, result.new_text
+    kept = [line for line in imports.splitlines() if "ones" not in line]
+    assert result.new_text.startswith("\n".join(kept) + "\n"), result.new_text
