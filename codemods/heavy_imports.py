@@ -187,15 +187,17 @@ class HeavyImports(Codemod):
     blocked when the name is used at module level (decorators, default values, class bodies and
     bases, module-level statements, annotations evaluated at import), rebound, re-exported
     (`__all__`, or a star-import elsewhere in the project), imported from this module elsewhere
-    in the project, or named in a dotted string such as `mock.patch("pkg.mod.np")`.
+    in the project, or named in a dotted string such as `mock.patch("pkg.mod.np")`. It is also
+    blocked when an annotation it would quote may be read while the module is imported: by a
+    decorator (FastAPI routes, dataclasses, attrs), a base class or metaclass (pydantic models,
+    NamedTuple, TypedDict, SQLAlchemy mapped classes), or FastAPI's reading of a dependency's
+    signature; a name that exists only for type checkers would make that import fail.
 
     These rewrites are unsafe:
     - `import x.y`: the submodule `x.y` is no longer loaded at import, and other modules that
       relied on it being loaded can break.
-    - Quoting annotations (or moving a name under `if TYPE_CHECKING:`) where something may read
-      annotations at runtime: FastAPI routes and dependencies, pydantic models, dataclasses,
-      attrs, NamedTuple and TypedDict, SQLAlchemy mapped classes, unknown decorators, or project
-      code that calls `typing.get_type_hints` or `inspect.signature` on the function or class.
+    - Quoting annotations (or moving a name under `if TYPE_CHECKING:`) that project code reads
+      when it runs (`typing.get_type_hints` or `inspect.signature` on the function or class).
     - Removing an unused heavy import: the import never happens, not just later. It is never
       offered for an import kept on purpose: marked `# noqa`, in a package's `__init__.py`, or
       a dotted `import a.b` (which loads the submodule for whoever uses it).
@@ -641,9 +643,7 @@ class _Analyzer:
             if isinstance(container, cst.ClassDef):
                 b.annotation_uses = True
                 self._quote(b, annotation)
-                risk = self._class_risk(container)
-                if risk:
-                    self._risks.setdefault(b.key, []).append(risk)
+                self._note_risk(b, self._class_risk(container), node)
                 return
             raise _Blocked("used in a module-level annotation, evaluated at import", node)
         if not isinstance(owner, cst.FunctionDef):
@@ -676,33 +676,46 @@ class _Analyzer:
             risk = self._function_risk(owner)
         elif isinstance(owner, cst.ClassDef):
             risk = self._class_risk(owner)
-        if risk:
-            self._risks.setdefault(b.key, []).append(risk)
+        self._note_risk(b, risk, node)
 
-    def _function_risk(self, fn: cst.FunctionDef) -> str | None:
+    def _note_risk(self, b: _Binding, risk: tuple[str, bool] | None, node: cst.CSTNode) -> None:
+        """Something may read these annotations. When it runs at import (a decorator, a base
+        class, a metaclass: pydantic, dataclasses, FastAPI routes), a quoted name that only
+        exists for type checkers would break the import: blocked. When it reads them later
+        (project code calling `get_type_hints`), the fix is unsafe."""
+        if risk is None:
+            return
+        message, at_import = risk
+        if at_import:
+            raise _Blocked(message + " when the module is imported", node)
+        self._risks.setdefault(b.key, []).append(message)
+
+    def _function_risk(self, fn: cst.FunctionDef) -> tuple[str, bool] | None:
+        """Why the function's annotations may be read, and whether that happens at import."""
         name = fn.name.value
         for d in fn.decorators:
             dec = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
             dname = u.dotted_name(dec) or self.module.code_for_node(dec)
             if dname in SAFE_DECORATORS or dname.endswith((".setter", ".getter", ".deleter")):
                 continue
-            return f"`{name}` is decorated with `@{dname}`, which may read its annotations"
+            return f"`{name}` is decorated with `@{dname}`, which may read its annotations", True
         if name in self.signature_readers:
-            return f"`{name}` is a FastAPI dependency, whose signature is read at runtime"
+            return f"`{name}` is a FastAPI dependency, whose signature is read", True
         if name in self.ctx.project.annotation_readers:
-            return f"project code reads the annotations of `{name}`"
+            return f"project code reads the annotations of `{name}`", False
         cls = self._enclosing(fn, (cst.ClassDef, cst.FunctionDef))
         if isinstance(cls, cst.ClassDef):
             return self._class_risk(cls)
         return None
 
-    def _class_risk(self, cls: cst.ClassDef, depth: int = 0) -> str | None:
+    def _class_risk(self, cls: cst.ClassDef, depth: int = 0) -> tuple[str, bool] | None:
+        """Why the class's annotations may be read, and whether that happens at import."""
         name = cls.name.value
         for d in cls.decorators:
             dec = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
             dname = u.dotted_name(dec) or "..."
             if dname not in ("functools.total_ordering", "total_ordering", "final", "typing.final"):
-                return f"class `{name}` is decorated with `@{dname}`, which may read annotations"
+                return f"class `{name}` is decorated with `@{dname}`, which may read annotations", True
         for arg in cls.bases:
             value = arg.value.value if isinstance(arg.value, cst.Subscript) else arg.value
             bname = u.dotted_name(value) or "..."
@@ -714,11 +727,11 @@ class _Analyzer:
                 if risk:
                     return risk
                 continue
-            return f"class `{name}` derives from `{bname}`, which may read annotations"
+            return f"class `{name}` derives from `{bname}`, which may read annotations", True
         if cls.keywords:
-            return f"class `{name}` has a metaclass or class keywords, which may read annotations"
+            return f"class `{name}` has a metaclass or class keywords, which may read annotations", True
         if name in self.ctx.project.annotation_readers:
-            return f"project code reads the annotations of `{name}`"
+            return f"project code reads the annotations of `{name}`", False
         return None
 
     # -- reporting ---------------------------------------------------------------------------
