@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -676,12 +678,22 @@ class _Rewriter(cst.CSTTransformer):
 
 
 def _reindent(code: str, indent: str) -> str:
-    """Indent the continuation lines of a bracketed expression moved into a deeper block
-    (never inside a multi-line string, whose text would change)."""
-    if "\n" not in code or '"""' in code or "'''" in code:
+    """Indent the continuation lines of an expression moved into a deeper block, except the
+    lines inside a multi-line string, whose text would change."""
+    if "\n" not in code:
+        return code
+    inside: set[int] = set()  # 1-based lines that continue a multi-line string
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            # Only a string (or a piece of an f-string) spans lines.
+            if tok.end[0] > tok.start[0]:
+                inside.update(range(tok.start[0] + 1, tok.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
         return code
     first, *rest = code.split("\n")
-    return "\n".join([first, *(indent + line if line.strip() else line for line in rest)])
+    return "\n".join(
+        [first, *(line if n in inside or not line.strip() else indent + line for n, line in enumerate(rest, 2))]
+    )
 
 
 def _annotation(returns: str | None, ctx: FileContext) -> tuple[str | None, str | None]:

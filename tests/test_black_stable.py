@@ -79,3 +79,20 @@ def test_a_parenthesized_import_losing_an_alias_stays_formatted(imports: str) ->
     assert _black(result.new_text) == result.new_text, result.new_text
     kept = [line for line in imports.splitlines() if "ones" not in line]
     assert result.new_text.startswith("\n".join(kept) + "\n"), result.new_text
+
+
+def test_a_moved_value_with_a_multiline_string_is_reindented_around_it(tmp_path: Path) -> None:
+    """The call's continuation lines move with it; the string's own lines stay as they are."""
+    source = (
+        "import sqlite3\n\n"
+        'conn = sqlite3.connect(\n    """file:app.db\n?mode=ro""",\n    uri=True,\n)\n\n\n'
+        'def count():\n    return conn.execute("select 1").fetchone()\n'
+    )
+    assert _black(source) == source
+    (tmp_path / "pyproject.toml").write_text("[tool.lazify]\n")
+    (tmp_path / "m.py").write_text(source)
+    outcome = run_project(tmp_path, ("lazy-singletons",))
+    (result,) = [r for r in outcome.results if r.changed]
+    assert result.new_text is not None
+    assert _black(result.new_text) == result.new_text, result.new_text
+    assert '"""file:app.db\n?mode=ro"""' in result.new_text
