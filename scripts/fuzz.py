@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--configs", default="safe,unsafe")
     ap.add_argument("--no-run", action="store_true", help="skip the runtime comparison")
     ap.add_argument("--timeout", type=int, default=5, help="seconds per program run")
-    ap.add_argument("--minimise-per-kind", type=int, default=4, help="minimise the first N failures of each kind")
+    ap.add_argument("--minimise-per-kind", type=int, default=2, help="minimise the first N failures of each kind")
+    ap.add_argument("--minimise-budget", type=int, default=120, help="checks one minimisation may run")
     args = ap.parse_args(argv)
     gens = [g.strip() for g in args.generators.split(",") if g.strip()]
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                         key = (gen, f.kind, config)
                         if minimised_per_kind[key] < args.minimise_per_kind:
                             minimised_per_kind[key] += 1
-                            small = F.minimise(source, config, f.kind, runner)
+                            small = F.minimise(source, config, f.kind, runner, budget=args.minimise_budget)
                             again = F.check_program(small, config, runner)
                             mf = next((x for x in again.failures if x.kind == f.kind), None)
                             if mf is not None:
