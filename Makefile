@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test sweep tutorials bench clean
+.PHONY: demo test sweep sweep-packages fuzz tutorials bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ test: $(STAMP)
 
 sweep: $(STAMP)
 	$(BIN)/python scripts/sweep.py
+
+# Issue 10: import every module of nine large packages after the rewrite (its own venv under build/).
+sweep-packages: $(STAMP)
+	$(BIN)/python scripts/sweep.py --packages all
+
+# Issue 10: the seeded fuzz of transform() (reproducers in build/fuzz-failures/).
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz.py
 
 # app-factory on FastAPI's own tutorial apps and their tests (its own venv under build/).
 tutorials: $(STAMP)
