@@ -206,6 +206,10 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         elif isinstance(stmt, ast.ClassDef):
             bind(stmt.name)
             classes.append(_class_fact(stmt))
+        elif isinstance(stmt, ast.Delete):
+            for t in stmt.targets:
+                if isinstance(t, ast.Name):
+                    counts[t.id] += 2  # `del x` changes what a later read of x sees
 
     def callee_of(call: ast.Call) -> str | None:
         name = _dotted(call.func)
@@ -526,6 +530,9 @@ def plan_project(
             block(c, "the generated getter's lock would make `threading` import itself")
         if name in f.rebound:
             block(c, f"`{name}` is assigned more than once (or declared `global`)")
+        changing = sorted(set(_construction_reads(c, f)) & set(f.rebound))
+        if changing:
+            block(c, f"building it reads `{changing[0]}`, which the module binds again: built later, it could see another value")
         if f.has_getattr:
             block(c, "the module defines its own `__getattr__`")
         if f.all_computed:
@@ -609,6 +616,18 @@ def plan_project(
         if own or blocked or imported or extra:
             out[mod] = ModulePlan(own, blocked, imported + extra)  # type: ignore[arg-type]
     return out
+
+
+def _construction_reads(c: _Candidate, f: ModuleFacts) -> tuple[str, ...]:
+    """Module-level names building the object reads: its value's, and the ``__init__`` of a
+    class defined in the same module."""
+    reads = c.fact.reads
+    if c.fact.callee and f.module and c.fact.callee.startswith(f.module + "."):
+        cls = c.fact.callee[len(f.module) + 1 :]
+        for k in f.classes:
+            if k.name == cls:
+                reads += k.init_reads
+    return reads
 
 
 def _returns(c: _Candidate) -> str | None:

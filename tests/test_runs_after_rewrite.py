@@ -274,3 +274,16 @@ def test_no_removal_of_imports_kept_for_side_effects(tmp_path: Path, rel: str, s
     r = run_lazify("apply", "--dry-run", "--unsafe-fixes", "--output-format", "json", ".", cwd=root)
     assert r.returncode == 0, r.stdout.decode() + err(r)
     assert b"never used" not in r.stdout
+
+
+# -- a deferred construction must not see later module state (found by the fuzz) -----------------
+
+
+@pytest.mark.parametrize("later", ["LIMIT = 2", "del LIMIT"])
+def test_a_singleton_reading_a_name_bound_again_later_stays(tmp_path: Path, later: str) -> None:
+    source = f"LIMIT = 1\n\n\nclass Svc:\n    def __init__(self):\n        self.limit = LIMIT\n\n\nsvc = Svc()\n{later}\n\n\ndef use():\n    return svc.limit\n"
+    root = tmp_path / "proj"
+    write_tree(root, {"pyproject.toml": "[tool.lazify]\n", "m.py": source})
+    r = run_lazify("apply", "--dry-run", "--output-format", "json", ".", cwd=root)
+    assert r.returncode == 0, r.stdout.decode() + err(r)
+    assert b"which the module binds again" in r.stdout
