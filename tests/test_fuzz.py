@@ -40,13 +40,13 @@ def check(source: str, config: str, runner: F.Runner) -> None:
         raise AssertionError(f"{shown.render()}\n(the generated program, before minimising:)\n{source}")
 
 
-@settings(FUZZ, max_examples=120)
+@settings(FUZZ, max_examples=100)
 @given(source=F.targeted_programs())
 def test_targeted_safe_fixes(source: str, runner: F.Runner) -> None:
     check(source, "safe", runner)
 
 
-@settings(FUZZ, max_examples=120)
+@settings(FUZZ, max_examples=100)
 @given(source=F.targeted_programs())
 def test_targeted_unsafe_fixes(source: str, runner: F.Runner) -> None:
     check(source, "unsafe", runner)
