@@ -20,7 +20,8 @@ For every project of the corpus (``manifest.tsv`` and ``freeze/`` in ``--corpus`
    every test that fails after but not before is listed;
 6. the import time of the project's entry module (``ENTRIES``) in ``before`` and ``after``:
    ``python -c "import ENTRY"``, one unmeasured warm-up (it writes the ``.pyc`` files), then the
-   median of 3 fresh processes (before and after alternate). Timing runs one project at a time after everything else, so
+   median of 3 fresh processes (before and after alternate), wall-clock and the child's CPU time
+   (user + system, which other jobs on the machine disturb less). Timing runs one project at a time after everything else, so
    ``--jobs 2`` does not slow down what is measured.
 
 Output: one markdown table on stdout and in ``build/corpus.md``, everything in
@@ -83,6 +84,20 @@ ENTRIES: dict[str, tuple[str, str]] = {
 PROJECT_ENV: dict[str, dict[str, str]] = {
     "flasky": {"SERVER_NAME": "localhost"},  # config.py reads os.environ['SERVER_NAME'] at import
     "fastapi-project-template": {"FORCE_ENV_FOR_DYNACONF": "testing"},
+}
+
+#: For projects without tests: a few requests through the app, printed; before and after must
+#: print the same. books-store's notes: its test file collects 0 tests, so "check by importing
+#: and a smoke request" (GET /books/ goes through get_db and so through SessionLocal).
+SMOKE: dict[str, str] = {
+    "python-rest-api-books-store": (
+        "from fastapi.testclient import TestClient\n"
+        "from app.main import app\n"
+        "c = TestClient(app)\n"
+        "for path in ('/', '/books/', '/openapi.json'):  # /books/{id} calls a crud function it lacks\n"
+        "    r = c.get(path)\n"
+        "    print(path, r.status_code, r.text[:200] if path != '/openapi.json' else sorted(r.json()['paths']))\n"
+    ),
 }
 
 TEST_TIMEOUT = 900
@@ -287,8 +302,31 @@ def parse_pytest(out: str) -> dict:
     return {"counts": counts, "failing": failing}
 
 
+def ensure_pytest(p: dict[str, str], venv: Path, corpus: Path) -> str | None:
+    """A note when the freeze file has no pytest (it is then installed into the venv, once)."""
+    freeze = (corpus / "freeze" / f"{p['name']}.txt").read_text()
+    if re.search(r"(?im)^pytest==", freeze):
+        return None
+    py = str(venv / "bin" / "python")
+    if run([py, "-c", "import pytest"], timeout=60)[0] != 0:
+        rc, _, err, _ = run([py, "-m", "pip", "install", "-q", "pytest"], timeout=600)
+        if rc != 0:
+            raise SetupError(f"freeze file has no pytest, and pip install pytest failed: {last_line(err)}")
+    rc, out, _, _ = run([py, "-c", "import pytest; print(pytest.__version__)"], timeout=60)
+    return f"pytest is not in freeze/{p['name']}.txt: ran with pytest {out.strip()}"
+
+
+def run_smoke(name: str, venv: Path, copy: Path, which: str) -> dict:
+    cmd = [str(venv / "bin" / "python"), "-c", SMOKE[name]]
+    rc, out, err, dt = run(cmd, cwd=copy, env=project_env(name, venv), timeout=IMPORT_TIMEOUT,
+                           logfile=BUILD / "logs" / f"{name}.smoke-{which}.log")
+    return {"rc": rc, "output": out, "error": last_line(err) if rc != 0 else None}
+
+
 def run_tests(p: dict[str, str], venv: Path, copy: Path, which: str) -> dict:
     if p["test_args"].strip() == "-":
+        if p["name"] in SMOKE:
+            return {"skipped": "no tests in the manifest", "smoke": run_smoke(p["name"], venv, copy, which)}
         return {"skipped": "no tests in the manifest"}
     if p.get("install_self", "no") == "yes":
         run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "-e", str(copy)], timeout=600)
@@ -312,6 +350,7 @@ def time_imports(name: str, venv: Path, copies: dict[str, Path], entry: str) -> 
     env = project_env(name, venv)
     out: dict[str, dict] = {}
     times: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     for which, copy in copies.items():
         logf = BUILD / "logs" / f"{name}.import-{which}.log"
         rc, _, err, dt = run(cmd, cwd=copy, env=env, timeout=IMPORT_TIMEOUT, logfile=logf)
@@ -323,14 +362,18 @@ def time_imports(name: str, venv: Path, copies: dict[str, Path], entry: str) -> 
     for _ in range(3):
         for which in list(times):
             t0 = time.perf_counter()
-            r = subprocess.run(cmd, cwd=copies[which], env=env, timeout=IMPORT_TIMEOUT, capture_output=True,
-                               stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(cmd, cwd=copies[which], env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(proc.pid, 0)
             times[which].append(time.perf_counter() - t0)
-            if r.returncode != 0:
-                out[which] = {"ok": False, "error": "fails after the warm-up: " + last_line(r.stderr.decode(errors="replace"))}
+            cpu.setdefault(which, []).append(usage.ru_utime + usage.ru_stime)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode != 0:
+                out[which] = {"ok": False, "error": f"fails after the warm-up (exit {proc.returncode})"}
                 del times[which]
     for which, ts in times.items():
-        out[which] = {"ok": True, "median": round(statistics.median(ts), 4), "runs": [round(t, 4) for t in ts]}
+        out[which] = {"ok": True, "median": round(statistics.median(ts), 4), "runs": [round(t, 4) for t in ts],
+                      "cpu_median": round(statistics.median(cpu[which]), 4)}
     return out
 
 
@@ -383,6 +426,15 @@ def prepare(p: dict[str, str], args: argparse.Namespace) -> dict:
                          "errors": summ.get("errors", []), "crash": second.get("crash")}
     res["second_run"]["clean"] = bool(second["report"]) and summ.get("files_changed") == 0 and not summ.get("errors") and second["rc"] == 0
 
+    if venv is not None and p["test_args"].strip() != "-":
+        try:
+            note = ensure_pytest(p, venv, args.corpus)
+        except SetupError as e:
+            res["problems"].append(str(e))
+            venv = None
+        else:
+            if note:
+                res["notes"].append(note)
     if venv is not None:
         log(name, "tests before")
         res["tests_before"] = run_tests(p, venv, before, "before")
@@ -402,6 +454,14 @@ def prepare(p: dict[str, str], args: argparse.Namespace) -> dict:
             for t in (tb, ta):
                 if t.get("problem"):
                     res["problems"].append(t["problem"])
+        elif "smoke" in tb:
+            sb, sa = tb["smoke"], ta["smoke"]
+            if sb["rc"] != 0:
+                res["problems"].append(f"smoke check fails before: {sb['error']}")
+            if sa["rc"] != 0 or sa["output"] != sb["output"]:
+                res["problems"].append(f"smoke check differs after the rewrite: {sa['error'] or 'other output'}")
+            else:
+                res["notes"].append(f"smoke check ({len(sb['output'].splitlines())} requests) same before and after")
     log(name, "prepared")
     return res
 
@@ -436,6 +496,9 @@ def fmt_tests(res: dict, baseline: str) -> str:
     if tb is None:
         return "n/a"
     if "skipped" in tb:
+        if "smoke" in tb:
+            ok = tb["smoke"]["rc"] == 0 and ta["smoke"]["rc"] == 0 and tb["smoke"]["output"] == ta["smoke"]["output"]
+            return "no tests; smoke " + ("same" if ok else "**differs**")
         return "no tests"
     def one(t: dict) -> str:
         c = t.get("counts", {})
@@ -455,7 +518,7 @@ def fmt_import(res: dict) -> str:
         return "n/a"
     s = f"{one(b)} → {one(a)}"
     if b and a and b["ok"] and a["ok"] and b["median"]:
-        s += f" ({(a['median'] - b['median']) / b['median'] * 100:+.0f}%)"
+        s += f" ({(a['median'] - b['median']) / b['median'] * 100:+.0f}%; CPU {b['cpu_median'] * 1000:.0f} → {a['cpu_median'] * 1000:.0f} ms)"
     return s
 
 
@@ -505,7 +568,10 @@ def lazify_identity(lazify: str) -> dict:
         rc, head, _, _ = run(["git", "-C", str(src), "log", "-1", "--format=%H %s"], timeout=60)
         if rc == 0:
             ident["source"] = str(src)
-            ident["commit"] = head.strip()
+            ident["head"] = head.strip()
+            # The last commit that changed lazify's code (HEAD may be a commit of this script).
+            rc, code, _, _ = run(["git", "-C", str(src), "log", "-1", "--format=%H %s", "--", "lazifier", "codemods", "pyproject.toml"], timeout=60)
+            ident["commit"] = code.strip() if rc == 0 else head.strip()
             rc, dirty, _, _ = run(["git", "-C", str(src), "status", "--porcelain", "--", "lazifier", "codemods"], timeout=60)
             ident["source_dirty"] = bool(dirty.strip())
     return ident
