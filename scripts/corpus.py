@@ -562,7 +562,9 @@ def lazify_identity(lazify: str) -> dict:
     rc, out, _, _ = run([lazify, "--version"], timeout=60)
     ident["version"] = out.strip() if rc == 0 else None
     # An editable install: name the commit of the source it runs.
-    rc, out, _, _ = run([str(exe.parent / "python"), "-c", "import lazifier, os; print(os.path.dirname(os.path.dirname(lazifier.__file__)))"], timeout=60)
+    # cwd=/: with -c, the working directory comes first on sys.path (this repo's lazifier/!).
+    rc, out, _, _ = run([str(exe.parent / "python"), "-c", "import lazifier, os; print(os.path.dirname(os.path.dirname(lazifier.__file__)))"],
+                        cwd=Path("/"), timeout=60)
     if rc == 0 and out.strip():
         src = Path(out.strip())
         rc, head, _, _ = run(["git", "-C", str(src), "log", "-1", "--format=%H %s"], timeout=60)
@@ -620,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(WORK / res["name"], ignore_errors=True)
 
     md = table(results, by_name)
-    info = f"lazify {ident.get('version')} at `{ident.get('commit', '?')}`" + (" (uncommitted changes)" if ident.get("source_dirty") else "")
+    info = f"{ident.get('version')} at `{ident.get('commit', '?')}`" + (" (uncommitted changes)" if ident.get("source_dirty") else "")
     doc_md = f"# lazify on the corpus\n\n{info}; {len(results)} projects in {time.perf_counter() - t0:.0f}s.\n\n{md}"
     (ROOT / "build").mkdir(exist_ok=True)
     (ROOT / "build" / "corpus.md").write_text(doc_md)
