@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test sweep sweep-packages fuzz tutorials bench clean
+.PHONY: demo test sweep sweep-packages fuzz tutorials corpus bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ fuzz: $(STAMP)
 # app-factory on FastAPI's own tutorial apps and their tests (its own venv under build/).
 tutorials: $(STAMP)
 	$(BIN)/python scripts/fastapi_tutorials.py $(if $(wildcard build/tutorial-venv/bin/python),,--setup-venv)
+
+# lazify on real projects (shared/corpus): their tests and import time before and after; not CI.
+# CORPUS_ARGS="--only watchlist,flasky --keep" to narrow it; see scripts/corpus.py.
+corpus: $(STAMP)
+	$(BIN)/python scripts/corpus.py --jobs 2 $(CORPUS_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_stdlib.py
