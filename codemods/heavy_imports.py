@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import libcst as cst
 from libcst.metadata import (
@@ -233,7 +233,7 @@ class HeavyImports(Codemod):
             return _apply_lazy_keyword(ctx.module, chosen)
         if ctx.settings.style == "lazy-modules":
             return _apply_lazy_modules(ctx.module, chosen)
-        return _LocalRewriter(ctx.module, plan, chosen, flags).rewrite()
+        return _LocalRewriter(ctx.module, plan, chosen, flags, lambda n: ctx.positions[n].start.column).rewrite()
 
 
 # --------------------------------------------------------------------------------------------
@@ -990,10 +990,16 @@ class _Analyzer:
 
 class _LocalRewriter(cst.CSTTransformer):
     def __init__(
-        self, module: cst.Module, plan: _Plan, chosen: list[_Binding], flags: list[_FlagBlock]
+        self,
+        module: cst.Module,
+        plan: _Plan,
+        chosen: list[_Binding],
+        flags: list[_FlagBlock],
+        column: Callable[[cst.CSTNode], int],
     ) -> None:
         super().__init__()
         self.module = module
+        self.column = column
         self.plan = plan
         self.chosen = chosen
         self.flags = flags
@@ -1019,6 +1025,9 @@ class _LocalRewriter(cst.CSTTransformer):
             for group in per_target[t].values():
                 first = group[0]
                 code = first.statement_code([b.alias for b in group])
+                indent = self.column(t) + len(self.module.default_indent)
+                if indent + len(code) > imports.LINE_LENGTH and isinstance(first.small, cst.ImportFrom) and len(group) > 1:
+                    code = _exploded(code)  # as black would write it
                 line = cst.parse_statement(code + "\n")
                 assert isinstance(line, cst.SimpleStatementLine)
                 stmts.append(u.with_trailing_comment(line, self._comment_of(first)))
@@ -1126,6 +1135,12 @@ class _LocalRewriter(cst.CSTTransformer):
                 lead.pop(0)
             out[0] = out[0].with_changes(leading_lines=lead)  # type: ignore[call-arg]
         return new_module.with_changes(body=out)
+
+
+def _exploded(code: str) -> str:
+    """``from m import a, b`` as black writes a from-import too long for one line."""
+    head, _, names = code.partition(" import ")
+    return f"{head} import (\n" + "".join(f"    {n},\n" for n in names.split(", ")) + ")"
 
 
 def _drop_aliases(stmt: cst.SimpleStatementLine, drop: set[int]) -> cst.SimpleStatementLine | None:

@@ -96,3 +96,21 @@ def test_a_moved_value_with_a_multiline_string_is_reindented_around_it(tmp_path:
     assert result.new_text is not None
     assert _black(result.new_text) == result.new_text, result.new_text
     assert '"""file:app.db\n?mode=ro"""' in result.new_text
+
+
+def test_a_moved_from_import_too_long_for_its_new_depth_is_exploded() -> None:
+    from codemods._api import ProjectView, Settings
+    from lazifier.transform import Policy, transform
+
+    source = (
+        "from numpy import arange, asarray, concatenate, empty, full, linspace, ones, stack\n\n\n"
+        "class A:\n    def method(self):\n"
+        "        return ones, empty, full, arange, linspace, concatenate, stack, asarray\n"
+    )
+    assert _black(source) == source
+    result = transform(
+        source, "m.py", "m", Settings(heavy_modules=frozenset({"numpy"})), ("LZY001",), ProjectView("m"), Policy()
+    )
+    assert result.error is None and result.new_text is not None
+    assert "        from numpy import (\n            arange,\n" in result.new_text
+    assert _black(result.new_text) == result.new_text, result.new_text
