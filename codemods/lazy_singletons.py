@@ -11,6 +11,7 @@ from typing import Mapping
 import libcst as cst
 
 from codemods import _imports as imports
+from codemods._imports import LINE_LENGTH
 from codemods import _cst as u
 from codemods._api import (
     Analysis,
@@ -648,7 +649,8 @@ class _Rewriter(cst.CSTTransformer):
             schema_code += "".join(
                 "            " + line + "\n" for line in cst.Module(body=[stmt]).code.strip("\n").split("\n")
             )
-        value = _reindent(value, " " * 12)
+        target = "instance" if schema_code else p.name
+        value = _reindent(_split_call(value, _BUILD_DEPTH + len(f"{target} = ")), " " * _BUILD_DEPTH)
         if schema_code:
             build = f"            instance = {value}\n{schema_code}            {p.name} = instance\n"
         else:
@@ -675,6 +677,39 @@ class _Rewriter(cst.CSTTransformer):
         why = cst.Comment(f"# built on first use by {p.getter}(); a reload starts afresh")
         stmts[0] = stmts[0].with_changes(leading_lines=[cst.EmptyLine(comment=why)])
         return stmts, annotation, tc
+
+
+#: The indentation of the line that builds the object in the generated getter.
+_BUILD_DEPTH = 12
+
+
+def _split_call(value: str, first: int, width: int = LINE_LENGTH) -> str:
+    """A one-line call that no longer fits once moved ``first`` columns in, split as black
+    splits it: the arguments on one line of their own, else one a line with a trailing comma
+    (continuation lines at depth 0, for ``_reindent``). Anything else is left as it is."""
+    if "\n" in value or first + len(value) <= width:
+        return value
+    try:
+        call = ast.parse(value, mode="eval").body
+    except SyntaxError:
+        return value
+    if not isinstance(call, ast.Call) or not (call.args or call.keywords) or call.end_col_offset != len(value):
+        return value
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return value  # black's splits of *args / **kwargs follow the same rule, but keep it simple
+    head = value[: call.func.end_col_offset]
+    if not value[len(head) :].startswith("("):
+        return value
+    args = [ast.get_source_segment(value, a) for a in [*call.args, *call.keywords]]
+    if any(a is None or "\n" in a for a in args) or first + len(head) + 1 > width:
+        return value
+    inner = _BUILD_DEPTH + 4  # where the arguments go once re-indented
+    one_line = ", ".join(args)  # type: ignore[arg-type]
+    if inner + len(one_line) <= width:
+        return f"{head}(\n    {one_line}\n)"
+    if all(inner + len(a) + 1 <= width for a in args):  # type: ignore[arg-type]
+        return f"{head}(\n" + "".join(f"    {a},\n" for a in args) + ")"
+    return value
 
 
 def _reindent(code: str, indent: str) -> str:

@@ -114,3 +114,26 @@ def test_a_moved_from_import_too_long_for_its_new_depth_is_exploded() -> None:
     assert result.error is None and result.new_text is not None
     assert "        from numpy import (\n            arange,\n" in result.new_text
     assert _black(result.new_text) == result.new_text, result.new_text
+
+
+@pytest.mark.parametrize(
+    ("prelude", "value"),
+    [
+        ("import sqlite3", 'sqlite3.connect("file:/var/lib/service/app.db?mode=rwc", uri=True, timeout=5)'),
+        (
+            "class Svc:\n    def __init__(self, *args, **kwargs):\n        self.args = args",
+            'Svc("file:/srv/data/service/app.db", "readonly", timeout=5, check_same_thread=0)',
+        ),
+    ],
+    ids=["arguments-on-one-line", "one-argument-a-line"],
+)
+def test_a_value_that_fits_at_module_level_is_split_as_black_splits_it_in_the_getter(
+    tmp_path: Path, prelude: str, value: str
+) -> None:
+    source = _black(f"{prelude}\n\nconn = {value}\n\n\ndef count():\n    return conn\n")
+    assert source is not None and f"conn = {value}\n" in source, "the input must keep the value on one line"
+    (tmp_path / "pyproject.toml").write_text("[tool.lazify]\n")
+    (tmp_path / "m.py").write_text(source)
+    (result,) = [r for r in run_project(tmp_path, ("lazy-singletons",)).results if r.changed]
+    assert result.new_text is not None
+    assert _black(result.new_text) == result.new_text, result.new_text
