@@ -1113,11 +1113,11 @@ class _LocalRewriter(cst.CSTTransformer):
                 # whose alias nodes are the ones the plan refers to.
                 kept = _drop_aliases(original[i], remove[i])  # type: ignore[arg-type]
                 if kept is None:
-                    lead += list(original[i].leading_lines)
+                    lead = _joined(lead, original[i].leading_lines)
                     continue
                 stmt = kept
             if lead:
-                stmt = _with_leading(stmt, lead + list(stmt.leading_lines), cap=_blank_run(lead, stmt.leading_lines))
+                stmt = stmt.with_changes(leading_lines=_joined(lead, stmt.leading_lines))
                 lead = []
             if probe_after and probe_after[-1] == len(out):
                 stmt = u.ensure_blank_lines(stmt, 2)
@@ -1205,6 +1205,10 @@ def _prepend_imports(body: cst.BaseSuite, new: list[cst.BaseStatement]) -> cst.B
 
 def _with_leading(stmt: cst.BaseStatement, lines: list[cst.EmptyLine], cap: int = 2) -> cst.BaseStatement:
     """Give ``stmt`` these leading lines, with runs of blank lines capped at ``cap``."""
+    return stmt.with_changes(leading_lines=_capped(lines, cap))  # type: ignore[call-arg]
+
+
+def _capped(lines: Sequence[cst.EmptyLine], cap: int) -> list[cst.EmptyLine]:
     out: list[cst.EmptyLine] = []
     blanks = 0
     for line in lines:
@@ -1212,7 +1216,13 @@ def _with_leading(stmt: cst.BaseStatement, lines: list[cst.EmptyLine], cap: int 
         blanks = blanks + 1 if blank else 0
         if blanks <= cap:
             out.append(line)
-    return stmt.with_changes(leading_lines=out)  # type: ignore[call-arg]
+    return out
+
+
+def _joined(first: Sequence[cst.EmptyLine], then: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
+    """The leading lines of a removed statement joined to those of the next one: the gap stays
+    as wide as the wider of the two, not their sum."""
+    return _capped([*first, *then], _blank_run(first, then))
 
 
 def _blank_run(*leads: Sequence[cst.EmptyLine]) -> int:

@@ -137,3 +137,19 @@ def test_a_value_that_fits_at_module_level_is_split_as_black_splits_it_in_the_ge
     (result,) = [r for r in run_project(tmp_path, ("lazy-singletons",)).results if r.changed]
     assert result.new_text is not None
     assert _black(result.new_text) == result.new_text, result.new_text
+
+
+def test_two_import_groups_moved_away_leave_one_gap() -> None:
+    from codemods._api import ProjectView, Settings
+    from lazifier.transform import Policy, transform
+
+    source = (
+        '"""Doc."""\n\nfrom __future__ import annotations\n\nimport numpy\n\nfrom PIL import Image\n\n'
+        "X = 1\n\n\ndef f():\n    return numpy, Image\n"
+    )
+    assert _black(source) == source
+    result = transform(
+        source, "m.py", "m", Settings(heavy_modules=frozenset({"numpy", "PIL"})), ("LZY001",), ProjectView("m"), Policy()
+    )
+    assert result.error is None and result.new_text is not None
+    assert _black(result.new_text) == result.new_text, result.new_text
