@@ -24,7 +24,7 @@ from lazifier.pool import WorkerDied, default_jobs, run_tasks
 from lazifier.settings import Settings
 from lazifier.sources import Decoded, SourceError, content_hash, decode
 from lazifier.transform import FileResult, Policy, transform
-from lazifier.writer import recover
+from lazifier.writer import checkpoint, recover
 
 
 @dataclass
@@ -314,6 +314,7 @@ class Engine:
             if cacheable and value.error_kind != "internal":
                 self.cache.put_result(rel, key, value)
             done += 1
+            checkpoint("compute", done)
             if self.progress:
                 self.progress(done, total)
         return results, cached

@@ -107,6 +107,7 @@ def write_all(pending: list[Pending], journal_dir: Path) -> list[WriteError]:
                     os.fsync(fh.fileno())
                 os.chmod(tmp, mode)
                 ready.append((p, Path(tmp)))
+                checkpoint("temp", len(ready))
             except OSError as e:
                 errors.append(WriteError(p.rel, f"can't write: {e.strerror or e}"))
         if not ready:
@@ -123,13 +124,14 @@ def write_all(pending: list[Pending], journal_dir: Path) -> list[WriteError]:
         with _DeferSignals():
             try:
                 for i, ((p, tmp), e) in enumerate(zip(ready, entries)):
+                    checkpoint("rename", i)
                     try:
                         os.link(p.path, e["backup"])
                     except OSError:
                         shutil.copy2(p.path, e["backup"])
                     os.replace(tmp, p.path)
                     done.append(i)
-                    _test_hook(i)
+                checkpoint("rename", len(ready))
             except BaseException:
                 for i in reversed(done):
                     os.replace(entries[i]["backup"], ready[i][0].path)
@@ -146,8 +148,12 @@ def write_all(pending: list[Pending], journal_dir: Path) -> list[WriteError]:
                 tmp.unlink()
 
 
-def _test_hook(i: int) -> None:
-    """Lets a test stop the process after the i-th rename (LAZIFY_TEST_KILL_AFTER_WRITES=N)."""
-    n = os.environ.get("LAZIFY_TEST_KILL_AFTER_WRITES")
-    if n is not None and i + 1 >= int(n):
-        os.kill(os.getpid(), signal.SIGKILL)
+def checkpoint(point: str, n: int) -> None:
+    """A place where a test can stop the run: ``LAZIFY_TEST_SIGNAL=point:n:SIGNAL`` (say
+    ``rename:2:KILL``) makes the process send itself SIGNAL when it reaches ``point`` for the
+    ``n``-th time. The points: ``compute`` after n files were transformed, ``temp`` after n
+    temporary files were written, ``rename`` after n files were replaced (before the next one
+    is checked). ``STOP`` pauses the run there until a test sends SIGCONT."""
+    wanted = os.environ.get("LAZIFY_TEST_SIGNAL")
+    if wanted and wanted.split(":")[:2] == [point, str(n)]:
+        os.kill(os.getpid(), getattr(signal, "SIG" + wanted.split(":")[2]))

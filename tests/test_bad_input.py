@@ -299,7 +299,7 @@ def test_interrupted_write_leaves_whole_files_and_a_rerun_completes(project, tmp
     shutil.copytree(root, twin)
     expected_run, killed = both(
         lambda: run_lazify("apply", "--yes", ".", cwd=twin),
-        lambda: run_lazify("apply", "--yes", ".", cwd=root, env={"LAZIFY_TEST_KILL_AFTER_WRITES": "1"}),
+        lambda: run_lazify("apply", "--yes", ".", cwd=root, env={"LAZIFY_TEST_SIGNAL": "rename:1:KILL"}),
     )
     assert expected_run.returncode == 0
     expected = {rel: (twin / rel).read_bytes() for rel in files}

@@ -58,7 +58,7 @@ def files_of(root: Path) -> dict[str, bytes]:
 
 
 def spawn(cwd: Path, *args: str, env: dict[str, str] | None = None) -> pexpect.spawn:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "LAZIFY_TEST_KILL_AFTER_WRITES")}
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "LAZIFY_TEST_SIGNAL")}
     full_env.update({"TERM": "xterm", "COLUMNS": "200", "LINES": "50", **(env or {})})
     child = pexpect.spawn(
         sys.executable, ["-m", "lazifier", "apply", *args], cwd=str(cwd), env=full_env,
@@ -326,7 +326,7 @@ def test_a_write_killed_midway_leaves_whole_files_and_a_rerun_completes(tmp_path
     changed = sorted(rel for rel in expected if expected[rel] != pristine[rel])
     assert len(changed) >= 4
 
-    child = spawn(root, "--select", SELECT, ".", env={"LAZIFY_TEST_KILL_AFTER_WRITES": "2"})
+    child = spawn(root, "--select", SELECT, ".", env={"LAZIFY_TEST_SIGNAL": "rename:2:KILL"})
     seen = drive(child, keys, where)
     child.close()
     assert seen == [ids["audit_logger"], ids["image_service"], ids["np"]]
