@@ -239,6 +239,18 @@ def test_symlink_loop_is_reported_and_the_run_continues(project) -> None:  # noq
     assert os.readlink(root / "a.py") == "b.py" and os.readlink(root / "b.py") == "a.py"
 
 
+def test_a_symlink_to_a_fifo_is_reported_not_read(project) -> None:  # noqa: ANN001
+    root = good_project(project, {})
+    os.mkfifo(root / "pipe")
+    os.mkfifo(root / "fifo.py")
+    os.symlink("pipe", root / "link.py")
+    r = run_lazify("apply", "--yes", ".", cwd=root, timeout=60)  # reading it would wait forever
+    assert r.returncode == 2, err(r)
+    assert_good_rewritten(root)
+    assert re.search(r"(?m)^link\.py: error: not a regular file", err(r)), err(r)
+    assert re.search(r"(?m)^fifo\.py: error: not a regular file", err(r)), err(r)
+
+
 def test_symlinks_inside_and_outside_the_project(project, tmp_path: Path) -> None:  # noqa: ANN001
     outside = tmp_path / "elsewhere" / "shared.py"
     outside.parent.mkdir()
