@@ -100,6 +100,16 @@ def test_read_only_file_is_reported_and_left_unchanged(project) -> None:  # noqa
     assert "1 file rewritten" in summary_line(r)
 
 
+def test_a_utf16_requirements_file_is_read_not_a_traceback(project) -> None:  # noqa: ANN001
+    # pip reads a requirements file with a UTF-16 BOM, so lazify does too.
+    models = b"from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
+    root = good_project(project, {"requirements.txt": "sqlalchemy<2\n".encode("utf-16"), "models.py": models})
+    r = run_lazify("apply", "--dry-run", "--unsafe-fixes", ".", cwd=root)
+    assert "Traceback" not in err(r), err(r)
+    assert r.returncode == 1, err(r)
+    assert "declared `sqlalchemy<2` in requirements.txt" in err(r), err(r)
+
+
 # ---------------------------------------------------------------------------------------------
 # Unusual but healthy files, in one project: a dry run whose patch goes through `git apply`,
 # and `--yes` on an identical copy.
@@ -289,6 +299,14 @@ def test_unknown_config_key_exits_2_naming_it(project) -> None:  # noqa: ANN001
     assert "`heavy-modulez`" in err(r)
     assert "unknown key" in err(r)
     assert (root / "good.py").read_text() == MOVES_NUMPY
+
+
+def test_a_pyproject_that_is_not_utf8_is_one_line_not_a_traceback(project) -> None:  # noqa: ANN001
+    root = good_project(project, {})
+    (root / "pyproject.toml").write_bytes("[tool.lazify]\n".encode("utf-16"))
+    r = run_lazify("apply", "--dry-run", ".", cwd=root)
+    assert r.returncode == 2, err(r)
+    assert err(r).count("\n") == 1 and "pyproject.toml: invalid TOML: not UTF-8" in err(r), err(r)
 
 
 def test_missing_path_exits_2_with_a_clear_message(project) -> None:  # noqa: ANN001
