@@ -23,7 +23,7 @@ from lazifier.index import FACTS_VERSION, FileFacts, ProjectIndex, extract_facts
 from lazifier.pool import WorkerDied, default_jobs, run_tasks
 from lazifier.settings import Settings
 from lazifier.sources import Decoded, SourceError, content_hash, decode
-from lazifier.transform import FileResult, Policy, transform
+from lazifier.transform import FileResult, Policy, syntax_error, transform
 from lazifier.writer import checkpoint, recover
 
 
@@ -56,6 +56,10 @@ def _facts_task(args: tuple[str, str | None, bool]) -> FileFacts:
 
 def _transform_task(args: tuple) -> FileResult:  # type: ignore[type-arg]
     return transform(*args[:-1], change_diffs=args[-1])
+
+
+def _syntax_task(args: tuple[str, str, tuple[int, int]]) -> FileResult | None:
+    return syntax_error(*args)
 
 
 class Engine:
@@ -99,9 +103,9 @@ class Engine:
         self.plans = {}
         self._project_level = [cls for cls in REGISTRY if cls.code in self.codes and cls.project_level]
         self._read_targets()
+        self.index()
         if self._project_level:
             # Which files have something to do depends on the whole project's plan.
-            self.index()
             planned = {m for m in self.plans}
             extra = [
                 r for r in self.files.targets
@@ -165,6 +169,8 @@ class Engine:
         wanted = [named[r] for r in self.candidates if r in named]
         needles = needles_regex(wanted)
         facts: dict[str, FileFacts] = {}
+        # Every target's facts, even when no other file asks: they say which ones ``ast`` can't parse.
+        targets = set(self.files.targets)
         todo: list[tuple[str, tuple[str, str | None, bool]]] = []
         for rel in sorted(set(self.files.project) | set(self.files.targets)):
             src = self._read(rel)
@@ -181,7 +187,7 @@ class Engine:
                 text = src.decoded.text if src.decoded else decode(src.raw).text
             except SourceError:
                 continue
-            if not self._project_level and not needles.search(text):
+            if not self._project_level and rel not in targets and not needles.search(text):
                 continue
             todo.append((rel, (text, mod, is_pkg)))
         if len(todo) > 64 and self.jobs > 1:
@@ -197,8 +203,27 @@ class Engine:
                 mod, is_pkg = args[1], args[2]
                 self.cache.put_facts(rel, f"{FACTS_VERSION}:{self.sources[rel].hash}:{mod}:{is_pkg}", facts[rel])
         self._index = ProjectIndex(named, facts)
+        self._syntax_errors(facts)
         self._plan(named, facts)
         return self._index
+
+    def _syntax_errors(self, facts: dict[str, FileFacts]) -> None:
+        """Report the syntax errors of targets no codemod would parse: a file nothing matches
+        is never given to LibCST, but it can't be processed all the same. The index's ``ast``
+        parse says which to look at."""
+        todo: list[tuple[str, tuple[str, str, tuple[int, int]]]] = []
+        for rel in self.files.targets:
+            if rel in self.candidates or rel in self.errors or rel not in facts or facts[rel].error is None:
+                continue
+            decoded = self.sources[rel].decoded
+            if decoded is not None:
+                todo.append((rel, (decoded.text, rel, self.settings.target)))
+        for i, value in run_tasks(_syntax_task, [args for _, args in todo], self.jobs):
+            rel = todo[i][0]
+            if isinstance(value, BaseException):
+                value = _task_failed(rel, value)
+            if value is not None:
+                self.errors[rel] = value
 
     def _plan(self, named: dict[str, str], facts: dict[str, FileFacts]) -> None:
         """Run the project-level codemods' planners over every file's facts."""
@@ -301,15 +326,8 @@ class Engine:
         total = len(tasks)
         for i, value in run_tasks(_transform_task, [t[2] for t in tasks], self.jobs):
             rel, key, _ = tasks[i]
-            if isinstance(value, WorkerDied):
-                value = FileResult(
-                    rel,
-                    error=f"the worker processing this file died (exit code {value.exitcode}); "
-                    "LibCST's parser may have overflowed its stack",
-                    error_kind="parse",
-                )
-            elif isinstance(value, BaseException):
-                value = FileResult(rel, error=f"internal error: {value}", error_kind="internal")
+            if isinstance(value, BaseException):
+                value = _task_failed(rel, value)
             results[rel] = value
             if cacheable and value.error_kind != "internal":
                 self.cache.put_result(rel, key, value)
@@ -318,6 +336,18 @@ class Engine:
             if self.progress:
                 self.progress(done, total)
         return results, cached
+
+
+def _task_failed(rel: str, e: BaseException) -> FileResult:
+    """The result of a file whose task raised, or killed its worker."""
+    if isinstance(e, WorkerDied):
+        return FileResult(
+            rel,
+            error=f"the worker processing this file died (exit code {e.exitcode}); "
+            "LibCST's parser may have overflowed its stack",
+            error_kind="parse",
+        )
+    return FileResult(rel, error=f"internal error: {e}", error_kind="internal")
 
 
 def _orphaned(results: dict[str, FileResult]) -> set[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_moved, diffed_files, err, run_lazify, write_tree
+from conftest import assert_moved, concurrently, diffed_files, err, run_lazify, write_tree
 
 MOVES_NUMPY = "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"
 
@@ -98,6 +98,27 @@ def test_read_only_file_is_reported_and_left_unchanged(project) -> None:  # noqa
     assert_good_rewritten(root)
     assert re.search(r"(?m)^ro\.py(:\d+)?: error: read-only", err(r)), err(r)
     assert "1 file rewritten" in summary_line(r)
+
+
+def test_a_syntax_error_no_codemod_would_touch_is_still_reported(project) -> None:  # noqa: ANN001
+    # Nothing here matches a codemod, so only a parse finds the error. The README's promise:
+    # syntax errors are reported as `path:line: reason`, and a file that could not be processed
+    # exits 2. Syntax the target version has (3.12's `type`) is not an error, whatever Python
+    # runs lazify.
+    files = {"broken.py": b"def f(:\n    pass\n", "newer.py": b"type Alias = int\n"}
+    root = good_project(project, files, 'target-version = "py312"\n')
+    default, only_heavy, older = concurrently(
+        lambda: run_lazify("apply", "--dry-run", ".", cwd=root),
+        lambda: run_lazify("apply", "--dry-run", "--select", "heavy-imports", ".", cwd=root),
+        # A target this interpreter covers: its compiler decides.
+        lambda: run_lazify("apply", "--dry-run", "--target-version", "py310", "good.py", "broken.py", cwd=root),
+    )
+    for r in (default, only_heavy, older):
+        assert r.returncode == 2, err(r)
+        assert re.search(r"(?m)^broken\.py:1: error: syntax error", err(r)), err(r)
+        assert "newer.py" not in err(r)
+        unchanged = 0 if r is older else 1
+        assert summary_line(r).startswith(f"lazify: 1 file would be rewritten, {unchanged} unchanged, 1 file failed (1 syntax error)"), err(r)
 
 
 def test_a_utf16_requirements_file_is_read_not_a_traceback(project) -> None:  # noqa: ANN001
