@@ -204,7 +204,6 @@ class _Progress:
 
 def _apply(args: argparse.Namespace) -> int:
     from lazifier.engine import Engine
-    from lazifier.transform import Policy
 
     if args.stdin_filename is not None or any(str(p) == "-" for p in args.paths):
         return _apply_stdin(args)
@@ -228,9 +227,19 @@ def _apply(args: argparse.Namespace) -> int:
     if args.formatter:
         formatter_command(args.formatter)  # a missing formatter is an error before any work
     repo = _repository(args, settings.project_root)
-    err_colors = Colors.for_stream(sys.stderr, args.color)
     progress = _Progress(sys.stderr.isatty() and not args.quiet)
-    engine = Engine(settings, paths, jobs=args.jobs, use_cache=not args.no_cache, progress=progress)
+    engine = Engine(settings, paths, jobs=args.jobs, use_cache=not args.no_cache, progress=progress, write=not args.dry_run)
+    try:
+        return _apply_with(engine, args, settings, repo, progress)
+    finally:
+        engine.close()
+
+
+def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Progress) -> int:  # noqa: ANN001
+    """The run itself, once the engine has the project (and, when it writes, its lock)."""
+    from lazifier.transform import Policy
+
+    err_colors = Colors.for_stream(sys.stderr, args.color)
     policy = Policy(unsafe_fixes=settings.unsafe_fixes)
     interactive = not args.dry_run and not args.yes
     change_diffs = args.output_format in ("json", "sarif") or interactive

@@ -21,10 +21,10 @@ from lazifier.cache import Cache
 from lazifier.discovery import FileSet, Skipped, discover, is_generated, module_name
 from lazifier.index import FACTS_VERSION, FileFacts, ProjectIndex, extract_facts, needles_regex, view_hash
 from lazifier.pool import WorkerDied, default_jobs, run_tasks
-from lazifier.settings import Settings
+from lazifier.settings import ConfigError, Settings
 from lazifier.sources import Decoded, SourceError, content_hash, decode
 from lazifier.transform import FileResult, Policy, syntax_error, transform
-from lazifier.writer import checkpoint, recover
+from lazifier.writer import ProjectLock, checkpoint, has_journal, recover
 
 
 @dataclass
@@ -72,9 +72,11 @@ class Engine:
         use_cache: bool = True,
         progress: Callable[[int, int], None] | None = None,
         stdin: tuple[str, bytes] | None = None,
+        write: bool = False,
     ) -> None:
         """``stdin``: ``(path, content)`` of the one file to process instead of ``paths``
-        (``lazify apply -``); the path need not exist, and the content is what the index sees."""
+        (``lazify apply -``); the path need not exist, and the content is what the index sees.
+        ``write``: this run may write files, so it takes the project's lock (see :meth:`close`)."""
         self.settings = settings
         self.paths = paths
         self.jobs = jobs or default_jobs()
@@ -86,11 +88,8 @@ class Engine:
         self.codes = settings.selected_codes()
         self.codemod_settings = settings.codemod_settings()
         self.notes: list[str] = []
-        restored = recover(self.journal_dir)
-        if restored:
-            self.notes.append(
-                f"restored {len(restored)} file(s) from an interrupted write: {', '.join(restored)}"
-            )
+        self.lock = ProjectLock(self.journal_dir)
+        self._open(write)
         self.files: FileSet = discover(settings, paths)
         self.sources: dict[str, Source] = {}
         if stdin is not None:
@@ -113,6 +112,31 @@ class Engine:
                 and self.module_of(r) in planned and r not in self.candidates and r not in self.errors
             ]  # fmt: skip
             self.candidates = sorted({*self.candidates, *extra})
+
+    def _open(self, write: bool) -> None:
+        """Take the lock if this run writes, and deal with what an interrupted write left, but
+        only holding the lock: a journal whose run still holds it is a write in progress."""
+        try:
+            holder = self.lock.acquire() if write or has_journal(self.journal_dir) else None
+        except OSError as e:
+            raise ConfigError(f"{self.lock.path}: can't take the lock: {e.strerror or e}") from None
+        if holder is not None:
+            who = f"another lazify run (pid {holder})" if holder else "another lazify run"
+            if write:
+                raise ConfigError(f"{who} is writing to this project ({self.root}); try again when it has finished")
+            self.notes.append(f"{who} is writing to this project: this run reads the files as they are now")
+            return
+        if self.lock.held:
+            restored = recover(self.journal_dir)
+            if restored:
+                self.notes.append(f"restored {len(restored)} file(s) from an interrupted write: {', '.join(restored)}")
+            if not write:
+                self.lock.release()
+
+    def close(self) -> None:
+        """Release the project's lock (a run that ends without it releases it too: its process
+        ends, and the kernel drops the lock; only the lock file stays)."""
+        self.lock.release()
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ Each new file is written to a temporary file beside its target (same mode), then
 are hard-linked to backups, the journal lists them, and the temporaries are renamed into place.
 An exception or Ctrl-C during the renames restores every original; a run killed outright leaves
 the journal, and the next run restores from it before doing anything else. Either way each file
-is always fully old or fully new.
+is always fully old or fully new. Only one run at a time writes to a project
+(:class:`ProjectLock`), so no run undoes the journal of a live one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lazifier.sources import content_hash
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock, and runs are not serialised
+    fcntl = None  # type: ignore[assignment]
 
 JOURNAL = "journal.json"
 
@@ -44,6 +50,69 @@ def is_read_only(path: Path) -> bool:
     except OSError:
         return False
     return not (mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+# ---------------------------------------------------------------------------------------------
+# One run at a time
+
+
+class ProjectLock:
+    """One run at a time writes to a project: an exclusive ``flock`` on ``<cache-dir>/lock``,
+    which holds the pid of the run that has it, for the message the next run prints. The kernel
+    drops the lock when its process ends, however it ends, so the lock file a killed run leaves
+    behind is stale by construction and simply taken over."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "lock"
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> int | None:
+        """Take the lock: None, or the pid of the live run that has it (0 if it hasn't written
+        its pid yet). Raises OSError when the lock file can't be created."""
+        if fcntl is None:  # pragma: no cover
+            return None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).strip()
+                os.close(fd)
+                return int(holder) if holder.isdigit() else 0
+            try:
+                ours = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                ours = False
+            if ours:
+                break
+            os.close(fd)  # its holder removed it as we opened it: take the next one
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass  # a full disk: the lock holds all the same, the pid is only for messages
+        self._fd = fd
+        return None
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        self.path.unlink(missing_ok=True)  # before closing: no one can hold a removed file
+        os.close(self._fd)
+        self._fd = None
+        try:
+            self.path.parent.rmdir()  # only when empty: --no-cache leaves nothing behind
+        except OSError:
+            pass
+
+
+def has_journal(journal_dir: Path) -> bool:
+    return (journal_dir / JOURNAL).exists()
 
 
 def recover(journal_dir: Path) -> list[str]:
