@@ -127,9 +127,7 @@ class Engine:
             self.notes.append(f"{who} is writing to this project: this run reads the files as they are now")
             return
         if self.lock.held:
-            restored = recover(self.journal_dir)
-            if restored:
-                self.notes.append(f"restored {len(restored)} file(s) from an interrupted write: {', '.join(restored)}")
+            self.notes += recover(self.journal_dir)
             if not write:
                 self.lock.release()
 

@@ -344,7 +344,10 @@ def test_a_write_killed_midway_leaves_whole_files_and_a_rerun_completes(tmp_path
             assert data == expected[rel], f"{rel} is neither the old nor the new file"
             ast.parse(data)
             states[rel] = "new"
-    assert sorted(rel for rel, s in states.items() if s == "new") == changed[:2]
+    # Killed after two renames: two whole new files (files are replaced one change's files
+    # after the other, so not necessarily the first two by path).
+    replaced = sorted(rel for rel, s in states.items() if s == "new")
+    assert len(replaced) == 2 and set(replaced) <= set(changed), replaced
 
     # The same review again: the interrupted write is undone first, then done in full.
     again = spawn(root, "--select", SELECT, ".")
