@@ -7,6 +7,7 @@ import os
 import sys
 import textwrap
 import time
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -162,6 +163,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         write_stderr("lazify: interrupted; nothing was written")
         return 130
+    except BrokenPipeError:
+        # Whoever read stdout stopped (`| head`): say nothing more, and keep Python's exit
+        # flush of stdout from printing a traceback of its own.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as e:  # noqa: BLE001 - the last resort: one line, never a traceback
+        write_stderr(_unexpected(e))
+        return EXIT_ERROR
+
+
+def _unexpected(e: Exception) -> str:
+    """One line for an error nothing else handled: the file an OSError names, or else the line
+    of lazify that raised it (for a bug report)."""
+    if isinstance(e, OSError) and e.filename:
+        return f"lazify: error: {e.filename}: {e.strerror or e}"
+    where = next(
+        (f"{Path(f.filename).parent.name}/{Path(f.filename).name}:{f.lineno}"
+         for f in reversed(traceback.extract_tb(e.__traceback__))
+         if Path(f.filename).parent.name in ("lazifier", "codemods")),
+        "?",
+    )  # fmt: skip
+    message = " ".join(str(e).split())
+    return f"lazify: internal error in {where}: {type(e).__name__}: {message}; please report it"
 
 
 def _codemods() -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_moved, concurrently, diffed_files, err, run_lazify, write_tree
+from conftest import LAZIFY, assert_moved, concurrently, diffed_files, err, run_lazify, write_tree
 
 MOVES_NUMPY = "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"
 
@@ -337,6 +337,38 @@ def test_missing_path_exits_2_with_a_clear_message(project) -> None:  # noqa: AN
     assert r.stdout == b""
     assert "does_not_exist.py" in err(r)
     assert "no such file" in err(r).lower()
+
+
+def test_a_reader_that_stops_reading_the_patch_gets_no_traceback(project) -> None:  # noqa: ANN001
+    root = project({f"m{i}.py": MOVES_NUMPY.replace("def f", f"def f{i}") for i in range(40)})
+    proc = subprocess.Popen(
+        [*LAZIFY, "apply", "--dry-run", "."], cwd=root, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    proc.stdout.close()  # as `| head` does once it has its lines
+    errors = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 2
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
+
+
+def test_an_unexpected_error_is_one_line_saying_where_not_a_traceback(project, monkeypatch, capsys) -> None:  # noqa: ANN001
+    # The last resort, for what no test has found yet: so a fault is injected (a real input
+    # that reaches here would be a bug to fix where it happens).
+    from lazifier import cli
+    from lazifier.engine import Engine
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("something no one foresaw\non two lines")
+
+    monkeypatch.chdir(good_project(project, {}))
+    monkeypatch.setattr(Engine, "run", broken)
+    assert cli.main(["apply", "--dry-run", "."]) == 2
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert re.fullmatch(
+        r"lazify: internal error in lazifier/cli\.py:\d+: RuntimeError: something no one foresaw on two lines; please report it\n",
+        out.err,
+    ), out.err
 
 
 # ---------------------------------------------------------------------------------------------
