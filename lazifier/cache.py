@@ -69,6 +69,9 @@ class Cache:
             if not ignore.exists():
                 ignore.write_text("# Created by lazify automatically.\n*\n")
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".cache-", suffix=".tmp")
+        except OSError:
+            return  # a read-only project still works, just without a cache
+        try:
             with os.fdopen(fd, "wb") as fh:
                 pickle.dump(
                     {"version": build_id(), "facts": self.facts, "results": self.results},
@@ -77,4 +80,4 @@ class Cache:
                 )
             os.replace(tmp, self._file)
         except OSError:
-            pass  # a read-only project still works, just without a cache
+            os.unlink(tmp)  # a full disk: no cache this time, and no half-written file left

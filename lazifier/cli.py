@@ -7,8 +7,9 @@ import os
 import sys
 import textwrap
 import time
+import traceback
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from codemods import BY_CODE, by_name_or_code
 from lazifier import __version__
@@ -26,6 +27,9 @@ from lazifier.report import (
     write_stderr,
 )
 from lazifier.settings import TARGET_VERSIONS, ConfigError, load_settings
+
+if TYPE_CHECKING:
+    from lazifier.writer import Written
 
 DESCRIPTION = """\
 Make a Python service cheap and safe to import: heavy imports move into the functions that use
@@ -59,7 +63,8 @@ exit codes:
   2  usage error, or a file could not be processed (the others still were; also with
      --exit-zero); a git option that can't be honoured, or files with uncommitted changes
      (see --allow-dirty)
-  130  interrupted (Ctrl-C) during the review: nothing was written
+  130  interrupted (Ctrl-C): nothing was written, or, if files were being replaced, that was
+     finished first (the last line says which)
 """
 
 
@@ -158,6 +163,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         write_stderr("lazify: interrupted; nothing was written")
         return 130
+    except BrokenPipeError:
+        # Whoever read stdout stopped (`| head`): say nothing more, and keep Python's exit
+        # flush of stdout from printing a traceback of its own.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as e:  # noqa: BLE001 - the last resort: one line, never a traceback
+        write_stderr(_unexpected(e))
+        return EXIT_ERROR
+
+
+def _unexpected(e: Exception) -> str:
+    """One line for an error nothing else handled: the file an OSError names, or else the line
+    of lazify that raised it (for a bug report)."""
+    if isinstance(e, OSError) and e.filename:
+        return f"lazify: error: {e.filename}: {e.strerror or e}"
+    where = next(
+        (f"{Path(f.filename).parent.name}/{Path(f.filename).name}:{f.lineno}"
+         for f in reversed(traceback.extract_tb(e.__traceback__))
+         if Path(f.filename).parent.name in ("lazifier", "codemods")),
+        "?",
+    )  # fmt: skip
+    message = " ".join(str(e).split())
+    return f"lazify: internal error in {where}: {type(e).__name__}: {message}; please report it"
 
 
 def _codemods() -> int:
@@ -204,7 +232,6 @@ class _Progress:
 
 def _apply(args: argparse.Namespace) -> int:
     from lazifier.engine import Engine
-    from lazifier.transform import Policy
 
     if args.stdin_filename is not None or any(str(p) == "-" for p in args.paths):
         return _apply_stdin(args)
@@ -228,9 +255,20 @@ def _apply(args: argparse.Namespace) -> int:
     if args.formatter:
         formatter_command(args.formatter)  # a missing formatter is an error before any work
     repo = _repository(args, settings.project_root)
-    err_colors = Colors.for_stream(sys.stderr, args.color)
     progress = _Progress(sys.stderr.isatty() and not args.quiet)
-    engine = Engine(settings, paths, jobs=args.jobs, use_cache=not args.no_cache, progress=progress)
+    engine = Engine(settings, paths, jobs=args.jobs, use_cache=not args.no_cache, progress=progress, write=not args.dry_run)
+    try:
+        return _apply_with(engine, args, settings, repo, progress)
+    finally:
+        engine.close()
+
+
+def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Progress) -> int:  # noqa: ANN001
+    """The run itself, once the engine has the project (and, when it writes, its lock)."""
+    from lazifier.transform import Policy
+    from lazifier.writer import WriteFailed
+
+    err_colors = Colors.for_stream(sys.stderr, args.color)
     policy = Policy(unsafe_fixes=settings.unsafe_fixes)
     interactive = not args.dry_run and not args.yes
     change_diffs = args.output_format in ("json", "sarif") or interactive
@@ -277,21 +315,21 @@ def _apply(args: argparse.Namespace) -> int:
         encodings = {r.path: engine.sources[r.path].decoded.encoding for r in report.changed_files}
         report.write_errors.update(format_results(args.formatter, report.changed_files, encodings, root, jobs=engine.jobs))
     commits: list[str] = []
+    interrupted = False
     if not args.dry_run and report.changed_files:
         try:
             if args.branch is not None:
                 repo.create_branch(args.branch)  # type: ignore[union-attr]
                 write_stderr(f"lazify: created and checked out branch {args.branch}")
             if args.commit:
-                report.write_errors, commits = _write_and_commit(engine, report, selection, repo, err_colors)
+                interrupted = _write_and_commit(engine, report, selection, repo, err_colors, commits)
             else:
-                report.write_errors.update(_write(engine, report))
-        except KeyboardInterrupt:
-            write_stderr(
-                "lazify: interrupted while writing: each file is either unchanged or fully "
-                "rewritten (the next run finishes or undoes an unfinished write)"
-                + (f"; {len(commits)} commit(s) made" if commits else "")
-            )
+                interrupted = _write(engine, report)
+        except (KeyboardInterrupt, WriteFailed) as e:
+            made = f"; {len(commits)} commit(s) made before it" if commits else ""
+            if isinstance(e, WriteFailed):
+                raise ConfigError(f"{e}{made}") from None
+            write_stderr(f"lazify: interrupted; nothing was written{' in this step' if commits else ''}{made}")
             return 130
     elif not args.dry_run and args.branch is not None:
         write_stderr(f"lazify: nothing to write; branch {args.branch} not created")
@@ -317,6 +355,9 @@ def _apply(args: argparse.Namespace) -> int:
         elif not interactive:
             write_stderr(render_text(report, texts, display=display, colors=err_colors))
     write_stderr(err_colors.bold("lazify: ") + report.summary())
+    if interrupted:
+        write_stderr("lazify: interrupted while the files were being replaced: the write was finished first")
+        return 130
     return report.exit_code()
 
 
@@ -464,61 +505,77 @@ def _apply_stdin(args: argparse.Namespace) -> int:
     return report.exit_code()
 
 
-def _write(engine, report: RunReport) -> dict[str, str]:  # noqa: ANN001
+def _write(engine, report: RunReport) -> bool:  # noqa: ANN001
+    """Write the run's files, each decision in all its files or in none. True if Ctrl-C came
+    while the files were being replaced (the write was finished first)."""
+    from lazifier.review import decisions, write_groups
+
     texts = {r.path: r.new_text for r in report.changed_files}
-    return _write_texts(engine, texts, {})
+    groups = write_groups([*texts, *report.write_errors], decisions(report.results))
+    written = _write_texts(engine, texts, {}, groups, dict(report.write_errors))
+    for e in written.errors:
+        report.write_errors.setdefault(e.rel, e.reason)
+    return written.interrupted
 
 
-def _write_texts(engine, texts: dict[str, str], previous: dict[str, str]) -> dict[str, str]:  # noqa: ANN001
-    """Write ``texts`` (all or none); ``previous`` is what a file holds now if an earlier step
-    of this run rewrote it."""
+def _write_texts(  # noqa: ANN001
+    engine, texts: dict[str, str], previous: dict[str, str], groups: list[list[str]], failed: dict[str, str]
+) -> Written:
+    """Write ``texts``, each group all or none; files in ``failed`` can't be written, and hold
+    back their groups. ``previous`` is what a file holds now if an earlier step of this run
+    rewrote it."""
     from lazifier.sources import content_hash
     from lazifier.writer import Pending, write_all
 
-    pending = []
-    errors: dict[str, str] = {}
+    pending = {rel: Pending(rel, engine.root / rel, b"", "", problem=why) for rel, why in failed.items()}
     for rel, text in texts.items():
         src = engine.sources[rel]
         try:
             data = src.decoded.encode(text)
             expected = content_hash(src.decoded.encode(previous[rel])) if rel in previous else src.hash
         except UnicodeEncodeError as e:
-            errors[rel] = f"the new text can't be encoded as {src.decoded.encoding}: {e.reason}"
+            pending[rel] = Pending(rel, src.path, b"", "", problem=f"the new text can't be encoded as {src.decoded.encoding}: {e.reason}")
             continue
-        pending.append(Pending(rel, src.path, data, expected))
-    for e in write_all(pending, engine.journal_dir):
-        errors[e.rel] = e.reason
-    return errors
+        pending.setdefault(rel, Pending(rel, src.path, data, expected))
+    return write_all([[pending[rel] for rel in g if rel in pending] for g in groups], engine.journal_dir)
 
 
-def _write_and_commit(engine, report: RunReport, selection, repo, colors: Colors):  # noqa: ANN001, ANN202
+def _write_and_commit(engine, report: RunReport, selection, repo, colors: Colors, commits: list[str]) -> bool:  # noqa: ANN001
     """--commit: write and commit codemod by codemod, in registry order. Each step's files are
-    written all or none, then committed (only those paths); the last step leaves exactly what
-    a single run writes."""
+    written each decision all or none, then committed (only those paths); the last step leaves
+    exactly what a single run writes. A file that could not be written in one step is not
+    written in the later ones, and holds back their decisions that change it. ``commits``
+    gets each commit made. True if Ctrl-C came while the files were being replaced (that step
+    was finished and committed, and the later ones not done)."""
+    from lazifier.review import decisions, write_groups
     from lazifier.vcs import commit_message
 
-    errors: dict[str, str] = {}
-    commits: list[str] = []
+    errors = report.write_errors
     previous: dict[str, str] = {}
     root = engine.root
     changes = [c for r in report.changed_files for c in r.changes if c.applied]
+    ds = decisions(report.results)
     for cls, step in selection.stages(report.changed_files):
-        step = {p: t for p, t in step.items() if p not in errors}
-        errors.update(_write_texts(engine, step, previous))
-        written = sorted(p for p in step if p not in errors)
-        previous.update({p: step[p] for p in written})
-        if not written:
-            continue
-        items = [
-            (repo.relpath(root / c.path), c.line, c.finding.message, c.safety_label)
-            for c in changes
-            if c.code == cls.code and c.path in written
-        ]
-        sha = repo.commit([root / p for p in written], commit_message(cls, items))
-        commits.append(sha)
-        subject = commit_message(cls, items).split("\n", 1)[0]
-        write_stderr(f"{colors.bold('lazify: ')}committed {sha[:10]} {subject}")
-    return errors, commits
+        held = {p: errors[p] for p in step if p in errors}
+        groups = write_groups(step, [d for d in ds if d.code == cls.code])
+        written = _write_texts(engine, step, previous, groups, held)
+        for e in written.errors:
+            errors.setdefault(e.rel, e.reason)
+        done = sorted(p for p in step if p not in errors)
+        previous.update({p: step[p] for p in done})
+        if done:
+            items = [
+                (repo.relpath(root / c.path), c.line, c.finding.message, c.safety_label)
+                for c in changes
+                if c.code == cls.code and c.path in done
+            ]
+            sha = repo.commit([root / p for p in done], commit_message(cls, items))
+            commits.append(sha)
+            subject = commit_message(cls, items).split("\n", 1)[0]
+            write_stderr(f"{colors.bold('lazify: ')}committed {sha[:10]} {subject}")
+        if written.interrupted:
+            return True
+    return False
 
 
 def _repo_prefix(root: Path) -> str:

@@ -155,6 +155,9 @@ def _file(ap: Path, root: Path, out: FileSet) -> str | None:
         except OSError:
             out.skipped.append(Skipped(rel, "broken symlink", kind="broken symlink", error=True))
             return None
+        if not real.is_file():  # a FIFO would block the read forever, a device could be worse
+            out.skipped.append(Skipped(rel, "not a regular file", kind="not a regular file", error=True))
+            return None
         real_rel = _rel(real, root)
         if real_rel is None:
             out.skipped.append(

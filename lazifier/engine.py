@@ -21,10 +21,10 @@ from lazifier.cache import Cache
 from lazifier.discovery import FileSet, Skipped, discover, is_generated, module_name
 from lazifier.index import FACTS_VERSION, FileFacts, ProjectIndex, extract_facts, needles_regex, view_hash
 from lazifier.pool import WorkerDied, default_jobs, run_tasks
-from lazifier.settings import Settings
+from lazifier.settings import ConfigError, Settings
 from lazifier.sources import Decoded, SourceError, content_hash, decode
-from lazifier.transform import FileResult, Policy, transform
-from lazifier.writer import recover
+from lazifier.transform import FileResult, Policy, syntax_error, transform
+from lazifier.writer import ProjectLock, checkpoint, has_journal, recover
 
 
 @dataclass
@@ -58,6 +58,10 @@ def _transform_task(args: tuple) -> FileResult:  # type: ignore[type-arg]
     return transform(*args[:-1], change_diffs=args[-1])
 
 
+def _syntax_task(args: tuple[str, str, tuple[int, int]]) -> FileResult | None:
+    return syntax_error(*args)
+
+
 class Engine:
     def __init__(
         self,
@@ -68,9 +72,11 @@ class Engine:
         use_cache: bool = True,
         progress: Callable[[int, int], None] | None = None,
         stdin: tuple[str, bytes] | None = None,
+        write: bool = False,
     ) -> None:
         """``stdin``: ``(path, content)`` of the one file to process instead of ``paths``
-        (``lazify apply -``); the path need not exist, and the content is what the index sees."""
+        (``lazify apply -``); the path need not exist, and the content is what the index sees.
+        ``write``: this run may write files, so it takes the project's lock (see :meth:`close`)."""
         self.settings = settings
         self.paths = paths
         self.jobs = jobs or default_jobs()
@@ -82,11 +88,8 @@ class Engine:
         self.codes = settings.selected_codes()
         self.codemod_settings = settings.codemod_settings()
         self.notes: list[str] = []
-        restored = recover(self.journal_dir)
-        if restored:
-            self.notes.append(
-                f"restored {len(restored)} file(s) from an interrupted write: {', '.join(restored)}"
-            )
+        self.lock = ProjectLock(self.journal_dir)
+        self._open(write)
         self.files: FileSet = discover(settings, paths)
         self.sources: dict[str, Source] = {}
         if stdin is not None:
@@ -99,9 +102,9 @@ class Engine:
         self.plans = {}
         self._project_level = [cls for cls in REGISTRY if cls.code in self.codes and cls.project_level]
         self._read_targets()
+        self.index()
         if self._project_level:
             # Which files have something to do depends on the whole project's plan.
-            self.index()
             planned = {m for m in self.plans}
             extra = [
                 r for r in self.files.targets
@@ -109,6 +112,29 @@ class Engine:
                 and self.module_of(r) in planned and r not in self.candidates and r not in self.errors
             ]  # fmt: skip
             self.candidates = sorted({*self.candidates, *extra})
+
+    def _open(self, write: bool) -> None:
+        """Take the lock if this run writes, and deal with what an interrupted write left, but
+        only holding the lock: a journal whose run still holds it is a write in progress."""
+        try:
+            holder = self.lock.acquire() if write or has_journal(self.journal_dir) else None
+        except OSError as e:
+            raise ConfigError(f"{self.lock.path}: can't take the lock: {e.strerror or e}") from None
+        if holder is not None:
+            who = f"another lazify run (pid {holder})" if holder else "another lazify run"
+            if write:
+                raise ConfigError(f"{who} is writing to this project ({self.root}); try again when it has finished")
+            self.notes.append(f"{who} is writing to this project: this run reads the files as they are now")
+            return
+        if self.lock.held:
+            self.notes += recover(self.journal_dir)
+            if not write:
+                self.lock.release()
+
+    def close(self) -> None:
+        """Release the project's lock (a run that ends without it releases it too: its process
+        ends, and the kernel drops the lock; only the lock file stays)."""
+        self.lock.release()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -165,6 +191,8 @@ class Engine:
         wanted = [named[r] for r in self.candidates if r in named]
         needles = needles_regex(wanted)
         facts: dict[str, FileFacts] = {}
+        # Every target's facts, even when no other file asks: they say which ones ``ast`` can't parse.
+        targets = set(self.files.targets)
         todo: list[tuple[str, tuple[str, str | None, bool]]] = []
         for rel in sorted(set(self.files.project) | set(self.files.targets)):
             src = self._read(rel)
@@ -181,7 +209,7 @@ class Engine:
                 text = src.decoded.text if src.decoded else decode(src.raw).text
             except SourceError:
                 continue
-            if not self._project_level and not needles.search(text):
+            if not self._project_level and rel not in targets and not needles.search(text):
                 continue
             todo.append((rel, (text, mod, is_pkg)))
         if len(todo) > 64 and self.jobs > 1:
@@ -197,8 +225,27 @@ class Engine:
                 mod, is_pkg = args[1], args[2]
                 self.cache.put_facts(rel, f"{FACTS_VERSION}:{self.sources[rel].hash}:{mod}:{is_pkg}", facts[rel])
         self._index = ProjectIndex(named, facts)
+        self._syntax_errors(facts)
         self._plan(named, facts)
         return self._index
+
+    def _syntax_errors(self, facts: dict[str, FileFacts]) -> None:
+        """Report the syntax errors of targets no codemod would parse: a file nothing matches
+        is never given to LibCST, but it can't be processed all the same. The index's ``ast``
+        parse says which to look at."""
+        todo: list[tuple[str, tuple[str, str, tuple[int, int]]]] = []
+        for rel in self.files.targets:
+            if rel in self.candidates or rel in self.errors or rel not in facts or facts[rel].error is None:
+                continue
+            decoded = self.sources[rel].decoded
+            if decoded is not None:
+                todo.append((rel, (decoded.text, rel, self.settings.target)))
+        for i, value in run_tasks(_syntax_task, [args for _, args in todo], self.jobs):
+            rel = todo[i][0]
+            if isinstance(value, BaseException):
+                value = _task_failed(rel, value)
+            if value is not None:
+                self.errors[rel] = value
 
     def _plan(self, named: dict[str, str], facts: dict[str, FileFacts]) -> None:
         """Run the project-level codemods' planners over every file's facts."""
@@ -301,22 +348,28 @@ class Engine:
         total = len(tasks)
         for i, value in run_tasks(_transform_task, [t[2] for t in tasks], self.jobs):
             rel, key, _ = tasks[i]
-            if isinstance(value, WorkerDied):
-                value = FileResult(
-                    rel,
-                    error=f"the worker processing this file died (exit code {value.exitcode}); "
-                    "LibCST's parser may have overflowed its stack",
-                    error_kind="parse",
-                )
-            elif isinstance(value, BaseException):
-                value = FileResult(rel, error=f"internal error: {value}", error_kind="internal")
+            if isinstance(value, BaseException):
+                value = _task_failed(rel, value)
             results[rel] = value
             if cacheable and value.error_kind != "internal":
                 self.cache.put_result(rel, key, value)
             done += 1
+            checkpoint("compute", done)
             if self.progress:
                 self.progress(done, total)
         return results, cached
+
+
+def _task_failed(rel: str, e: BaseException) -> FileResult:
+    """The result of a file whose task raised, or killed its worker."""
+    if isinstance(e, WorkerDied):
+        return FileResult(
+            rel,
+            error=f"the worker processing this file died (exit code {e.exitcode}); "
+            "LibCST's parser may have overflowed its stack",
+            error_kind="parse",
+        )
+    return FileResult(rel, error=f"internal error: {e}", error_kind="internal")
 
 
 def _orphaned(results: dict[str, FileResult]) -> set[str]:

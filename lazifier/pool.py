@@ -25,10 +25,13 @@ class WorkerDied(Exception):
         self.exitcode = exitcode
 
 
-def _worker(conn: Connection, func: Callable[[Any], Any]) -> None:
+def _worker(conn: Connection, parent_end: Connection, func: Callable[[Any], Any]) -> None:
     # Ctrl-C is the parent's to handle (the review, the run); a worker that took it too would
-    # print a traceback over the terminal. Daemon workers end with the parent.
+    # print a traceback over the terminal. Daemon workers end with the parent, and a parent
+    # killed outright (SIGKILL) ends them too: its end of the pipe closes, so recv() raises
+    # EOFError, once the worker has closed the copy of that end it inherited.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent_end.close()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
     while True:
         try:
@@ -42,7 +45,10 @@ def _worker(conn: Connection, func: Callable[[Any], Any]) -> None:
             result: Any = ("ok", func(task))
         except BaseException as e:  # noqa: BLE001 - reported to the parent, per task
             result = ("error", f"{type(e).__name__}: {e}")
-        conn.send((index, result))
+        try:
+            conn.send((index, result))
+        except OSError:  # the parent is gone
+            return
 
 
 def _context() -> mp.context.BaseContext:
@@ -73,7 +79,7 @@ def run_tasks(
 
     def start() -> None:
         parent, child = ctx.Pipe()
-        p = ctx.Process(target=_worker, args=(child, func), daemon=True)
+        p = ctx.Process(target=_worker, args=(child, parent, func), daemon=True)
         p.start()
         child.close()
         workers[parent] = (p, None)

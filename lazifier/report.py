@@ -151,13 +151,14 @@ class RunReport:
 
 
 def _error_kind(reason: str) -> str:
-    for key in ("worker", "syntax error", "internal error", "read-only", "can't decode", "symlink loop",
-                "broken symlink", "too deeply nested", "LibCST can't parse", "LibCST", "changed on disk",
-                "encoding", "null byte"):  # fmt: skip
+    for key in ("not written", "worker", "syntax error", "internal error", "read-only", "can't decode",
+                "symlink loop", "broken symlink", "too deeply nested", "LibCST can't parse", "LibCST",
+                "changed on disk", "encoding", "null byte", "can't write"):  # fmt: skip
         if key in reason:
             return {
                 "can't decode": "undecodable", "LibCST": "round-trip", "worker": "crashed worker",
-                "LibCST can't parse": "unsupported by LibCST",
+                "LibCST can't parse": "unsupported by LibCST", "not written": "held back with another file",
+                "can't write": "write failed",
             }.get(key, key)  # fmt: skip
     return "error"
 

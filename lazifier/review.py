@@ -96,6 +96,22 @@ def decisions(results: Iterable[FileResult]) -> list[Decision]:
     return sorted(by_id.values(), key=lambda d: d.sort_key)
 
 
+def write_groups(paths: Iterable[str], ds: Iterable[Decision]) -> list[list[str]]:
+    """``paths`` in the groups the writer writes together or not at all: files that share a
+    decision are in one group, and so on transitively, since a file that can't be written
+    holds back its decisions, and with them every other file they change. Sorted by path."""
+    group = {p: [p] for p in paths}
+    for d in ds:
+        members = [p for p in d.paths if p in group]
+        for p in members[1:]:
+            if group[p] is not group[members[0]]:
+                merged = group[members[0]] + group[p]
+                for q in merged:
+                    group[q] = merged
+    unique = {id(g): sorted(g) for g in group.values()}
+    return sorted(unique.values())
+
+
 # ---------------------------------------------------------------------------------------------
 # The state of a review
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import functools
 import hashlib
@@ -160,6 +161,8 @@ def read_pyproject(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 (byte {e.object[e.start]:#04x} at offset {e.start})") from None
     except OSError as e:
         raise ConfigError(f"{path}: {e.strerror}") from None
 
@@ -278,7 +281,8 @@ def detect_sqlalchemy(root: Path, config: Path | None) -> tuple[str, str]:
                 declared.append(("sqlalchemy" + version.replace("^", ">="), "pyproject.toml"))
     for req_file in sorted(root.glob("requirements*.txt")):
         try:
-            declared += [(line, req_file.name) for line in req_file.read_text().splitlines()]
+            if req_file.is_file():  # not a FIFO, which would block the read
+                declared += [(line, req_file.name) for line in read_requirements(req_file).splitlines()]
         except OSError:
             pass
     for line, where in declared:
@@ -295,6 +299,19 @@ def detect_sqlalchemy(root: Path, config: Path | None) -> tuple[str, str]:
         return "unknown", "not declared and not installed"
     major = int(installed.split(".")[0])
     return ("yes" if major >= 2 else "no"), f"installed SQLAlchemy {installed}"
+
+
+def read_requirements(path: Path) -> str:
+    """A requirements file's text, as pip reads it: a UTF-8, UTF-16 or UTF-32 BOM says the
+    encoding, else UTF-8; bytes that don't decode become U+FFFD instead of an error."""
+    raw = path.read_bytes()
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    ):  # fmt: skip
+        if raw.startswith(bom):
+            return raw.decode(encoding, errors="replace")
+    return raw.decode("utf-8", errors="replace")
 
 
 @functools.lru_cache(maxsize=8)

@@ -264,6 +264,33 @@ def _parse_checked(text: str, target: tuple[int, int], result: FileResult):  # -
     return module
 
 
+def syntax_error(text: str, path: str, target: tuple[int, int]) -> FileResult | None:
+    """The syntax error of a file no codemod parses, or None. This interpreter's compiler
+    decides (a file it can't compile can't run), unless the target is newer than it: then
+    LibCST, which knows the target's grammar. Runs in a worker, since LibCST's native parser
+    can overflow the stack."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(text, path, "exec", dont_inherit=True)
+            return None
+        except SyntaxError as e:
+            error = e
+        except (ValueError, RecursionError, MemoryError):
+            return None
+    if target <= sys.version_info[:2]:
+        return FileResult(path, error=f"syntax error: {error.msg}", error_line=error.lineno or 1, error_kind="parse")
+    import libcst as cst
+
+    try:
+        _parse(text, target)
+    except cst.ParserSyntaxError as e:
+        return FileResult(path, error=f"syntax error: {e.message}", error_line=_error_line(text, e), error_kind="parse")
+    except RecursionError:
+        return FileResult(path, error="too deeply nested for LibCST (RecursionError)", error_kind="parse")
+    return None
+
+
 def _record(
     result: FileResult,
     cls: type[Codemod],

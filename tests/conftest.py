@@ -26,7 +26,9 @@ def concurrently(*calls: Callable[[], subprocess.CompletedProcess]) -> list[subp
         return [f.result() for f in futures]
 
 
-def run_lazify(*args: str, cwd: Path, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_lazify(
+    *args: str, cwd: Path, input: str | None = None, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """The real command, in a subprocess, with stdin closed (not a terminal) unless given."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     full_env.pop("FORCE_COLOR", None)
@@ -37,7 +39,7 @@ def run_lazify(*args: str, cwd: Path, input: str | None = None, env: dict | None
         capture_output=True,
         text=False,
         env=full_env,
-        timeout=300,
+        timeout=timeout,
     )
 
 
