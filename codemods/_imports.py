@@ -28,6 +28,8 @@ from codemods._cst import alias_binding, body_insert_index, dotted_name, is_futu
 #: its own instead (black would otherwise reformat it, and a formatted file must stay so).
 LINE_LENGTH = 88
 
+#: The indentation of an ``if TYPE_CHECKING:`` block's imports (black's four spaces).
+_BLOCK_INDENT = 4
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"__future__"}
 _SECTIONS = ("future", "stdlib", "thirdparty", "firstparty", "local")
 
@@ -157,12 +159,12 @@ def add_type_checking_imports(body: list[cst.BaseStatement], lines: Sequence[str
         if _is_type_checking_block(block) and block.orelse is None and isinstance(block.body, cst.IndentedBlock):
             stmts = list(block.body.body)
             for code in lines:
-                stmts = add_import(stmts, code)
+                stmts = add_import(stmts, code, indent=_BLOCK_INDENT)
             body[i] = block.with_changes(body=block.body.with_changes(body=stmts))
             return body
     stmts = []
     for code in lines:
-        stmts = add_import(stmts, code)
+        stmts = add_import(stmts, code, indent=_BLOCK_INDENT)
     block = cst.parse_statement(f"if {guard}:\n    pass\n")
     assert isinstance(block, cst.If) and isinstance(block.body, cst.IndentedBlock)
     block = block.with_changes(body=block.body.with_changes(body=stmts))
@@ -248,9 +250,12 @@ def _already_bound(body: Sequence[cst.BaseStatement], new: cst.Import | cst.Impo
     return want <= have
 
 
-def _extend_from_import(body: list[cst.BaseStatement], start: int, end: int, new: cst.ImportFrom) -> bool:
+def _extend_from_import(
+    body: list[cst.BaseStatement], start: int, end: int, new: cst.ImportFrom, indent: int
+) -> bool:
     """Add the names of ``new`` to an existing one-line ``from <module> import ...`` in the
-    import section, in isort's order, when the line stays within the line length."""
+    import section, in isort's order, when the line (at ``indent``) stays within the line
+    length."""
     module = _module_of(new)
     for i in range(start, end):
         stmt = body[i]
@@ -272,25 +277,43 @@ def _extend_from_import(body: list[cst.BaseStatement], start: int, end: int, new
         comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
         names = [a.with_changes(comma=comma) for a in names[:-1]] + [names[-1]]
         extended = stmt.with_changes(body=[small.with_changes(names=names)])
-        if len(cst.Module(body=[extended]).code.split("\n")[-2 if extended.trailing_whitespace.newline else -1]) > LINE_LENGTH:
+        if indent + len(cst.Module(body=[extended]).code.rstrip("\r\n")) > LINE_LENGTH:
             return False
         body[i] = extended
         return True
     return False
 
 
+def exploded(code: str) -> str:
+    """``from m import a, b`` as black writes a from-import too long for one line."""
+    head, _, names = code.partition(" import ")
+    return f"{head} import (\n" + "".join(f"    {n},\n" for n in names.split(", ")) + ")"
+
+
+def fitted(code: str, indent: int) -> str:
+    """A from-import ``code`` as black writes it at ``indent``: exploded when too long."""
+    if indent + len(code) > LINE_LENGTH and code.startswith("from ") and "(" not in code:
+        return exploded(code)
+    return code
+
+
 def add_import(
-    body: list[cst.BaseStatement], code: str, *, first_party: frozenset[str] = frozenset()
+    body: list[cst.BaseStatement],
+    code: str,
+    *,
+    first_party: frozenset[str] = frozenset(),
+    indent: int = 0,
 ) -> list[cst.BaseStatement]:
     """Add the import ``code`` (one statement) unless the module already has it, where isort
-    would put it. ``first_party``: the project's own top-level packages."""
-    line = cst.parse_statement(code + "\n")
+    would put it. ``first_party``: the project's own top-level packages; ``indent``: the
+    block's indentation, for the line length."""
+    line = cst.parse_statement(fitted(code, indent) + "\n")
     assert isinstance(line, cst.SimpleStatementLine) and isinstance(line.body[0], (cst.Import, cst.ImportFrom))
     new = line.body[0]
     if _already_bound(body, new):
         return body
     start, end = import_section(body)
-    if isinstance(new, cst.ImportFrom) and _extend_from_import(body, start, end, new):
+    if isinstance(new, cst.ImportFrom) and _extend_from_import(body, start, end, new, indent):
         return body
     section = _section(_module_of(new), first_party)
     key = _sort_key(new)

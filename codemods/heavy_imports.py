@@ -1026,9 +1026,7 @@ class _LocalRewriter(cst.CSTTransformer):
                 first = group[0]
                 code = first.statement_code([b.alias for b in group])
                 indent = self.column(t) + len(self.module.default_indent)
-                if indent + len(code) > imports.LINE_LENGTH and isinstance(first.small, cst.ImportFrom) and len(group) > 1:
-                    code = _exploded(code)  # as black would write it
-                line = cst.parse_statement(code + "\n")
+                line = cst.parse_statement(imports.fitted(code, indent) + "\n")
                 assert isinstance(line, cst.SimpleStatementLine)
                 stmts.append(u.with_trailing_comment(line, self._comment_of(first)))
             self.inserts[t] = stmts
@@ -1135,12 +1133,6 @@ class _LocalRewriter(cst.CSTTransformer):
                 lead.pop(0)
             out[0] = out[0].with_changes(leading_lines=lead)  # type: ignore[call-arg]
         return new_module.with_changes(body=out)
-
-
-def _exploded(code: str) -> str:
-    """``from m import a, b`` as black writes a from-import too long for one line."""
-    head, _, names = code.partition(" import ")
-    return f"{head} import (\n" + "".join(f"    {n},\n" for n in names.split(", ")) + ")"
 
 
 def _drop_aliases(stmt: cst.SimpleStatementLine, drop: set[int]) -> cst.SimpleStatementLine | None:

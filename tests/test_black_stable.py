@@ -153,3 +153,19 @@ def test_two_import_groups_moved_away_leave_one_gap() -> None:
     )
     assert result.error is None and result.new_text is not None
     assert _black(result.new_text) == result.new_text, result.new_text
+
+
+def test_imports_under_type_checking_count_the_block_indent() -> None:
+    from codemods._api import ProjectView, Settings
+    from lazifier.transform import Policy, transform
+
+    source = (
+        "from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError\n\n\n"
+        "def f(a: RequestValidationError, b: WebSocketRequestValidationError) -> None:\n    pass\n"
+    )
+    assert _black(source) == source
+    result = transform(
+        source, "m.py", "m", Settings(heavy_modules=frozenset({"fastapi"})), ("LZY001",), ProjectView("m"), Policy()
+    )
+    assert result.error is None and result.new_text is not None
+    assert _black(result.new_text) == result.new_text, result.new_text
