@@ -17,6 +17,7 @@ from libcst.metadata import (
 from codemods import _imports as imports
 from codemods import _cst as u
 from codemods._api import Analysis, Codemod, FileContext, Finding, Safety, Settings, Span
+from codemods._imports import LINE_LENGTH
 
 DEFAULT_HEAVY_MODULES = (
     "torch", "torchvision", "torchaudio", "clip", "open_clip", "numpy", "scipy", "pandas", "PIL",
@@ -1054,6 +1055,8 @@ class _LocalRewriter(cst.CSTTransformer):
     # -- transformer hooks -------------------------------------------------------------------
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        if updated.params is not original.params or updated.returns is not original.returns:
+            updated = _refit_header(original, updated, self.column(original))
         new = self.inserts.get(original)
         if new:
             return updated.with_changes(body=_prepend_imports(updated.body, new))
@@ -1133,6 +1136,76 @@ class _LocalRewriter(cst.CSTTransformer):
                 lead.pop(0)
             out[0] = out[0].with_changes(leading_lines=lead)  # type: ignore[call-arg]
         return new_module.with_changes(body=out)
+
+
+def _header(fn: cst.FunctionDef) -> str:
+    """The ``def ...:`` lines of a function, without decorators or body."""
+    stub = fn.with_changes(
+        body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])]), decorators=[], leading_lines=[]
+    )
+    code = cst.Module(body=[stub]).code
+    return code[: code.rindex(":") + 1]
+
+
+def _param_items(params: cst.Parameters) -> list[cst.CSTNode | str]:
+    items: list[cst.CSTNode | str] = [*params.posonly_params]
+    if params.posonly_params:
+        items.append("/")
+    items += params.params
+    if isinstance(params.star_arg, cst.Param):
+        items.append(params.star_arg)
+    elif isinstance(params.star_arg, cst.ParamStar):
+        items.append("*")
+    items += params.kwonly_params
+    if params.star_kwarg is not None:
+        items.append(params.star_kwarg)
+    return items
+
+
+def _refit_header(original: cst.FunctionDef, updated: cst.FunctionDef, column: int) -> cst.FunctionDef:
+    """Quoting annotations lengthens a signature: one that fitted and no longer does is split
+    as black splits it (the parameters on one line of their own, else one a line with a
+    trailing comma). Signatures with comments, or already one parameter a line, keep theirs."""
+    before, after = _header(original), _header(updated)
+    longest = lambda text: max(len(line) for line in text.split("\n")) + column  # noqa: E731
+    if longest(before) > LINE_LENGTH or longest(after) <= LINE_LENGTH or "#" in after:
+        return updated
+    if after.count("\n") > 2 or updated.type_parameters is not None:
+        return updated
+    bare = cst.Module(body=[])
+    texts = []
+    for item in _param_items(updated.params):
+        if isinstance(item, str):
+            texts.append(item)
+            continue
+        assert isinstance(item, cst.Param)
+        item = item.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_param=cst.SimpleWhitespace(""))
+        texts.append(bare.code_for_node(item).strip())
+    if not texts or any("\n" in t for t in texts):
+        return updated
+    returns = f" -> {bare.code_for_node(updated.returns.annotation)}" if updated.returns is not None else ""
+    head = f"{'async ' if updated.asynchronous else ''}def {updated.name.value}("
+    inner = column + 4
+    one_line = ", ".join(texts)
+    if inner + len(one_line) <= LINE_LENGTH:
+        params = f"\n    {one_line}\n"
+    elif all(inner + len(t) + 1 <= LINE_LENGTH for t in texts) and not texts[-1].startswith("*"):
+        params = "\n" + "".join(f"    {t},\n" for t in texts)
+    else:
+        return updated
+    if column + len(head) > LINE_LENGTH or column + len(f"){returns}:") > LINE_LENGTH or "\n" in returns:
+        return updated
+    try:
+        refit = cst.parse_statement(f"{head}{params}){returns}:\n    pass\n")
+    except cst.ParserSyntaxError:
+        return updated
+    assert isinstance(refit, cst.FunctionDef)
+    return updated.with_changes(
+        params=refit.params,
+        whitespace_before_params=refit.whitespace_before_params,
+        returns=refit.returns,
+        whitespace_before_colon=refit.whitespace_before_colon,
+    )
 
 
 def _drop_aliases(stmt: cst.SimpleStatementLine, drop: set[int]) -> cst.SimpleStatementLine | None:

@@ -169,3 +169,29 @@ def test_imports_under_type_checking_count_the_block_indent() -> None:
     )
     assert result.error is None and result.new_text is not None
     assert _black(result.new_text) == result.new_text, result.new_text
+
+
+SIGNATURES = {
+    "parameters on a line of their own": (
+        "from typing import Any\n\n\n"
+        "def deep_dict_update(main_dict: dict[Any, Any], update_dict: dict[Any, Any]) -> None:\n    pass\n"
+    ),
+    "one parameter a line": (
+        "from starlette.types import ASGIApp, Receive, Scope, Send\n\n\nclass T:\n"
+        "    async def lifespan(\n        self, *, config: int, app: ASGIApp, scope: Scope, receive: Receive, send: Send\n"
+        "    ) -> None:\n        pass\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("source", list(SIGNATURES.values()), ids=list(SIGNATURES))
+def test_a_signature_pushed_past_the_line_length_by_quoting_is_split_as_black_splits_it(source: str) -> None:
+    from codemods._api import ProjectView, Settings
+    from lazifier.transform import Policy, transform
+
+    assert _black(source) == source
+    settings = Settings(heavy_modules=frozenset({"typing", "starlette"}))
+    result = transform(source, "m.py", "m", settings, ("LZY001",), ProjectView("m"), Policy())
+    assert result.error is None and result.new_text is not None
+    assert '"' in result.new_text  # the annotations were quoted
+    assert _black(result.new_text) == result.new_text, result.new_text
