@@ -31,7 +31,6 @@ import ast
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import tempfile
@@ -807,7 +806,7 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
         if kind == "late-import":
             return [f"from hv2 import {draw(st.sampled_from(STUB_NAMES))}"]
         if kind == "class-shadow":
-            return [f"class K{i}:", f"    {b} = 1", f"    def m(self):", f"        return {b}"]
+            return [f"class K{i}:", f"    {b} = 1", "    def m(self):", f"        return {b}"]
         if kind == "flag-read":
             return [f"if {draw(st.sampled_from(flags))}:", f"    ok{i} = True"]
         if kind == "flag-read-fn":
@@ -889,7 +888,7 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
             ref = draw(st.sampled_from(refs))
             lines = draw(a_use(i, ref, bound, tc_names))
             blocks.append(lines)
-            if lines[0].startswith(f"def f{i}(") or lines[0].startswith(f"@") and any(ln.startswith(f"def f{i}(") for ln in lines):
+            if lines[0].startswith(f"def f{i}(") or lines[0].startswith("@") and any(ln.startswith(f"def f{i}(") for ln in lines):
                 funcs.append(f"f{i}")
         if draw(st.integers(0, 3)) == 0:
             blocks.append(draw(a_singleton(n_uses, [r for r in refs if r.split(".")[0] not in tc_names])))
