@@ -181,24 +181,34 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         bindings[name] = target
 
     for stmt in tree.body:
+        # One statement binding a name twice (`from m import x, x`, `import a.b, a.c`) binds it
+        # once: that is not a rebinding.
+        aliases = list(stmt.names) if isinstance(stmt, (ast.Import, ast.ImportFrom)) else []
+        bound_here: set[str] = set()
+
+        def bind_once(name: str, target: str = "") -> None:
+            if name not in bound_here:
+                bound_here.add(name)
+                bind(name, target)
+
         if isinstance(stmt, ast.Import):
-            for a in stmt.names:
+            for a in aliases:
                 if a.asname:
-                    bind(a.asname, a.name)
+                    bind_once(a.asname, a.name)
                     module_aliases[a.asname] = a.name
                 else:
                     root = a.name.split(".")[0]
-                    bind(root, root)
+                    bind_once(root, root)
                     module_aliases[root] = root
                     if "." in a.name:
                         module_aliases[a.name] = a.name
         elif isinstance(stmt, ast.ImportFrom):
             base = resolve_relative(module, is_package, stmt.level, stmt.module)
-            for a in stmt.names:
+            for a in aliases:
                 if a.name == "*" and base is not None:
                     star_imports.append((base, stmt.lineno))
                 elif base is not None:
-                    bind(a.asname or a.name, f"{base}.{a.name}")
+                    bind_once(a.asname or a.name, f"{base}.{a.name}")
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             bind(stmt.name)
             functions.append(stmt.name)

@@ -287,3 +287,15 @@ def test_a_singleton_reading_a_name_bound_again_later_stays(tmp_path: Path, late
     r = run_lazify("apply", "--dry-run", "--output-format", "json", ".", cwd=root)
     assert r.returncode == 0, r.stdout.decode() + err(r)
     assert b"which the module binds again" in r.stdout
+
+
+def test_a_name_imported_twice_does_not_block_a_singleton_that_reads_it(tmp_path: Path) -> None:
+    """Found by the fuzz: the duplicate counted as a rebinding, so the first run blocked the
+    singleton and the second (after heavy-imports merged the duplicate) rewrote it."""
+    files = {
+        "m.py": "from numpy import pi, pi\n\n\nclass Svc:\n    def __init__(self):\n        self.v = pi\n\n\nsvc = Svc()\n"
+    }
+    root = rewritten(tmp_path, files)
+    assert "def get_svc()" in (root / "m.py").read_text()
+    again = run_lazify("apply", "--dry-run", ".", cwd=root)
+    assert again.returncode == 0, again.stdout.decode()
