@@ -6,7 +6,7 @@ import bisect
 import re
 from contextlib import contextmanager
 from itertools import accumulate
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import libcst as cst
 from libcst import matchers as m
@@ -400,3 +400,103 @@ def global_scope_for(module: cst.Module, names: Iterable[str]) -> GlobalScope:
     scope = MetadataWrapper(sub, unsafe_skip_copy=True).resolve(ScopeProvider)[sub]
     assert isinstance(scope, GlobalScope)
     return scope
+
+
+def _function_locals(fn: cst.FunctionDef | cst.Lambda) -> frozenset[str]:
+    """The names a function binds itself (parameters, and assignments in its body that no
+    ``global``/``nonlocal`` sends elsewhere), as the compiler decides them."""
+    names: set[str] = set()
+    declared: set[str] = set()
+    params = fn.params
+    for p in [*params.posonly_params, *params.params, *params.kwonly_params]:
+        names.add(p.name.value)
+    for p in (params.star_arg, params.star_kwarg):
+        if isinstance(p, cst.Param):
+            names.add(p.name.value)
+    if isinstance(fn, cst.Lambda):
+        return frozenset(names)
+
+    class V(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            names.add(node.name.value)
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            names.add(node.name.value)
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_CompFor(self, node: cst.CompFor) -> bool:
+            return True  # its own targets are the comprehension's; walrus inside binds here
+
+        def visit_Global(self, node: cst.Global) -> None:
+            declared.update(n.name.value for n in node.names)
+
+        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+            declared.update(n.name.value for n in node.names)
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            _target_names(node.target, names)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            _target_names(node.target, names)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            _target_names(node.target, names)
+
+        def visit_For(self, node: cst.For) -> None:
+            _target_names(node.target, names)
+
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            if node.asname is not None:
+                _target_names(node.asname.name, names)
+
+        def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+            if node.name is not None:
+                _target_names(node.name.name, names)
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            _target_names(node.target, names)
+
+        def visit_Import(self, node: cst.Import) -> None:
+            names.update(alias_binding(a) for a in node.names)
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+            if not isinstance(node.names, cst.ImportStar):
+                names.update(alias_binding(a) for a in node.names)
+
+        def visit_Del(self, node: cst.Del) -> None:
+            _target_names(node.target, names)
+
+    fn.body.visit(V())
+    return frozenset(names - declared)
+
+
+def _target_names(target: cst.BaseExpression, out: set[str]) -> None:
+    if isinstance(target, cst.Name):
+        out.add(target.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for e in target.elements:
+            _target_names(e.value, out)
+    elif isinstance(target, cst.StarredElement):
+        _target_names(target.value, out)
+
+
+def bound_in_a_function(name: str, node: cst.CSTNode, parents: Mapping[cst.CSTNode, cst.CSTNode], cache: dict) -> bool:
+    """Whether ``name`` read at ``node`` is a local (or closure) variable of a function around
+    it, not the module's. LibCST 1.9's scope analysis sends a read of a parameter to the
+    module's binding when the function assigns the parameter later (``def f(x): y = x; x = 1``);
+    this is the compiler's rule, checked directly."""
+    child, parent = node, parents.get(node)
+    while parent is not None:
+        # Only the body runs in the function's scope: decorators, defaults and annotations don't.
+        if isinstance(parent, (cst.FunctionDef, cst.Lambda)) and child is parent.body:
+            key = id(parent)
+            if key not in cache:
+                cache[key] = _function_locals(parent)
+            if name in cache[key]:
+                return True
+        child, parent = parent, parents.get(parent)
+    return False

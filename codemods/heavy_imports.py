@@ -260,6 +260,7 @@ class _Analyzer:
         #: binding key -> reasons something may read the annotations we would quote or hide.
         #: (Keyed by the binding's key, never id(): a freed binding's id is reused.)
         self._risks: dict[str, list[str]] = {}
+        self._locals: dict[int, frozenset[str]] = {}  # function -> the names it binds
         self._top_cache: dict[int, int] = {}
         self.bindings: dict[str, _Binding] = {}
         self.flags: dict[str, _FlagBlock] = {}
@@ -586,7 +587,9 @@ class _Analyzer:
             raise _Blocked(f"{how} at {loc}", None)
 
         users: list[cst.CSTNode] = []
-        accesses = self.ctx.in_source_order({acc for a in own for acc in a.references})
+        accesses = self.ctx.in_source_order(
+            {acc for a in own for acc in a.references if not u.bound_in_a_function(name, acc.node, self.parents, self._locals)}
+        )
         for access in accesses:
             self._classify(b, access, users)
         b.targets = self._outermost_targets(users)

@@ -247,6 +247,7 @@ class _Analyzer:
         self.mp = mp
         self.module = ctx.module
         self.parents = ctx.parents
+        self._locals: dict[int, frozenset[str]] = {}  # function -> the names it binds
         self.positions = ctx.positions
         # Only these names are looked up: the singletons defined here, and the local names
         # of imported ones (a superset: every `from ... import <name>` of such a name).
@@ -274,6 +275,15 @@ class _Analyzer:
             return u.top_level_index(node, self.parents, self.module, self._top_cache)
         except StopIteration:
             return None
+
+    def module_reads(self, name: str, assignment: object) -> list:
+        """The reads scope analysis gives for a module-level binding, in source order, without
+        the ones that are a function's own variable of the same name."""
+        return [
+            acc
+            for acc in self.ctx.in_source_order(assignment.references)  # type: ignore[attr-defined]
+            if not u.bound_in_a_function(name, acc.node, self.parents, self._locals)
+        ]
 
     def in_function(self, node: cst.CSTNode) -> bool:
         return u.in_function_body(node, self.parents)
@@ -396,7 +406,7 @@ class _Analyzer:
 
     def _own_reads(self, o: _Own, own: dict[str, _Own], lazy_statements: set[int]) -> None:
         for a in self.ctx.in_source_order(self.gscope.assignments[o.plan.name]):
-            for access in self.ctx.in_source_order(a.references):
+            for access in self.module_reads(o.plan.name, a):
                 n = access.node
                 if not isinstance(n, cst.Name):
                     continue  # `__all__` entries: the module __getattr__ serves them
@@ -459,7 +469,7 @@ class _Analyzer:
         for a in self.gscope.assignments[local]:
             if getattr(a, "node", None) is not small:
                 continue
-            for access in self.ctx.in_source_order(a.references):
+            for access in self.module_reads(local, a):
                 n = access.node
                 if not isinstance(n, cst.Name):
                     r.keep_alias = True

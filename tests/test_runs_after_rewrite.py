@@ -299,3 +299,51 @@ def test_a_name_imported_twice_does_not_block_a_singleton_that_reads_it(tmp_path
     assert "def get_svc()" in (root / "m.py").read_text()
     again = run_lazify("apply", "--dry-run", ".", cwd=root)
     assert again.returncode == 0, again.stdout.decode()
+
+
+# -- a parameter named like a module-level binding (sqlalchemy's BinaryExpression) --------------
+
+
+def test_a_parameter_reassigned_later_is_not_the_module_binding(tmp_path: Path) -> None:
+    """LibCST 1.9 resolves `x = operator` to the module's import when the function assigns
+    its parameter `operator` afterwards; the import then landed in that function and shadowed
+    the parameter."""
+    source = """\
+        import operator
+
+
+        def combine(left, right, operator):
+            if isinstance(operator, str):
+                operator = {"+": "add"}[operator]
+            return (left, right, operator)
+
+
+        def add(a, b):
+            return operator.add(a, b)
+        """
+    new = assert_same_outcome(
+        tmp_path, {"m.py": source}, "m", "print(m.combine(1, 2, '+'), m.add(1, 2))", 'extend-heavy-modules = ["operator"]\n'
+    )
+    assert new.count("import operator") == 1
+
+
+def test_a_singleton_name_used_as_a_parameter_is_left_alone(tmp_path: Path) -> None:
+    source = """\
+        class Engine:
+            pass
+
+
+        engine = Engine()
+
+
+        def describe(engine):
+            label = type(engine).__name__
+            engine = None
+            return label
+
+
+        def default():
+            return engine
+        """
+    new = assert_same_outcome(tmp_path, {"m.py": source}, "m", "print(m.describe(3), type(m.default()).__name__)")
+    assert "label = type(engine).__name__" in new
