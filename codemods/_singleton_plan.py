@@ -548,6 +548,22 @@ def plan_project(
         if f.all_computed:
             block(c, "`__all__` is computed, so star-imports may need the name")
 
+    # A module that imports a singleton and passes it on (`__all__`, or a package's
+    # `__init__`) would lose the name when its import becomes the getter's: `pkg.site`, and
+    # `from pkg import site`, stop working for everyone who uses the package.
+    for mod, m in local_names.items():
+        if mod not in rewritten:
+            continue
+        exported = set(facts[mod].all_names or ())
+        package = bool(paths) and (paths or {}).get(mod, "").replace("\\", "/").endswith("/__init__.py")
+        for local, key in m.items():
+            if key[0] == mod or key not in cands:
+                continue
+            if local in exported:
+                block(cands[key], f"{mod} re-exports it in `__all__`")
+            elif package and not local.startswith("_"):
+                block(cands[key], f"the package {mod} re-exports it (`{mod}.{local}`)")
+
     for mod, f in facts.items():
         m = local_names.get(mod, {})
         for use in f.uses:

@@ -166,8 +166,9 @@ class LazySingletons(Codemod):
 
     Blocked, with the line: a singleton read at import by a statement that is not itself
     lazified (the chain of lines is reported; a user that is itself a singleton is rewritten
-    too), rebound, star-imported from a module without `__all__`, or in a module with its own
-    `__getattr__`. Code outside the processed paths keeps using the old name, which works; a
+    too), rebound, star-imported from a module without `__all__`, re-exported by a module that
+    imports it (in its `__all__`, or a package's `__init__`: `pkg.site` would stop working), built
+    from a name the module binds again, or in a module with its own `__getattr__`. Code outside the processed paths keeps using the old name, which works; a
     dotted string such as `mock.patch("pkg.mod.engine")` patches the module attribute, which
     the getter honours, and is listed in the report.
     """

@@ -347,3 +347,22 @@ def test_a_singleton_name_used_as_a_parameter_is_left_alone(tmp_path: Path) -> N
         """
     new = assert_same_outcome(tmp_path, {"m.py": source}, "m", "print(m.describe(3), type(m.default()).__name__)")
     assert "label = type(engine).__name__" in new
+
+
+# -- a singleton passed on by the module that imports it (django.contrib.admin.site) -------------
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        'from pkg.sites import Site, site\n\n__all__ = ["Site", "site"]\n\n\ndef f():\n    return site\n',
+        "from pkg.sites import Site, site\n\n\ndef f():\n    return site\n",
+    ],
+    ids=["in-__all__", "package-__init__"],
+)
+def test_a_re_exported_singleton_stays_importable_from_the_package(tmp_path: Path, init: str) -> None:
+    files = {"pkg/__init__.py": init, "pkg/sites.py": "class Site:\n    pass\n\n\nsite = Site()\n"}
+    root = rewritten(tmp_path, files)
+    r = run_module(root, "pkg", "from pkg import site; print(type(pkg.site).__name__, type(site).__name__)")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "Site Site\n"
