@@ -446,7 +446,7 @@ class _Analyzer:
             if small.relative:
                 return []
             mod = u.import_module_name(small)
-            if not self.settings.is_heavy(mod):
+            if mod == "__future__" or not self.settings.is_heavy(mod):  # a compiler directive
                 return []
             if isinstance(small.names, cst.ImportStar):
                 return None

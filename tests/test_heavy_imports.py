@@ -427,3 +427,11 @@ def test_safety_does_not_leak_between_bindings() -> None:
 def test_computed_all_message_names_the_binding() -> None:
     result = run("import numpy as np\n__all__ = ['f'] + []\ndef f():\n    return np.zeros(1)\n")
     assert "`np` may be re-exported" in result.changes[0].finding.message
+
+
+def test_a_future_import_is_never_heavy() -> None:
+    """`from __future__ import ...` is a directive to the compiler, not an import to defer or
+    remove, even when a configuration names `__future__`."""
+    src = "from __future__ import annotations\n\nimport os\n\n\ndef f():\n    return os\n"
+    out = rewrite(src, heavy_modules=frozenset({"__future__", "os"}), unsafe=True)
+    assert out.startswith("from __future__ import annotations\n"), out
