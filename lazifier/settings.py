@@ -142,14 +142,15 @@ CONFIG_KEYS: Mapping[str, _Key] = {
 
 
 def find_project_root(paths: list[Path]) -> tuple[Path, Path | None]:
-    """The nearest directory up from the paths with a pyproject.toml (else a .git, else cwd)."""
+    """The nearest directory up from the paths with a pyproject.toml or a .git, as black finds
+    it (else the start): a repository of its own inside another project (a checkout under
+    `build/`) is its own project, not the outer one's."""
     start = paths[0].resolve() if paths else Path.cwd().resolve()
     if start.is_file() or not start.exists():
         start = start.parent
     for d in (start, *start.parents):
         if (d / "pyproject.toml").is_file():
             return d, d / "pyproject.toml"
-    for d in (start, *start.parents):
         if (d / ".git").exists():
             return d, None
     return start, None

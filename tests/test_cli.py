@@ -632,3 +632,16 @@ def test_one_run_is_enough_when_later_codemods_would_open_up_more(project) -> No
     assert "numpy" not in top_level_imports(main) and "def create_app()" in main, main
     again = run_lazify("apply", "--dry-run", ".", cwd=root)
     assert again.returncode == 0 and again.stdout == b"", again.stdout.decode()
+
+
+def test_a_repository_inside_another_project_is_its_own_project(tmp_path: Path) -> None:
+    """A checkout under an outer project's ignored `build/` takes neither the outer
+    pyproject.toml nor its .gitignore: the nearest pyproject.toml or .git is the root."""
+    outer = tmp_path / "outer"
+    write_tree(outer, {"pyproject.toml": "[tool.lazify]\nselect = ['app-factory']\n", ".gitignore": "build/\n"})
+    inner = outer / "build" / "svc"
+    write_tree(inner, {"m.py": "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"})
+    subprocess.run(["git", "init", "-q", str(inner)], check=True)
+    r = run_lazify("apply", "--dry-run", ".", cwd=inner)
+    assert r.returncode == 1, err(r)
+    assert b"+    import numpy as np" in r.stdout
