@@ -781,8 +781,7 @@ def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAli
                 getter = cst.ImportAlias(name=cst.Name(r.plan.getter))
                 if r.keep_alias:
                     names.append(a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
-                names.append(getter.with_changes(comma=a.comma))
-            names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                names.append(getter.with_changes(comma=a.comma))  # ends the list as `a` did
             small = small.with_changes(names=names)
         smalls.append(small)
     return stmt.with_changes(body=smalls)

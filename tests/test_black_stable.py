@@ -195,3 +195,22 @@ def test_a_signature_pushed_past_the_line_length_by_quoting_is_split_as_black_sp
     assert result.error is None and result.new_text is not None
     assert '"' in result.new_text  # the annotations were quoted
     assert _black(result.new_text) == result.new_text, result.new_text
+
+
+def test_a_reader_import_keeps_its_trailing_comma_when_the_name_becomes_the_getter(tmp_path: Path) -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/db.py": "class Engine:\n    pass\n\n\nengine = Engine()\n",
+        "pkg/use.py": (
+            "from pkg.db import (\n    Engine,\n    engine,\n)\n\n\ndef current() -> Engine:\n    return engine\n"
+        ),
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        assert _black(text) == text
+        (tmp_path / rel).write_text(text)
+    (tmp_path / "pyproject.toml").write_text("[tool.lazify]\n")
+    outcome = run_project(tmp_path, ("lazy-singletons",))
+    (use,) = [r for r in outcome.results if r.changed and r.path.endswith("use.py")]
+    assert use.new_text is not None and "    get_engine,\n)" in use.new_text, use.new_text
+    assert _black(use.new_text) == use.new_text, use.new_text
