@@ -698,7 +698,19 @@ def _split_call(value: str, first: int, width: int = LINE_LENGTH) -> str:
     """A one-line call that no longer fits once moved ``first`` columns in, split as black
     splits it: the arguments on one line of their own, else one a line with a trailing comma
     (continuation lines at depth 0, for ``_reindent``). Anything else is left as it is."""
-    if "\n" in value or first + len(value) <= width:
+    if "\n" in value:
+        # Already split as black's right-hand split (`f(\n    args\n)`): moved deeper, the
+        # arguments' line may no longer fit; lay it out again from one line.
+        lines = value.split("\n")
+        if not (len(lines) == 3 and lines[0].endswith("(") and lines[2].strip() == ")"):
+            return value
+        if _BUILD_DEPTH + len(lines[1]) <= width:
+            return value
+        value = lines[0] + lines[1].strip() + ")"
+        if "\n" in _split_call(value, first, width):
+            return _split_call(value, first, width)
+        return "\n".join(lines)
+    if first + len(value) <= width:
         return value
     try:
         call = ast.parse(value, mode="eval").body

@@ -214,3 +214,17 @@ def test_a_reader_import_keeps_its_trailing_comma_when_the_name_becomes_the_gett
     (use,) = [r for r in outcome.results if r.changed and r.path.endswith("use.py")]
     assert use.new_text is not None and "    get_engine,\n)" in use.new_text, use.new_text
     assert _black(use.new_text) == use.new_text, use.new_text
+
+
+def test_a_value_split_at_module_level_is_split_again_when_its_arguments_no_longer_fit(tmp_path: Path) -> None:
+    source = _black(
+        "class Svc:\n    def __init__(self, *args, **kwargs):\n        self.args = args\n\n\n"
+        'conn = Svc("GEOSWKTWriter_getOutputDimension", argtypes=["WKT_WRITE_PTR"], restype="c_int")\n\n\n'
+        "def count():\n    return conn\n"
+    )
+    assert source is not None and 'conn = Svc(\n    "GEOSWKTWriter' in source
+    (tmp_path / "pyproject.toml").write_text("[tool.lazify]\n")
+    (tmp_path / "m.py").write_text(source)
+    (result,) = [r for r in run_project(tmp_path, ("lazy-singletons",)).results if r.changed]
+    assert result.new_text is not None
+    assert _black(result.new_text) == result.new_text, result.new_text
