@@ -402,76 +402,80 @@ def global_scope_for(module: cst.Module, names: Iterable[str]) -> GlobalScope:
     return scope
 
 
+class BindingNames(cst.CSTVisitor):
+    """The names a block of code binds in its own scope: defs and classes (not their bodies),
+    imports, and assignment, ``for``, ``with``, ``except``, walrus and ``del`` targets, less
+    the names ``global``/``nonlocal`` send elsewhere (``names - declared``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+        self.declared: set[str] = set()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.names.add(node.name.value)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.names.add(node.name.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.declared.update(n.name.value for n in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.declared.update(n.name.value for n in node.names)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        _target_names(node.target, self.names)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        _target_names(node.target, self.names)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        _target_names(node.target, self.names)
+
+    def visit_For(self, node: cst.For) -> None:
+        _target_names(node.target, self.names)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            _target_names(node.asname.name, self.names)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            _target_names(node.name.name, self.names)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        _target_names(node.target, self.names)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self.names.update(alias_binding(a) for a in node.names)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if not isinstance(node.names, cst.ImportStar):
+            self.names.update(alias_binding(a) for a in node.names)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        _target_names(node.target, self.names)
+
+
 def _function_locals(fn: cst.FunctionDef | cst.Lambda) -> frozenset[str]:
     """The names a function binds itself (parameters, and assignments in its body that no
     ``global``/``nonlocal`` sends elsewhere), as the compiler decides them."""
-    names: set[str] = set()
-    declared: set[str] = set()
     params = fn.params
-    for p in [*params.posonly_params, *params.params, *params.kwonly_params]:
-        names.add(p.name.value)
+    names = {p.name.value for p in [*params.posonly_params, *params.params, *params.kwonly_params]}
     for p in (params.star_arg, params.star_kwarg):
         if isinstance(p, cst.Param):
             names.add(p.name.value)
     if isinstance(fn, cst.Lambda):
         return frozenset(names)
-
-    class V(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            names.add(node.name.value)
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            names.add(node.name.value)
-            return False
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
-        def visit_CompFor(self, node: cst.CompFor) -> bool:
-            return True  # its own targets are the comprehension's; walrus inside binds here
-
-        def visit_Global(self, node: cst.Global) -> None:
-            declared.update(n.name.value for n in node.names)
-
-        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-            declared.update(n.name.value for n in node.names)
-
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            _target_names(node.target, names)
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            _target_names(node.target, names)
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            _target_names(node.target, names)
-
-        def visit_For(self, node: cst.For) -> None:
-            _target_names(node.target, names)
-
-        def visit_WithItem(self, node: cst.WithItem) -> None:
-            if node.asname is not None:
-                _target_names(node.asname.name, names)
-
-        def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-            if node.name is not None:
-                _target_names(node.name.name, names)
-
-        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            _target_names(node.target, names)
-
-        def visit_Import(self, node: cst.Import) -> None:
-            names.update(alias_binding(a) for a in node.names)
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-            if not isinstance(node.names, cst.ImportStar):
-                names.update(alias_binding(a) for a in node.names)
-
-        def visit_Del(self, node: cst.Del) -> None:
-            _target_names(node.target, names)
-
-    fn.body.visit(V())
-    return frozenset(names - declared)
+    v = BindingNames()
+    fn.body.visit(v)
+    return frozenset((names | v.names) - v.declared)
 
 
 def _target_names(target: cst.BaseExpression, out: set[str]) -> None:

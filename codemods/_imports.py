@@ -22,7 +22,14 @@ from collections.abc import Iterable, Sequence
 
 import libcst as cst
 
-from codemods._cst import alias_binding, body_insert_index, dotted_name, is_future_import, is_type_checking_test
+from codemods._cst import (
+    BindingNames,
+    alias_binding,
+    body_insert_index,
+    dotted_name,
+    is_future_import,
+    is_type_checking_test,
+)
 
 #: black's and ruff's default line length: an import that would grow past it gets a line of
 #: its own instead (black would otherwise reformat it, and a formatted file must stay so).
@@ -63,20 +70,8 @@ def import_section(body: Sequence[cst.BaseStatement]) -> tuple[int, int]:
 def bindings(stmt: cst.BaseStatement) -> set[str]:
     """The module-level names a top-level statement binds when it runs (not under
     ``if TYPE_CHECKING:``, not inside functions or classes)."""
-    names: set[str] = set()
 
-    class V(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            names.add(node.name.value)
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            names.add(node.name.value)
-            return False
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
+    class V(BindingNames):
         def visit_If(self, node: cst.If) -> bool:
             if is_type_checking_test(node.test):
                 if node.orelse is not None:
@@ -84,20 +79,9 @@ def bindings(stmt: cst.BaseStatement) -> set[str]:
                 return False
             return True
 
-        def visit_Import(self, node: cst.Import) -> None:
-            names.update(alias_binding(a) for a in node.names)
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-            if not isinstance(node.names, cst.ImportStar):
-                names.update(alias_binding(a) for a in node.names)
-
-        def visit_Name(self, node: cst.Name) -> None:
-            # Assignment, for, with, except and walrus targets are Names inside target nodes;
-            # reads of other names only widen the set, which makes the floor later, never wrong.
-            names.add(node.value)
-
-    stmt.visit(V())
-    return names
+    v = V()
+    stmt.visit(v)
+    return v.names
 
 
 def floor(body: Sequence[cst.BaseStatement], names: Iterable[str]) -> int:
