@@ -1,0 +1,220 @@
+"""The project's installed packages, read statically: never imported, never run.
+
+Some answers live in the packages a project installs rather than in its own code: what
+``from sqlmodel import create_engine`` really is, what ``SQLAlchemy(app)`` does with the app,
+which SQLAlchemy version is installed. This module finds the project's environment and reads
+those packages' source with :mod:`ast`.
+
+The environment is the project's, not lazify's: ``.venv`` or ``venv`` in the project root, else
+``$VIRTUAL_ENV``. lazify's own interpreter counts only when it is one of those (lazify installed
+into the project's virtualenv); a pipx-installed lazify must not answer for the project.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import os
+import re
+import sys
+from pathlib import Path
+
+#: How many re-exports a name is followed through before giving up.
+MAX_HOPS = 12
+
+
+def environments(root: Path) -> tuple[Path, ...]:
+    """The project's environment prefixes, most specific first."""
+    found: list[Path] = []
+    for candidate in (root / ".venv", root / "venv"):
+        if (candidate / "pyvenv.cfg").is_file():
+            found.append(candidate)
+    active = os.environ.get("VIRTUAL_ENV")
+    if active and (Path(active) / "pyvenv.cfg").is_file():
+        found.append(Path(active))
+    unique: list[Path] = []
+    for prefix in found:
+        if prefix.resolve() not in [p.resolve() for p in unique]:
+            unique.append(prefix)
+    return tuple(unique)
+
+
+def _site_packages(prefix: Path) -> list[Path]:
+    dirs = sorted(prefix.glob("lib/python3*/site-packages")) + sorted(prefix.glob("lib64/python3*/site-packages"))
+    dirs.append(prefix / "Lib" / "site-packages")  # Windows layout
+    return [d for d in dirs if d.is_dir()]
+
+
+@functools.lru_cache(maxsize=32)
+def site_dirs(root: Path) -> tuple[Path, ...]:
+    """The ``site-packages`` directories of the project's environment (empty: none found)."""
+    out: list[Path] = []
+    for prefix in environments(root):
+        for d in _site_packages(prefix):
+            if d.resolve() not in [o.resolve() for o in out]:
+                out.append(d)
+    return tuple(out)
+
+
+def is_own_environment(root: Path) -> bool:
+    """Whether lazify itself runs in the project's environment."""
+    own = Path(sys.prefix).resolve()
+    return any(prefix.resolve() == own for prefix in environments(root))
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def distribution_version(name: str, dirs: tuple[Path, ...]) -> str | None:
+    """The installed version of distribution ``name`` (``flask-sqlalchemy``), from its
+    ``.dist-info`` directory's name; None when not installed there."""
+    wanted = _normalize(name)
+    for d in dirs:
+        try:
+            entries = sorted(d.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.suffix != ".dist-info":
+                continue
+            dist, _, version = entry.stem.rpartition("-")
+            if dist and _normalize(dist) == wanted:
+                return version
+    return None
+
+
+def module_source(module: str, dirs: tuple[Path, ...]) -> Path | None:
+    """The source file of ``module`` (a package's ``__init__.py``) under ``dirs``."""
+    parts = module.split(".")
+    if not all(p.isidentifier() for p in parts):
+        return None
+    for d in dirs:
+        base = d.joinpath(*parts)
+        for candidate in (base / "__init__.py", base.with_name(base.name + ".py")):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def is_package(path: Path) -> bool:
+    return path.name == "__init__.py"
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(path: Path, mtime_ns: int) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def parse(path: Path) -> ast.Module | None:
+    """``path`` parsed (cached while the file is unchanged); None when it can't be read."""
+    try:
+        return _parse(path, path.stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+def _top_level(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Statements that run at import: the body, and the branches of top-level ``if``/``try``
+    (``try: from ._speedups import x / except ImportError: from ._pure import x``)."""
+    out: list[ast.stmt] = []
+    for stmt in body:
+        out.append(stmt)
+        if isinstance(stmt, ast.If):
+            out += _top_level(stmt.body) + _top_level(stmt.orelse)
+        elif isinstance(stmt, ast.Try):
+            out += _top_level(stmt.body)
+            for handler in stmt.handlers:
+                out += _top_level(handler.body)
+            out += _top_level(stmt.orelse) + _top_level(stmt.finalbody)
+    return out
+
+
+def _absolute(module: str, package: bool, level: int, target: str | None) -> str | None:
+    if level == 0:
+        return target
+    parts = module.split(".")
+    base = parts if package else parts[:-1]
+    if level - 1 > len(base) or (level - 1 == len(base) and not target):
+        return None
+    base = base[: len(base) - (level - 1)]
+    return ".".join(base + ([target] if target else [])) or None
+
+
+def _split(qualified: str, dirs: tuple[Path, ...]) -> tuple[str, Path, str] | None:
+    """``a.b.c`` -> (``a.b``, its source, ``c``) for the longest module prefix that has one
+    attribute left."""
+    module, _, attr = qualified.rpartition(".")
+    if not module:
+        return None
+    source = module_source(module, dirs)
+    return (module, source, attr) if source is not None else None
+
+
+def _step(qualified: str, dirs: tuple[Path, ...]) -> str | None:
+    """Where ``qualified``'s module got that attribute from, if by an import; else None."""
+    split = _split(qualified, dirs)
+    if split is None:
+        return None
+    module, source, attr = split
+    tree = parse(source)
+    if tree is None:
+        return None
+    found: str | None = None
+    for stmt in _top_level(tree.body):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and stmt.name == attr:
+            return None  # defined here: this is the thing itself
+        if isinstance(stmt, ast.ImportFrom):
+            for alias in stmt.names:
+                if (alias.asname or alias.name) == attr and alias.name != "*":
+                    origin = _absolute(module, is_package(source), stmt.level, stmt.module)
+                    if origin is not None and found is None:
+                        found = f"{origin}.{alias.name}"
+        elif isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if alias.asname == attr and found is None:
+                    found = alias.name
+        elif isinstance(stmt, ast.Assign) and found is None:
+            # ``create_engine = _create_engine``: an alias of a name bound above.
+            if any(isinstance(t, ast.Name) and t.id == attr for t in stmt.targets):
+                return None
+    return found
+
+
+def resolve(qualified: str, dirs: tuple[Path, ...]) -> tuple[str, ...]:
+    """The names ``qualified`` is known by, following re-exports through installed packages'
+    ``__init__`` files: ``sqlmodel.create_engine`` -> (``sqlmodel.create_engine``,
+    ``sqlalchemy.create_engine``, ``sqlalchemy.engine.create_engine``, ...). The first is always
+    ``qualified`` itself; the chain stops where the name is defined, or can't be followed
+    (a module ``__getattr__``, a star import, a package not installed)."""
+    chain = [qualified]
+    while len(chain) <= MAX_HOPS:
+        nxt = _step(chain[-1], dirs)
+        if nxt is None or nxt in chain:
+            break
+        chain.append(nxt)
+    # The public names users write: ``sqlalchemy.engine.create.create_engine`` is also reached
+    # as ``sqlalchemy.create_engine``, which a factory list names.
+    return tuple(chain)
+
+
+def definition(qualified: str, dirs: tuple[Path, ...]) -> tuple[Path, ast.stmt] | None:
+    """The ``def`` or ``class`` statement ``qualified`` finally names, with its file."""
+    last = resolve(qualified, dirs)[-1]
+    split = _split(last, dirs)
+    if split is None:
+        return None
+    _, source, attr = split
+    tree = parse(source)
+    if tree is None:
+        return None
+    for stmt in _top_level(tree.body):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and stmt.name == attr:
+            return source, stmt
+    return None
+
+
+__all__ = ["definition", "distribution_version", "environments", "is_own_environment", "module_source", "parse", "resolve", "site_dirs"]

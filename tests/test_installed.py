@@ -1,0 +1,78 @@
+"""lazifier.installed: the project's environment and its packages, read without importing."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from lazifier import installed
+
+
+def _env(root: Path, name: str = ".venv") -> Path:
+    prefix = root / name
+    site = prefix / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (prefix / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    return site
+
+
+def _write(site: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = site / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@pytest.fixture(autouse=True)
+def _no_active_venv(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    installed.site_dirs.cache_clear()
+
+
+def test_environment_is_the_projects_not_lazifys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert installed.site_dirs(tmp_path) == ()
+    assert not installed.is_own_environment(tmp_path)
+    site = _env(tmp_path)
+    installed.site_dirs.cache_clear()
+    assert installed.site_dirs(tmp_path) == (site,)
+    other = tmp_path / "elsewhere"
+    other_site = _env(other, "env")
+    monkeypatch.setenv("VIRTUAL_ENV", str(other / "env"))
+    installed.site_dirs.cache_clear()
+    assert installed.site_dirs(tmp_path) == (site, other_site)
+    monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)
+    assert installed.is_own_environment(tmp_path) == (Path(sys.prefix) / "pyvenv.cfg").is_file()
+
+
+def test_reexports_are_followed_to_the_definition(tmp_path: Path) -> None:
+    site = _env(tmp_path)
+    _write(site, {
+        "facade/__init__.py": "from core import make_engine as make_engine\nfrom .sub import Client\n",
+        "facade/sub/__init__.py": "try:\n    from ._fast import Client\nexcept ImportError:\n    from ._slow import Client\n",
+        "facade/sub/_fast.py": "class Client:\n    pass\n",
+        "core/__init__.py": "from .engine import make_engine\n",
+        "core/engine/__init__.py": "from core.engine.create import make_engine\n",
+        "core/engine/create.py": "def make_engine(url):\n    return url\n",
+        "lazy/__init__.py": "def __getattr__(name):\n    raise AttributeError(name)\n",
+        "Facade-1.2.dist-info/METADATA": "Name: facade\n",
+    })  # fmt: skip
+    dirs = installed.site_dirs(tmp_path)
+    assert installed.resolve("facade.make_engine", dirs) == (
+        "facade.make_engine", "core.make_engine", "core.engine.make_engine", "core.engine.create.make_engine",
+    )  # fmt: skip
+    assert installed.resolve("facade.Client", dirs)[-1] == "facade.sub._fast.Client"
+    found = installed.definition("facade.make_engine", dirs)
+    assert found is not None and found[0] == site / "core/engine/create.py" and found[1].name == "make_engine"
+    # A name a module makes up at run time can't be followed: the chain is just the name.
+    assert installed.resolve("lazy.thing", dirs) == ("lazy.thing",)
+    assert installed.resolve("missing.thing", dirs) == ("missing.thing",)
+    assert installed.distribution_version("facade", dirs) == "1.2"
+    assert installed.distribution_version("absent", dirs) is None
+
+
+def test_a_cycle_of_reexports_ends(tmp_path: Path) -> None:
+    site = _env(tmp_path)
+    _write(site, {"a/__init__.py": "from b import x\n", "b/__init__.py": "from a import x\n"})
+    assert installed.resolve("a.x", installed.site_dirs(tmp_path)) == ("a.x", "b.x")
