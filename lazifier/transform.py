@@ -319,6 +319,7 @@ def _transform(
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 
+    from codemods._fit import refit
     from lazifier.diff import unified_diff
 
     result = FileResult(path)
@@ -363,12 +364,13 @@ def _transform(
         )  # fmt: skip
 
         def diff_of(key: str) -> str:  # called right away, inside this iteration
-            return unified_diff(path, current, cm.apply(ctx, analysis, frozenset({key})).code)  # noqa: B023
+            return unified_diff(path, current, refit(cm.apply(ctx, analysis, frozenset({key})).code, current))  # noqa: B023
 
         _record(result, cls, path, findings, keys, diff_of if change_diffs else None)
         if not keys:
             continue
-        new = cm.apply(ctx, analysis, keys).code
+        # A line the rewrite made too long is split as black would (codemods/_fit.py).
+        new = refit(cm.apply(ctx, analysis, keys).code, current)
         if new == current:
             continue
         problem, parsed = _verify(current, new, settings.target_version, path)

@@ -1,0 +1,196 @@
+"""Lines a rewrite made too long, split the way black splits them.
+
+A codemod that replaces ``engine`` by ``get_engine()`` in a call, or moves a statement four
+columns deeper, can push a line that fitted past the limit. Black would then reformat the file,
+so the output would not be what a black user commits. :func:`refit` splits such lines as black's
+right-hand split does, for the shape that covers the rewrites: a one-line statement ending in a
+call's closing parenthesis. The arguments go on a line of their own, or one a line with a
+trailing comma when they don't fit together; anything else is left as it is (still correct, and
+black would settle it).
+
+Only new lines are touched (a line also in the input is the user's), and every split is checked
+to give the same AST as the line it replaces.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+
+LINE_LENGTH = 88
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+_CLOSE = {v: k for k, v in _OPEN.items()}
+
+
+def refit(code: str, original: str, width: int = LINE_LENGTH) -> str:
+    """``code`` with its new over-long one-line statements split black-style."""
+    lines = code.splitlines(keepends=True)
+    old = set(original.splitlines())
+    long = {
+        i for i, line in enumerate(lines)
+        if len(line.rstrip("\r\n")) > width and line.rstrip("\r\n") not in old
+    }  # fmt: skip
+    if not long:
+        return code
+    whole = _one_line_statements(code)
+    changed = False
+    for i in sorted(long & whole, reverse=True):
+        line = lines[i]
+        ending = line[len(line.rstrip("\r\n")) :]
+        text = line.rstrip("\r\n")
+        indent = text[: len(text) - len(text.lstrip(" "))]
+        if "\t" in text[: len(indent) + 1]:
+            continue
+        split = _right_hand_split(text[len(indent) :], len(indent), width)
+        if split is None:
+            continue
+        new = [indent + part for part in split]
+        if not _same_ast(text.strip(), "\n".join(p.rstrip() for p in split)):
+            continue
+        lines[i] = "".join(part + (ending or "\n") for part in new)
+        if not ending:
+            lines[i] = lines[i][: -1]
+        changed = True
+    return "".join(lines) if changed else code
+
+
+def _one_line_statements(code: str) -> set[int]:
+    """0-based indexes of lines that hold one whole simple statement (no comment, no
+    continuation, not inside a string, not a compound statement's header)."""
+    out: set[int] = set()
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return out
+    start: tokenize.TokenInfo | None = None
+    clean = True
+    last: tokenize.TokenInfo | None = None
+    for tok in tokens:
+        if tok.type in (tokenize.INDENT, tokenize.DEDENT, tokenize.NL, tokenize.ENCODING):
+            if tok.type == tokenize.NL and start is not None:
+                clean = False  # a line break inside brackets
+            continue
+        if tok.type == tokenize.COMMENT:
+            clean = False
+            continue
+        if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            if start is not None and clean and last is not None and last.end[0] == start.start[0]:
+                if not (last.type == tokenize.OP and last.string == ":"):
+                    out.add(start.start[0] - 1)
+            start, clean, last = None, True, None
+            continue
+        if start is None:
+            start = tok
+        elif tok.type == tokenize.OP and tok.string == ";":
+            clean = False
+        if tok.start[0] != tok.end[0]:
+            clean = False  # a multi-line string
+        last = tok
+    return out
+
+
+def _right_hand_split(stmt: str, indent: int, width: int) -> list[str] | None:
+    """Black's right-hand split of ``stmt`` at its last call's parentheses, or None."""
+    try:
+        toks = [t for t in tokenize.generate_tokens(io.StringIO(stmt).readline)
+                if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)]  # fmt: skip
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    if toks and toks[0].string == "from" and not any(t.string == "(" for t in toks):
+        return _exploded_import(stmt)
+    if len(toks) < 3 or toks[-1].string != ")" or toks[-1].type != tokenize.OP:
+        return None
+    depth = 0
+    opener = None
+    for k in range(len(toks) - 1, -1, -1):
+        t = toks[k]
+        if t.type != tokenize.OP:
+            continue
+        if t.string in _CLOSE:
+            depth += 1
+        elif t.string in _OPEN:
+            depth -= 1
+            if depth == 0:
+                opener = k
+                break
+    if opener is None or opener == 0:
+        return None
+    before = toks[opener - 1]
+    is_call = (before.type == tokenize.NAME and before.string not in _KEYWORDS) or before.string in (")", "]")
+    if not is_call:
+        return None  # a parenthesized expression: black's invisible parentheses, another rule
+    head = stmt[: toks[opener].end[1]]
+    body = stmt[toks[opener].end[1] : toks[-1].start[1]].strip()
+    if not body or indent + len(head) > width:
+        return None
+    inner = indent + 4
+    elements = _top_level_commas(body)
+    if elements is None:
+        return None
+    magic = body.endswith(",")
+    if not magic and inner + len(body) <= width:
+        return [head, "    " + body, ")"]
+    items = [e for e in elements if e]
+    if len(items) < 2 and not magic:
+        return None  # black would split inside the one argument: not this rule
+    if any(e.startswith("*") or _is_generator(e) for e in items):
+        return None  # black adds no trailing comma after an unpacking on old targets
+    if not all(inner + len(e) + 1 <= width for e in items):
+        return None
+    return [head, *(f"    {e}," for e in items), ")"]
+
+
+def _exploded_import(stmt: str) -> list[str] | None:
+    """``from m import a, b`` too long: black puts the names one a line."""
+    head, sep, names = stmt.partition(" import ")
+    if not sep or "#" in names:
+        return None
+    return [f"{head} import (", *(f"    {n.strip()}," for n in names.split(",") if n.strip()), ")"]
+
+
+_KEYWORDS = frozenset(
+    "and as assert async await del elif else except for from if import in is lambda not or "
+    "print return while with yield".split()
+)
+
+
+def _top_level_commas(body: str) -> list[str] | None:
+    """``body`` split at its top-level commas (None if it can't be tokenized)."""
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(body).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    parts, depth, begin = [], 0, 0
+    for t in toks:
+        if t.type == tokenize.NAME and t.string == "lambda" and depth == 0:
+            return None  # its parameters' commas are not the call's
+        if t.type != tokenize.OP:
+            continue
+        if t.string in _OPEN:
+            depth += 1
+        elif t.string in _CLOSE:
+            depth -= 1
+        elif t.string == "," and depth == 0:
+            parts.append(body[begin : t.start[1]].strip())
+            begin = t.end[1]
+    parts.append(body[begin:].strip())
+    return parts
+
+
+def _is_generator(element: str) -> bool:
+    try:
+        node = ast.parse(f"f({element})", mode="eval").body
+    except SyntaxError:
+        return True
+    return isinstance(node, ast.Call) and len(node.args) == 1 and isinstance(node.args[0], ast.GeneratorExp)
+
+
+def _same_ast(before: str, after: str) -> bool:
+    try:
+        return ast.dump(ast.parse(before)) == ast.dump(ast.parse(after))
+    except SyntaxError:
+        return False
+
+
+__all__ = ["refit"]
