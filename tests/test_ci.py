@@ -338,3 +338,17 @@ def test_sarif_of_a_clean_run(project) -> None:  # noqa: ANN001
     assert run["results"] == []
     assert run["invocations"][0]["executionSuccessful"] is True
     assert run["invocations"][0]["toolExecutionNotifications"] == []
+
+
+def test_license_is_declared_the_current_way() -> None:
+    """Issue 15 #14: a ``{text = ...}`` table made setuptools warn three times on install that
+    it is deprecated; PEP 639's SPDX expression plus the file is the current form."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    data = tomllib.loads((root / "pyproject.toml").read_text())
+    assert data["project"]["license"] == "MIT"
+    assert data["project"]["license-files"] == ["LICENSE"] and (root / "LICENSE").is_file()
+    assert not any("License ::" in c for c in data["project"].get("classifiers", []))
+    # setuptools reads PEP 639 metadata from version 77 on.
+    assert any(re.fullmatch(r"setuptools>=(\d+)", r) and int(r.split(">=")[1]) >= 77 for r in data["build-system"]["requires"])
