@@ -23,6 +23,7 @@ from lazifier.report import (
     render_json,
     render_patch,
     render_sarif,
+    render_errors,
     render_text,
     write_stderr,
 )
@@ -354,6 +355,8 @@ def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Pro
             write_stderr("\n" + rest if rest else "")
         elif not interactive:
             write_stderr(render_text(report, texts, display=display, colors=err_colors))
+    elif args.output_format == "text":
+        write_stderr("\n".join(render_errors(report, display=display, colors=err_colors)))
     write_stderr(err_colors.bold("lazify: ") + report.summary())
     if interrupted:
         write_stderr("lazify: interrupted while the files were being replaced: the write was finished first")
@@ -501,6 +504,8 @@ def _apply_stdin(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if args.output_format == "text" and not args.quiet:
         write_stderr(render_text(report, texts, display=display, colors=err_colors))
+    elif args.output_format == "text":
+        write_stderr("\n".join(render_errors(report, display=display, colors=err_colors)))
     write_stderr(err_colors.bold("lazify: ") + report.summary())
     return report.exit_code()
 

@@ -91,10 +91,11 @@ class RunReport:
         return [r for r in self.results if r.changed and r.path not in self.write_errors]
 
     @property
-    def errors(self) -> list[tuple[str, int | None, str]]:
-        out = [(r.path, r.error_line, r.error) for r in self.results if r.error]
-        out += [(s.path, s.line, s.reason) for s in self.skipped if s.error]
-        out += [(p, None, why) for p, why in self.write_errors.items()]
+    def errors(self) -> list[tuple[str, int | None, int | None, str]]:
+        """(path, line, column, message) of every file that failed."""
+        out = [(r.path, r.error_line, r.error_column, r.error) for r in self.results if r.error]
+        out += [(s.path, s.line, None, s.reason) for s in self.skipped if s.error]
+        out += [(p, None, None, why) for p, why in self.write_errors.items()]
         return sorted(out, key=lambda e: (e[0], e[1] or 0))  # type: ignore[arg-type,return-value]
 
     def exit_code(self) -> int:
@@ -142,7 +143,7 @@ class RunReport:
             why = Counter(s.kind or s.reason for s in skipped_ok)
             parts.append(f"{len(skipped_ok)} skipped ({', '.join(f'{v} {k}' for k, v in sorted(why.items()))})")
         if errors:
-            why = Counter(_error_kind(e[2]) for e in errors)
+            why = Counter(_error_kind(e[3]) for e in errors)
             parts.append(f"{_n(n_err, 'file')} failed ({', '.join(f'{v} {k}' for k, v in sorted(why.items()))})")
         line = ", ".join(parts)
         if tail:
@@ -151,6 +152,8 @@ class RunReport:
 
 
 def _error_kind(reason: str) -> str:
+    if reason.startswith("SyntaxError:"):
+        return "syntax error"
     for key in ("not written", "worker", "syntax error", "internal error", "read-only", "can't decode",
                 "symlink loop", "broken symlink", "too deeply nested", "LibCST can't parse", "LibCST",
                 "changed on disk", "encoding", "null byte", "can't write"):  # fmt: skip
@@ -239,6 +242,17 @@ def _color_diff_line(line: str, colors: Colors) -> str:
     return line
 
 
+def render_errors(
+    report: RunReport, *, display: Callable[[str], str] = lambda p: p, colors: Colors = PLAIN
+) -> list[str]:
+    """One line per file that failed, at the position of the failure. Never quiet."""
+    out = []
+    for path, line, column, reason in report.errors:
+        loc = display(path) + (f":{line}" if line else "") + (f":{column}" if line and column else "")
+        out.append(f"{colors.bold(loc)}: {colors.red('error')}: {reason}\n")
+    return out
+
+
 def render_text(
     report: RunReport,
     sources: dict[str, str],
@@ -251,9 +265,7 @@ def render_text(
     for r in report.results:
         for c in sorted(r.changes, key=lambda c: (c.line, c.finding.span.column, c.code)):
             out.append(render_change(c, sources.get(r.path, ""), display_path=display(r.path), colors=colors, show_diff=show_diffs))
-    for path, line, reason in report.errors:
-        loc = f"{display(path)}:{line}" if line else display(path)
-        out.append(f"{colors.bold(loc)}: {colors.red('error')}: {reason}\n")
+    out += render_errors(report, display=display, colors=colors)
     for s in report.skipped:
         if not s.error:
             out.append(f"{colors.bold(display(s.path))}: {colors.dim('skipped')}: {s.reason}\n")
@@ -318,7 +330,7 @@ def render_json(report: RunReport, display: Callable[[str], str] = lambda p: p) 
             "text": report.summary(),
         },
         "changes": [_change_json(c, display) for r in report.results for c in r.changes],
-        "errors": [{"file": display(p), "line": line, "message": m} for p, line, m in report.errors],
+        "errors": [{"file": display(p), "line": line, "column": col, "message": m} for p, line, col, m in report.errors],
         "skipped": [{"file": display(s.path), "reason": s.reason} for s in report.skipped if not s.error],
         "notes": report.notes,
     }
@@ -379,8 +391,9 @@ def render_github(report: RunReport, display: Callable[[str], str] = lambda p: p
                 msg += f"\nhelp: {f.help}"
             props = [("file", display(c.path)), *_gh_span(f.span), ("title", title)]
             out.append(_gh_command(level, props, msg))
-    for path, line, reason in report.errors:
-        props = [("file", display(path))] + ([("line", line)] if line else []) + [("title", "lazify: error")]
+    for path, line, column, reason in report.errors:
+        props = [("file", display(path))] + ([("line", line)] if line else []) + ([("col", column)] if line and column else [])
+        props.append(("title", "lazify: error"))
         out.append(_gh_command("error", props, reason))
     for note in report.notes:
         out.append(_gh_command("notice", [("title", "lazify")], note))
@@ -580,8 +593,8 @@ def render_sarif(report: RunReport, texts: dict[str, str], prefix: str = "", rep
             results.append(_sarif_result(c, rule_index, uri, report.strict, original))
 
     notifications = []
-    for path, line, reason in report.errors:
-        region = {"startLine": line} if line else None
+    for path, line, column, reason in report.errors:
+        region = ({"startLine": line} | ({"startColumn": column} if column else {})) if line else None
         notifications.append({"level": "error", "message": {"text": reason}, "locations": [_sarif_location(uri(path), region)]})
     for s in report.skipped:
         if not s.error:

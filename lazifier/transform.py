@@ -72,6 +72,7 @@ class FileResult:
     new_text: str | None = None
     error: str | None = None
     error_line: int | None = None
+    error_column: int | None = None
     #: "parse" (syntax error/LibCST can't handle) | "internal" (a codemod produced bad code)
     error_kind: str | None = None
 
@@ -150,6 +151,42 @@ def _compiles_here(text: str) -> bool:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return False
     return True
+
+
+def compile_error(text: str, path: str = "<file>") -> SyntaxError | None:
+    """Python's own verdict on ``text``: its SyntaxError (message, line, column), or None."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(text, path, "exec", dont_inherit=True)
+        except SyntaxError as e:
+            return e
+        except (ValueError, RecursionError, MemoryError):
+            pass
+    return None
+
+
+def _syntax_result(result: FileResult, error: SyntaxError) -> FileResult:
+    """Report a syntax error once, in Python's words and at Python's position."""
+    result.error = f"SyntaxError: {error.msg}"
+    result.error_line, result.error_column = error.lineno or 1, error.offset or None
+    result.error_kind = "parse"
+    return result
+
+
+def _libcst_syntax_result(result: FileResult, text: str, e: Exception) -> FileResult:
+    """A syntax error only LibCST (which knows a newer target's grammar) can judge, in the same
+    shape as Python's: ``SyntaxError: expected one of ...`` at its line and column, once."""
+    message = getattr(e, "message", str(e))
+    m = re.search(r"error at \d+:\d+: (.*)", message, re.S)
+    result.error = f"SyntaxError: {m.group(1).strip() if m else message}"
+    result.error_line = _error_line(text, e)
+    # LibCST's columns are not reliable (1.9 counts from the wrong token); Python's are, when it
+    # fails on the same line.
+    here = compile_error(text)
+    result.error_column = here.offset if here is not None and here.lineno == result.error_line else None
+    result.error_kind = "parse"
+    return result
 
 
 def _error_line(text: str, e: Exception) -> int:
@@ -250,12 +287,16 @@ def _parse_checked(text: str, target: tuple[int, int], result: FileResult):  # -
     try:
         module = _parse(text, target)
     except cst.ParserSyntaxError as e:
+        error = compile_error(text)
+        if error is not None and target <= sys.version_info[:2]:
+            _syntax_result(result, error)
+            return None
         if _compiles_here(text):
             # Valid Python (`(x): int = 1`) that LibCST's grammar rejects.
             result.error = f"LibCST can't parse this file, though it is valid Python: {e.message}"
+            result.error_line, result.error_kind = _error_line(text, e), "parse"
         else:
-            result.error = f"syntax error: {e.message}"
-        result.error_line, result.error_kind = _error_line(text, e), "parse"
+            _libcst_syntax_result(result, text, e)
         return None
     if module.code != text:
         result.error = "LibCST does not reproduce this file byte for byte; skipped so nothing is lost"
@@ -279,13 +320,13 @@ def syntax_error(text: str, path: str, target: tuple[int, int]) -> FileResult | 
         except (ValueError, RecursionError, MemoryError):
             return None
     if target <= sys.version_info[:2]:
-        return FileResult(path, error=f"syntax error: {error.msg}", error_line=error.lineno or 1, error_kind="parse")
+        return _syntax_result(FileResult(path), error)
     import libcst as cst
 
     try:
         _parse(text, target)
     except cst.ParserSyntaxError as e:
-        return FileResult(path, error=f"syntax error: {e.message}", error_line=_error_line(text, e), error_kind="parse")
+        return _libcst_syntax_result(FileResult(path), text, e)
     except RecursionError:
         return FileResult(path, error="too deeply nested for LibCST (RecursionError)", error_kind="parse")
     return None

@@ -71,8 +71,16 @@ def test_syntax_error_is_reported_with_its_line_and_left_unchanged(project) -> N
     assert r.returncode == 2, err(r)
     assert (root / "broken.py").read_bytes() == broken
     assert_good_rewritten(root)
-    assert re.search(r"(?m)^broken\.py:3: error: syntax error", err(r)), err(r)
+    # Python's own message and position, once (issue 15 #8: not LibCST's "parser error: error
+    # at 3:4: expected one of ..." after a line of its own).
+    e = python_says.value
+    assert err(r).count(f"broken.py:{e.lineno}:{e.offset}: error: SyntaxError: {e.msg}\n") == 1, err(r)
+    assert "parser error" not in err(r) and "error at" not in err(r)
     assert "1 file failed (1 syntax error)" in summary_line(r)
+    # Errors are never quiet (issue 15 #9): -q still names the file.
+    quiet = run_lazify("apply", "--dry-run", "-q", ".", cwd=root)
+    assert quiet.returncode == 2
+    assert f"broken.py:{e.lineno}:{e.offset}: error: SyntaxError: {e.msg}" in err(quiet), err(quiet)
 
 
 def test_undecodable_bytes_are_reported_with_their_line_and_left_unchanged(project) -> None:  # noqa: ANN001
@@ -102,7 +110,7 @@ def test_read_only_file_is_reported_and_left_unchanged(project) -> None:  # noqa
 
 def test_a_syntax_error_no_codemod_would_touch_is_still_reported(project) -> None:  # noqa: ANN001
     # Nothing here matches a codemod, so only a parse finds the error. The README's promise:
-    # syntax errors are reported as `path:line: reason`, and a file that could not be processed
+    # syntax errors are reported as `path:line:column: reason`, and a file that could not be processed
     # exits 2. Syntax the target version has (3.12's `type`) is not an error, whatever Python
     # runs lazify.
     files = {"broken.py": b"def f(:\n    pass\n", "newer.py": b"type Alias = int\n"}
@@ -115,7 +123,7 @@ def test_a_syntax_error_no_codemod_would_touch_is_still_reported(project) -> Non
     )
     for r in (default, only_heavy, older):
         assert r.returncode == 2, err(r)
-        assert re.search(r"(?m)^broken\.py:1: error: syntax error", err(r)), err(r)
+        assert re.search(r"(?m)^broken\.py:1:\d+: error: SyntaxError: ", err(r)), err(r)
         assert "newer.py" not in err(r)
         unchanged = 0 if r is older else 1
         assert summary_line(r).startswith(f"lazify: 1 file would be rewritten, {unchanged} unchanged, 1 file failed (1 syntax error)"), err(r)

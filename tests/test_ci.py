@@ -141,7 +141,7 @@ def test_github_output_of_a_real_run_names_files_from_the_repository_root(tmp_pa
     assert seen.keys() == {"svc/pkg/a.py", "svc/pkg/we:ird,50%.py", "svc/pkg/blocked.py", "svc/pkg/broken.py"}
     assert seen["svc/pkg/a.py"][:2] == ("error", 1)
     assert seen["svc/pkg/blocked.py"][0] == "warning" and "module level" in seen["svc/pkg/blocked.py"][2]
-    assert seen["svc/pkg/broken.py"][0] == "error" and "syntax error" in seen["svc/pkg/broken.py"][2]
+    assert seen["svc/pkg/broken.py"][0] == "error" and "SyntaxError" in seen["svc/pkg/broken.py"][2]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,7 +307,7 @@ def test_sarif_content(sarif_run) -> None:  # noqa: ANN001
     (invocation,) = run["invocations"]
     assert invocation["executionSuccessful"] is False and invocation["exitCode"] == 2
     notes = {unquote(n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]): n for n in invocation["toolExecutionNotifications"]}
-    assert notes["svc/pkg/broken.py"]["level"] == "error" and "syntax error" in notes["svc/pkg/broken.py"]["message"]["text"]
+    assert notes["svc/pkg/broken.py"]["level"] == "error" and "SyntaxError" in notes["svc/pkg/broken.py"]["message"]["text"]
     assert notes["svc/pkg/broken.py"]["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
     assert notes["svc/pkg/gen.py"]["level"] == "note"
 

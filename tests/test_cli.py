@@ -408,7 +408,7 @@ def test_a_broken_file_makes_exit_2_but_the_good_file_is_still_in_the_patch(proj
     assert r.returncode == 2, err(r)
     assert diffed_files(r.stdout) == ["good.py"]
     assert_is_patch(r.stdout)
-    assert re.search(r"(?m)^broken\.py:\d+: error: syntax error", err(r)), err(r)
+    assert re.search(r"(?m)^broken\.py:\d+:\d+: error: SyntaxError: ", err(r)), err(r)
     assert "1 file failed" in summary_line(r)
     assert tree(root) == before
 
