@@ -148,7 +148,12 @@ def _csv(value: str) -> tuple[str, ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # The usage of the command the user typed (`lazify apply --bogus` shows apply's).
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        where = subparsers.choices.get(args.command, parser) if args.command else parser
+        where.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_ERROR

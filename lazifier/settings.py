@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import difflib
 import functools
 import hashlib
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from codemods import REGISTRY
 from codemods._api import Settings as CodemodSettings
@@ -184,6 +185,11 @@ def _coerce(name: str, spec: _Key, value: Any, where: str) -> Any:
     return tuple(value)
 
 
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
 def infer_target_version(data: Mapping[str, Any]) -> str | None:
     spec = data.get("project", {}).get("requires-python")
     if not isinstance(spec, str):
@@ -199,6 +205,7 @@ def load_settings(paths: list[Path], overrides: Mapping[str, Any] | None = None)
     """Build the run's settings: defaults, then ``[tool.lazify]``, then the command line."""
     root, config = find_project_root(paths)
     values: dict[str, Any] = {}
+    origin: dict[str, str] = {}  # field -> where its value came from, for error messages
     if config is not None:
         data = read_pyproject(config)
         table = data.get("tool", {}).get("lazify", {})
@@ -208,10 +215,9 @@ def load_settings(paths: list[Path], overrides: Mapping[str, Any] | None = None)
         for key, value in table.items():
             spec = CONFIG_KEYS.get(key)
             if spec is None:
-                raise ConfigError(
-                    f"{where}: unknown key `{key}` (known: {', '.join(sorted(CONFIG_KEYS))})"
-                )
+                raise ConfigError(f"{where}: unknown key `{key}`{_did_you_mean(key, CONFIG_KEYS)} (known: {', '.join(sorted(CONFIG_KEYS))})")
             values[spec.field] = _coerce(key, spec, value, where)
+            origin[spec.field] = where
         if "target_version" not in values:
             inferred = infer_target_version(data)
             if inferred:
@@ -219,6 +225,7 @@ def load_settings(paths: list[Path], overrides: Mapping[str, Any] | None = None)
     for k, v in (overrides or {}).items():
         if v is not None:
             values[k] = v
+            origin[k] = f"--{k.replace('_', '-')}"
     for base, default in (("singleton_factories", DEFAULT_FACTORIES), ("cheap_calls", DEFAULT_CHEAP)):
         extra = values.pop(f"extend_{base}", ())
         values[base] = tuple(dict.fromkeys(tuple(values.get(base, default)) + tuple(extra)))
@@ -228,7 +235,11 @@ def load_settings(paths: list[Path], overrides: Mapping[str, Any] | None = None)
     for key in ("select", "ignore"):
         for item in values.get(key) or ():
             if item != "ALL" and not any(item in (c.code, c.name) for c in REGISTRY):
-                raise ConfigError(f"unknown codemod `{item}` in `{key}` (see `lazify codemods`)")
+                names = [n for c in REGISTRY for n in (c.code, c.name)]
+                where = origin.get(key, "the settings")
+                raise ConfigError(
+                    f"{where}: unknown codemod `{item}` in `{key}`{_did_you_mean(item, names)} (see `lazify codemods`)"
+                )
     settings = Settings(project_root=root, config_path=config, **values)
     if settings.style == "lazy-keyword" and settings.target < (3, 15):
         raise ConfigError(

@@ -330,6 +330,28 @@ def test_unknown_config_key_exits_2_naming_it(project) -> None:  # noqa: ANN001
     assert (root / "good.py").read_text() == MOVES_NUMPY
 
 
+def test_usage_errors_name_the_likely_word_and_where_it_came_from(project) -> None:  # noqa: ANN001
+    """Issue 15 #10, #11: the command's own usage; "did you mean"; which file said it."""
+    root = good_project(project, {}, 'extend-heavy-module = ["torch"]\n')
+    key, bogus = concurrently(
+        lambda: run_lazify("apply", "--yes", ".", cwd=root),
+        lambda: run_lazify("apply", "--bogus", ".", cwd=root),
+    )
+    assert key.returncode == 2 and "unknown key `extend-heavy-module`; did you mean `extend-heavy-modules`?" in err(key)
+    # argparse's error, but with `apply`'s usage, not the top-level one.
+    assert bogus.returncode == 2
+    assert err(bogus).startswith("usage: lazify apply ") and "lazify apply: error: unrecognized arguments: --bogus" in err(bogus)
+    root = good_project(project, {}, 'select = ["lazy-singleton"]\n')
+    in_file, on_line = concurrently(
+        lambda: run_lazify("apply", "--dry-run", ".", cwd=root),
+        lambda: run_lazify("apply", "--dry-run", "--select", "heavy-import", ".", cwd=root),
+    )
+    assert in_file.returncode == 2
+    assert f"{root / 'pyproject.toml'} [tool.lazify]: unknown codemod `lazy-singleton` in `select`; did you mean `lazy-singletons`?" in err(in_file)
+    assert on_line.returncode == 2 and "--select: unknown codemod `heavy-import` in `select`; did you mean `heavy-imports`?" in err(on_line)
+    assert (root / "good.py").read_text() == MOVES_NUMPY
+
+
 def test_a_pyproject_that_is_not_utf8_is_one_line_not_a_traceback(project) -> None:  # noqa: ANN001
     root = good_project(project, {})
     (root / "pyproject.toml").write_bytes("[tool.lazify]\n".encode("utf-16"))
