@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import textwrap
@@ -136,6 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="commit the changes, one commit per codemod; other staged changes stay staged and uncommitted")
 
     sub.add_parser("codemods", help="list the codemods", description="List the codemods.", formatter_class=_Formatter)
+    config = sub.add_parser(
+        "config", help="print the effective settings and where each comes from",
+        description="Print the settings a run on PATHs would use: each key of [tool.lazify] with its "
+        "value and where it came from (default, which pyproject.toml), and what lazify detected "
+        "about the project.",
+        formatter_class=_Formatter,
+    )  # fmt: skip
+    config.add_argument("paths", nargs="*", metavar="PATH", type=Path, help="files or directories (default: .)")
     explain = sub.add_parser("explain", help="print a codemod's documentation",
                              description="Print a codemod's documentation.", formatter_class=_Formatter)
     explain.add_argument("codemod", metavar="NAME-OR-CODE")
@@ -162,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _codemods()
         if args.command == "explain":
             return _explain(args.codemod)
+        if args.command == "config":
+            return _config(args.paths or [Path(".")])
         return _apply(args)
     except ConfigError as e:
         write_stderr(f"lazify: error: {e}")
@@ -206,13 +217,75 @@ def explain_text(cls: type) -> str:
     return f"# {cls.name} ({cls.code})\n\n{first}\n{doc}".rstrip() + "\n"
 
 
+def _config(paths: list[Path]) -> int:
+    """``lazify config``: the settings as a ``[tool.lazify]`` table, each with its origin."""
+    from lazifier.settings import CONFIG_KEYS, load_settings_with_origins
+
+    settings, origins = load_settings_with_origins(paths)
+    lines = [
+        f"# project root: {settings.project_root}",
+        f"# configuration: {settings.config_path or 'none (no pyproject.toml with [tool.lazify] found)'}",
+        "[tool.lazify]",
+    ]
+    for key, spec in CONFIG_KEYS.items():
+        if key.startswith("extend-"):
+            continue  # folded into the key they extend, and named in its origin
+        value = getattr(settings, spec.field)
+        if value is None:
+            continue
+        where = origins.get(spec.field, "default")
+        text = _toml(value, len(key) + 3)
+        if "\n" in text:
+            lines += [f"# {key}: {where}", f"{key} = {text}"]
+        else:
+            lines.append(f"{key} = {text}  # {where}")
+    facts = settings.codemod_settings()
+    lines += [
+        "",
+        "# detected:",
+        f"#   SQLAlchemy 2.0 usable: {facts.sqlalchemy2} ({facts.sqlalchemy_source})",
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def _toml(value: object, indent: int) -> str:
+    """A setting's value in TOML; a long list wrapped one item a line."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        one_line = "[" + ", ".join(json.dumps(v) for v in value) + "]"
+        if indent + len(one_line) <= 88:
+            return one_line
+        return "[\n" + "".join(f"    {json.dumps(v)},\n" for v in value) + "]"
+    return json.dumps(str(value))
+
+
 def _explain(key: str) -> int:
     cls = by_name_or_code(key)
     if cls is None:
         write_stderr(f"lazify: error: no codemod named {key!r} (see `lazify codemods`)")
         return EXIT_ERROR
-    sys.stdout.write(explain_text(cls))
+    sys.stdout.write(explain_text(cls) + _defaults_text(cls.name))
     return EXIT_OK
+
+
+def _defaults_text(name: str) -> str:
+    """The default lists a codemod works from, which live in the source: shown by explain."""
+    from lazifier.settings import DEFAULT_CHEAP, DEFAULT_FACTORIES, DEFAULT_HEAVY_MODULES
+
+    lists = {
+        "heavy-imports": [("heavy-modules", DEFAULT_HEAVY_MODULES)],
+        "lazy-singletons": [("singleton-factories", DEFAULT_FACTORIES), ("cheap-calls", DEFAULT_CHEAP)],
+    }.get(name, [])
+    out = ""
+    for key, values in lists:
+        out += (
+            f"\n## Default `{key}`\n\nReplace it with `{key}`, or add to it with `extend-{key}`, in "
+            f"`[tool.lazify]`; `lazify config` shows the effective list.\n\n"
+            + "".join(f"- `{v}`\n" for v in values)
+        )
+    return out
 
 
 class _Progress:

@@ -203,6 +203,13 @@ def infer_target_version(data: Mapping[str, Any]) -> str | None:
 
 def load_settings(paths: list[Path], overrides: Mapping[str, Any] | None = None) -> Settings:
     """Build the run's settings: defaults, then ``[tool.lazify]``, then the command line."""
+    return load_settings_with_origins(paths, overrides)[0]
+
+
+def load_settings_with_origins(
+    paths: list[Path], overrides: Mapping[str, Any] | None = None
+) -> tuple[Settings, dict[str, str]]:
+    """The settings, and where each field that is not a default came from (``lazify config``)."""
     root, config = find_project_root(paths)
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}  # field -> where its value came from, for error messages
@@ -222,16 +229,19 @@ def load_settings(paths: list[Path], overrides: Mapping[str, Any] | None = None)
             inferred = infer_target_version(data)
             if inferred:
                 values["target_version"] = inferred
+                origin["target_version"] = f"{config} (inferred from project.requires-python)"
     for k, v in (overrides or {}).items():
         if v is not None:
             values[k] = v
             origin[k] = f"--{k.replace('_', '-')}"
-    for base, default in (("singleton_factories", DEFAULT_FACTORIES), ("cheap_calls", DEFAULT_CHEAP)):
+    for base, default in (
+        ("singleton_factories", DEFAULT_FACTORIES), ("cheap_calls", DEFAULT_CHEAP), ("heavy_modules", DEFAULT_HEAVY_MODULES),
+    ):  # fmt: skip
         extra = values.pop(f"extend_{base}", ())
+        if extra:
+            first = origin.get(base, "default")
+            origin[base] = f"{first}, extended by {origin.pop(f'extend_{base}')}"
         values[base] = tuple(dict.fromkeys(tuple(values.get(base, default)) + tuple(extra)))
-    extend_heavy = values.pop("extend_heavy_modules", ())
-    heavy = tuple(values.pop("heavy_modules", DEFAULT_HEAVY_MODULES)) + tuple(extend_heavy)
-    values["heavy_modules"] = tuple(dict.fromkeys(heavy))
     for key in ("select", "ignore"):
         for item in values.get(key) or ():
             if item != "ALL" and not any(item in (c.code, c.name) for c in REGISTRY):
@@ -246,7 +256,7 @@ def load_settings(paths: list[Path], overrides: Mapping[str, Any] | None = None)
             "style `lazy-keyword` writes PEP 810 `lazy import`, which needs target-version py315 "
             f"(got {settings.target_version}); use `lazy-modules` to stay compatible"
         )
-    return settings
+    return settings, origin
 
 
 _REQ = re.compile(r"^\s*sqlalchemy(?:\[[^\]]*\])?\s*(?P<spec>[^;#]*)", re.IGNORECASE)

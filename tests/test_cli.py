@@ -462,6 +462,34 @@ def test_codemods_and_explain() -> None:
     assert unknown.returncode == 2
     assert unknown.stdout == b""
     assert "no-such-codemod" in err(unknown)
+    # The default list lives in the source; explain shows it (issue 15 #12).
+    from lazifier.settings import DEFAULT_HEAVY_MODULES
+
+    assert "## Default `heavy-modules`" in doc
+    assert all(f"- `{m}`\n" in doc for m in DEFAULT_HEAVY_MODULES)
+
+
+def test_config_shows_each_setting_and_where_it_came_from(project) -> None:  # noqa: ANN001
+    """Issue 15 #12: the effective settings, as a [tool.lazify] table one can paste, each with
+    its origin: a default, which pyproject.toml, or the inference from requires-python."""
+    import tomllib
+
+    root = project({"app.py": "x = 1\n"}, 'extend-heavy-modules = ["boto3"]\nunsafe-fixes = true\n')
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text('[project]\nrequires-python = ">=3.12"\n\n' + pyproject.read_text())
+    r = run_lazify("config", cwd=root)
+    assert r.returncode == 0, err(r)
+    text = out(r)
+    table = tomllib.loads(text)["tool"]["lazify"]  # what it prints is valid TOML
+    from lazifier.settings import DEFAULT_HEAVY_MODULES
+
+    assert table["heavy-modules"] == [*DEFAULT_HEAVY_MODULES, "boto3"]
+    assert table["unsafe-fixes"] is True and table["target-version"] == "py312"
+    assert f"# heavy-modules: default, extended by {pyproject} [tool.lazify]" in text
+    assert f"unsafe-fixes = true  # {pyproject} [tool.lazify]" in text
+    assert f'target-version = "py312"  # {pyproject} (inferred from project.requires-python)' in text
+    assert 'style = "local"  # default' in text
+    assert f"# project root: {root}" in text and "SQLAlchemy 2.0 usable:" in text
 
 
 def _python_block_after(doc: str, marker: str) -> str:
