@@ -1108,6 +1108,8 @@ class _LocalRewriter(cst.CSTTransformer):
             if i in flag_at:
                 generated = _flag_replacement(flag_at[i], original[i])
                 generated[0] = _with_leading(generated[0], lead + list(original[i].leading_lines))
+                if probe_after and probe_after[-1] == len(out):
+                    generated[0] = u.ensure_blank_lines(generated[0], 2)  # after the probe above
                 lead = []
                 out.extend(generated)
                 probe_after.append(len(out))
@@ -1132,10 +1134,13 @@ class _LocalRewriter(cst.CSTTransformer):
             out = imports.add_type_checking_imports(out, codes)
         if self.flags:
             out = _add_module_getattr(out, self.flags)
-        if out and body and out[0] is not body[0] and not new_module.header:
-            # Removing the first statements must not leave the file starting with blank lines.
+        if out and body and out[0] is not body[0]:
+            # Removing the first statements must not leave the file starting with blank lines,
+            # nor more than two after the module's opening comment (LibCST keeps that comment,
+            # and the blank lines below it, in the module's header).
+            room = max(0, 2 - _edge_blanks(reversed(new_module.header))) if new_module.header else 0
             lead = list(getattr(out[0], "leading_lines", ()))
-            while lead and lead[0].comment is None and not lead[0].whitespace.value:
+            while _edge_blanks(lead) > room:
                 lead.pop(0)
             out[0] = out[0].with_changes(leading_lines=lead)  # type: ignore[call-arg]
         return new_module.with_changes(body=out)
@@ -1262,9 +1267,13 @@ def _prepend_imports(body: cst.BaseSuite, new: list[cst.BaseStatement]) -> cst.B
     block = u.prepend_to_block(body, new)
     stmts = list(block.body)
     after = u.body_insert_index(stmts) + len(new)
-    if after < len(stmts) and imports.is_import_line(stmts[after - 1]) and not imports.is_import_line(stmts[after]):
+    if after < len(stmts) and imports.is_import_line(stmts[after - 1]):
         nxt = stmts[after]
         lead = list(getattr(nxt, "leading_lines", ()))
+        # Black separates imports from what follows, and a comment line is "what follows" even
+        # above another import (`# avoid a cycle` / `from x import y`).
+        if imports.is_import_line(nxt) and not (lead and lead[0].comment is not None):
+            return block
         if not (lead and lead[0].comment is None and not lead[0].whitespace.value):
             stmts[after] = nxt.with_changes(leading_lines=[cst.EmptyLine(indent=False), *lead])  # type: ignore[call-arg]
             return block.with_changes(body=stmts)
@@ -1291,6 +1300,16 @@ def _joined(first: Sequence[cst.EmptyLine], then: Sequence[cst.EmptyLine]) -> li
     """The leading lines of a removed statement joined to those of the next one: the gap stays
     as wide as the wider of the two, not their sum."""
     return _capped([*first, *then], _blank_run(first, then))
+
+
+def _edge_blanks(lines: Iterable[cst.EmptyLine]) -> int:
+    """How many blank lines ``lines`` starts with."""
+    n = 0
+    for line in lines:
+        if line.comment is not None or line.whitespace.value:
+            break
+        n += 1
+    return n
 
 
 def _blank_run(*leads: Sequence[cst.EmptyLine]) -> int:

@@ -228,3 +228,44 @@ def test_a_value_split_at_module_level_is_split_again_when_its_arguments_no_long
     (result,) = [r for r in run_project(tmp_path, ("lazy-singletons",)).results if r.changed]
     assert result.new_text is not None
     assert _black(result.new_text) == result.new_text, result.new_text
+
+
+def _heavy(source: str, heavy: set[str], *, unsafe: bool = False, codes: tuple[str, ...] = ("LZY001",)) -> str:
+    from codemods._api import ProjectView, Settings
+    from lazifier.transform import Policy, transform
+
+    assert _black(source) == source, "the case must start black-clean"
+    result = transform(
+        source, "m.py", "m", Settings(heavy_modules=frozenset(heavy)), codes, ProjectView("m"), Policy(unsafe_fixes=unsafe)
+    )
+    assert result.error is None and result.new_text is not None
+    return result.new_text
+
+
+# Seen in the django sweep (issue 10), each black-clean before the rewrite and not after.
+def test_an_import_added_above_a_comment_gets_black_s_blank_line() -> None:
+    source = (
+        "import unicodedata\n\n\ndef f(x):\n"
+        '    """Doc."""\n    # About the next import.\n    from os import path\n\n    return unicodedata.name(x), path\n'
+    )
+    new = _heavy(source, {"unicodedata"})
+    assert "    import unicodedata\n\n    # About the next import.\n" in new, new
+    assert _black(new) == new, new
+
+
+def test_imports_removed_below_the_opening_comment_leave_two_blank_lines() -> None:
+    source = "# A comment that opens the module.\n\nimport warnings\n\nfrom json import dumps\n\n\ndef f():\n    warnings.warn(dumps(1))\n"
+    new = _heavy(source, {"warnings", "json"})
+    assert new.startswith("# A comment that opens the module.\n\n\ndef f():\n"), new
+    assert _black(new) == new, new
+
+
+def test_two_optional_import_flags_in_a_row_are_two_lines_apart() -> None:
+    source = (
+        "try:\n    import bz2\n\n    has_bz2 = True\nexcept ImportError:\n    has_bz2 = False\n\n"
+        "try:\n    import lzma\n\n    has_lzma = True\nexcept ImportError:\n    has_lzma = False\n\n\n"
+        "def f():\n    return has_bz2, has_lzma\n"
+    )
+    new = _heavy(source, {"bz2", "lzma"})
+    assert "    return has_bz2\n\n\nhas_lzma: bool\n" in new, new
+    assert _black(new) == new, new
