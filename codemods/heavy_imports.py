@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -133,6 +134,8 @@ class _Plan:
     flags: dict[str, _FlagBlock]
     getattr_index: int | None
     getattr_generated: bool
+    #: One statement, one finding: the key of a merged finding -> the bindings' own keys.
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class _Blocked(Exception):
@@ -226,7 +229,8 @@ class HeavyImports(Codemod):
     def apply(self, ctx: FileContext, analysis: Analysis, keys: frozenset[str]) -> cst.Module:
         plan = analysis.plan
         assert isinstance(plan, _Plan)
-        chosen = [b for k, b in plan.bindings.items() if k in keys]
+        wanted = {m for k in keys for m in plan.groups.get(k, (k,))}
+        chosen = [b for k, b in plan.bindings.items() if k in wanted]
         flags = [f for k, f in plan.flags.items() if k in keys]
         if not chosen and not flags:
             return ctx.module
@@ -434,8 +438,9 @@ class _Analyzer:
                 continue
             elif not isinstance(stmt, cst.FunctionDef):
                 self._block_nested(stmt, "imported conditionally at module level")
-        findings = sorted(self.findings, key=lambda f: (f.span.line, f.span.column, f.message))
-        plan = _Plan(self.bindings, self.flags, self.getattr_index, self.getattr_generated)
+        findings, groups = _one_per_statement(self.findings)
+        findings = sorted(findings, key=lambda f: (f.span.line, f.span.column, f.message))
+        plan = _Plan(self.bindings, self.flags, self.getattr_index, self.getattr_generated, groups)
         return Analysis(findings, plan)
 
     def _heavy_aliases(
@@ -986,6 +991,46 @@ class _Analyzer:
             return {"BaseException"}
         items = [e.value for e in t.elements] if isinstance(t, cst.Tuple) else [t]
         return {(u.dotted_name(i) or "?").split(".")[-1] for i in items}
+
+
+def _one_per_statement(findings: list[Finding]) -> tuple[list[Finding], dict[str, tuple[str, ...]]]:
+    """``from langdetect import detect, LangDetectException`` is one statement, so one finding
+    and one decision, not one per name: fixes of the same statement with the same message and
+    safety are merged (their helps and risks joined; the key names every binding)."""
+    by_statement: dict[tuple, list[Finding]] = {}
+    out: list[Finding] = []
+    for f in findings:
+        if f.fix_key is None:
+            out.append(f)
+        else:
+            by_statement.setdefault((f.span, f.message, f.safety), []).append(f)
+    groups: dict[str, tuple[str, ...]] = {}
+    for same in by_statement.values():
+        if len(same) == 1:
+            out.append(same[0])
+            continue
+        members = tuple(f.fix_key for f in same if f.fix_key is not None)
+        key = "+".join(members)
+        groups[key] = members
+        out.append(
+            dataclasses.replace(
+                same[0], fix_key=key, help=_merged_help([f.help for f in same if f.help]),
+                related=tuple(dict.fromkeys(r for f in same for r in f.related)),
+            )
+        )  # fmt: skip
+    return out, groups
+
+
+def _merged_help(helps: list[str]) -> str | None:
+    """``Move `from m import a` into `f()``` and the same for ``b`` -> ``Move `from m import a,
+    b` into `f()```; helps that don't share their shape are listed."""
+    shapes = [re.fullmatch(r"Move `from (\S+) import (.+?)` into (.+)", h) for h in helps]
+    if shapes and all(shapes) and len({(m.group(1), m.group(3)) for m in shapes if m}) == 1:
+        first = shapes[0]
+        assert first is not None
+        names = ", ".join(m.group(2) for m in shapes if m)
+        return f"Move `from {first.group(1)} import {names}` into {first.group(3)}"
+    return "; ".join(dict.fromkeys(helps)) or None
 
 
 # --------------------------------------------------------------------------------------------

@@ -435,3 +435,26 @@ def test_a_future_import_is_never_heavy() -> None:
     src = "from __future__ import annotations\n\nimport os\n\n\ndef f():\n    return os\n"
     out = rewrite(src, heavy_modules=frozenset({"__future__", "os"}), unsafe=True)
     assert out.startswith("from __future__ import annotations\n"), out
+
+
+def test_one_statement_is_one_finding_and_one_decision() -> None:
+    """Issue 15 #7: `from langdetect import detect, LangDetectException` gave two identical
+    findings, one per name, and two decisions in the review for one line."""
+    src = """\
+        from langdetect import detect, LangDetectException
+
+
+        def f(text):
+            try:
+                return detect(text)
+            except LangDetectException:
+                return None
+        """
+    result = run(src, heavy_modules=frozenset({"langdetect"}))
+    (change,) = result.changes
+    assert change.applied and change.finding.help == "Move `from langdetect import detect, LangDetectException` into `f()`"
+    assert "    from langdetect import detect, LangDetectException\n" in (result.new_text or "")
+    # Names with different fates stay apart: one is used at module level.
+    mixed = run(textwrap.dedent(src) + "\n\nX = detect\n", heavy_modules=frozenset({"langdetect"}))
+    assert len([c for c in mixed.changes if not c.finding.blocked]) == 1
+    assert len([c for c in mixed.changes if c.finding.blocked]) == 1
