@@ -61,6 +61,8 @@ class AppFactory(Codemod):
     module-level `app`; `lazy` binds `app` to a small ASGI/WSGI callable that builds the real
     app on the first request or attribute access; `none` drops it (for
     `uvicorn --factory module:create_app` or `flask --app 'module:create_app()'`).
+    `if __name__ == "__main__":` never runs at import: what it uses (`uvicorn.run(app)`) stays
+    after the factory, and with `none` the block builds its own `app = create_app()`.
 
     In a Flask module, a `with app.app_context():` block (schema creation, `db.create_all()`)
     does not move into the factory, which still runs at import: the factory registers it to
@@ -164,6 +166,9 @@ class _Plan:
     #: index -> number of outermost decorators that register on the app
     registering: dict[int, int] = field(default_factory=dict)
     mode: str = "eager"
+    #: with ``module-app = "none"``: the ``if __name__ == "__main__":`` block that uses the app,
+    #: which then builds its own with ``app = create_app()``
+    main_guard: int | None = None
 
 
 class _Blocked(Exception):
@@ -572,6 +577,18 @@ class _Analyzer:
                     raise _Blocked(f"`{stmt.name.value}` uses `{app}`, which `module-app = \"none\"` removes", self.line(ref), f"uses `{app}`")
                 users.setdefault(stmt.name.value, self.line(ref))
                 continue
+            if self._under_main_guard(ref, stmt):
+                # Runs only as a script, after the whole module: `app = create_app()` has run.
+                if i < last:
+                    raise _Blocked(
+                        f"`if __name__ == \"__main__\":` uses `{app}` before the app's configuration ends, "
+                        f"so as a script it would run before `{FACTORY}()` is called",
+                        self.line(ref),
+                        f"uses `{app}`",
+                    )
+                if plan.mode == "none":
+                    plan.main_guard = i  # the script builds its own app
+                continue
             if i < last:
                 value = _assigned_call_with(stmt, app)
                 if value:
@@ -650,6 +667,17 @@ class _Analyzer:
                                 "bound here",
                             )
         return related
+
+    def _under_main_guard(self, node: cst.CSTNode, stmt: cst.BaseStatement) -> bool:
+        """In the body (not the ``else``) of a top-level ``if __name__ == "__main__":``."""
+        if not (isinstance(stmt, cst.If) and u.is_main_guard(stmt)):
+            return False
+        child = node
+        while child is not None and child is not stmt:
+            if child is stmt.body:
+                return True
+            child = self.parents.get(child)
+        return False
 
     def _called_by_factory(self, plan: _Plan) -> set[str]:
         """Names the factory calls while it runs (not inside a lambda or nested function)."""
@@ -889,6 +917,8 @@ def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
             hook[0] = hook[0].with_changes(leading_lines=_inner_lines(list(stmt.leading_lines), False))  # type: ignore[attr-defined]
             hook[1] = hook[1].with_changes(leading_lines=[cst.EmptyLine(indent=False)])  # type: ignore[attr-defined]
             setup.extend(hook)
+        elif i == plan.main_guard:
+            out.append(_build_in_guard(stmt, plan.app))  # type: ignore[arg-type]
         elif role == "move":
             moved = _strip_noqa_e402(stmt)
             lead = list(getattr(moved, "leading_lines", ()))
@@ -902,6 +932,15 @@ def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
     if after is not None and after < len(out):
         out[after] = u.ensure_blank_lines(out[after], 2)
     return ctx.module.with_changes(body=out)
+
+
+def _build_in_guard(stmt: cst.If, app: str) -> cst.If:
+    """``if __name__ == "__main__":`` with ``app = create_app()`` first, for a module that no
+    longer has a module-level app but is still run as a script."""
+    build = cst.parse_statement(f"{app} = {FACTORY}()\n")
+    body = stmt.body
+    assert isinstance(body, cst.IndentedBlock)
+    return stmt.with_changes(body=body.with_changes(body=[build, *body.body]))
 
 
 def _blank_lines(stmt: cst.BaseStatement) -> int:

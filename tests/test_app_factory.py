@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import shutil
 import sqlite3
+import sys
 import types
 import uuid
 from pathlib import Path
@@ -247,3 +248,20 @@ def test_module_app_none_leaves_only_the_factory(tmp_path: Path, monkeypatch: py
     app = after.create_app()
     assert describe_flask(app) == describe_flask(before.app)
     assert flask_responses(app, [("GET", "/ping")]) == [(200, b"pong")]
+
+
+@pytest.mark.parametrize("name", ["main_guard", "module_app_none_main_guard"])
+def test_main_guard_serves_the_same_app(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run as a script, the rewritten module serves the same app, whatever stays at module level."""
+    import runpy
+
+    served: list[tuple[Any, dict]] = []
+    server = types.ModuleType("uvicorn")  # the server, replaced: it only records what it serves
+    server.run = lambda app, **options: served.append((app, options))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "uvicorn", server)
+    before, after, _ = load_both(_fixture(name), name, tmp_path, monkeypatch)
+    for module in (before, after):
+        runpy.run_path(module.__file__, run_name="__main__")
+    (old, old_options), (new, new_options) = served
+    assert type(new) is type(old) and new_options == old_options
+    assert describe_asgi(new) == describe_asgi(old) and new.debug == old.debug
