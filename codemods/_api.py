@@ -55,6 +55,17 @@ class Location:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}"
 
+    @property
+    def in_tests(self) -> bool:
+        """In a test module, a ``conftest.py`` or a ``tests/`` directory (pytest's layouts)."""
+        *dirs, name = self.path.split("/")
+        return (
+            name == "conftest.py"
+            or (name.startswith("test_") and name.endswith(".py"))
+            or name.endswith("_test.py")
+            or any(d in ("tests", "test") for d in dirs)
+        )
+
 
 @dataclass(frozen=True)
 class Finding:

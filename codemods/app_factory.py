@@ -72,7 +72,9 @@ class AppFactory(Codemod):
     project's line length is the formatter's to rewrap (`--format black`).
 
     The rewrite is blocked, with the line, when another module configures the app at import
-    (its routes would be missing from `create_app()`), when `app` is rebound, when a statement
+    (its routes would be missing from `create_app()`; a test or `conftest.py` that sets
+    `app.dependency_overrides[...]` or `app.config[...]` configures the module-level app, which
+    blocks only `lazy` and `none`), when `app` is rebound, when a statement
     that stays at module level uses the app before the factory could have built it (an
     extension built with `SQLAlchemy(app)`), when a decorator on `app` returns something
     other than the function (`@app.cli.command()`), and when the factory would see something
@@ -363,10 +365,20 @@ class _Analyzer:
             other = next((ln for ln in lines if ln != self.line(self.body[index])), None)
             raise _Blocked(f"`{name}` is rebound", other, f"`{name}` is bound again here")
         # Another module that configures the app at import would be missing from the factory.
-        elsewhere = self.ctx.project.configured_at_import.get(name)
-        if elsewhere:
+        # Tests configure the module-level app for themselves (`dependency_overrides`,
+        # `app.config["TESTING"] = True`): `app = create_app()` still gives them that app.
+        elsewhere = self.ctx.project.configured_at_import.get(name, ())
+        for loc in elsewhere:
+            if not loc.in_tests:
+                raise _Blocked(
+                    f"another module configures `{name}` at import, so `{FACTORY}()` would build an app without it",
+                    loc,
+                    f"configures `{name}` at import",
+                )
+        if elsewhere and mode != "eager":
+            instead = "removes" if mode == "none" else "replaces with a stand-in built on first use"
             raise _Blocked(
-                f"another module configures `{name}` at import, so `{FACTORY}()` would build an app without it",
+                f"a test configures the module-level `{name}` at import, which `module-app = \"{mode}\"` {instead}",
                 elsewhere[0],
                 f"configures `{name}` at import",
             )

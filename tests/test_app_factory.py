@@ -265,3 +265,27 @@ def test_main_guard_serves_the_same_app(name: str, tmp_path: Path, monkeypatch: 
     (old, old_options), (new, new_options) = served
     assert type(new) is type(old) and new_options == old_options
     assert describe_asgi(new) == describe_asgi(old) and new.debug == old.debug
+
+
+def test_tests_that_configure_the_app_still_pass(tmp_path: Path) -> None:
+    """A conftest that overrides a dependency on the module-level app, and a test module that sets
+    its state, configure the app `app = create_app()` gives them: the project's own tests pass."""
+    import subprocess
+
+    project = tmp_path / "proj"
+    shutil.copytree(_fixture("tests_configure_app"), project)
+    (project / "pyproject.toml").write_text("[tool.lazify]\n")
+
+    def own_tests() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "tests"],
+            cwd=project, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    before = own_tests()
+    assert before.returncode == 0 and "2 passed" in before.stdout, before.stdout
+    proc = run_lazify("apply", "--yes", "--select", "app-factory", ".", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert "app = create_app()" in (project / "svc" / "main.py").read_text()
+    after = own_tests()
+    assert after.returncode == 0 and "2 passed" in after.stdout, after.stdout
