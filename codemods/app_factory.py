@@ -53,8 +53,12 @@ class AppFactory(Codemod):
     builds and returns a new app on each call. Decorated functions stay module-level functions
     under their names; only their registration moves (`app.get("/health")(health)` runs the
     decorator's own code, so every route option and the endpoint name are kept). Values
-    computed only to configure the app (CORS origins read from the environment) and imports
-    that exist only to register routers move in too.
+    computed only to configure the app move in too, in their order: CORS origins read from
+    the environment, a value computed in steps or rebound under an `if`, `settings =
+    get_settings()`, and imports that exist only to register routers; so do `if`, `try` and
+    `for` blocks that configure the app (`if FORCE_HTTPS: app.add_middleware(...)`). A value
+    also read outside the factory stays at module level when it is computed in full before
+    the configuration first reads it; otherwise the rewrite is blocked, naming that read.
 
     `module-app` (`--module-app`) chooses what stays at module level:
     `eager` (default) keeps `app = create_app()`, for servers and platforms that look for a
@@ -79,7 +83,8 @@ class AppFactory(Codemod):
     extension built with `SQLAlchemy(app)`), when a decorator on `app` returns something
     other than the function (`@app.cli.command()`), and when the factory would see something
     else than the module did: a function it calls reads the module-level `app`, a registered
-    function's name or a value it reads is bound more than once, or a statement that stays
+    function's name is bound more than once, a value it reads is rebound after the factory
+    first reads it and also used outside the factory, or a statement that stays
     changes what a moved statement read (`os.environ[...] = ...` between configuration lines).
 
     ## Why is this bad?
@@ -213,6 +218,8 @@ class _Analyzer:
         self.positions = ctx.positions
         self.gscope = meta[ScopeProvider][ctx.module]
         self._top: dict[int, int] = {}
+        #: name -> (line, why) of what keeps a value at module level (see movable_values)
+        self.kept: dict[str, tuple[int | Location | None, str]] = {}
 
     # -- small helpers -----------------------------------------------------------------------
 
@@ -434,7 +441,7 @@ class _Analyzer:
                         f"`{stmt.name.value}` would be the plain function instead of what this returns",
                     )
             return "register", count
-        if self._configures(stmt, app):
+        if self._configures(stmt, app) or self._configuring_block(stmt, app):
             return "move", 0
         if (
             interface == "wsgi"
@@ -488,6 +495,16 @@ class _Analyzer:
             return False
         return True
 
+    def _configuring_block(self, stmt: cst.BaseStatement, app: str) -> bool:
+        """An ``if``/``try``/``for`` block that uses the app when it runs (``if FORCE_HTTPS:
+        app.add_middleware(...)``, ``try: from .extra import router ... else:
+        app.include_router(router)``): it moves as a whole; what it binds is checked later."""
+        if not isinstance(stmt, (cst.If, cst.Try, cst.For)) or isinstance(stmt, cst.For) and stmt.asynchronous:
+            return False
+        if isinstance(stmt, cst.If) and (u.is_main_guard(stmt) or u.is_type_checking_test(stmt.test)):
+            return False
+        return any(n.value == app for n in self._executed_names(stmt))
+
     def _reads_own_globals(self, stmt: cst.BaseStatement, app: str) -> bool:
         """``app.config.from_object(__name__)``: Flask reads the module's upper-case globals."""
         found = False
@@ -513,49 +530,144 @@ class _Analyzer:
         return False
 
     def movable_values(self, plan: _Plan, from_object_self: int | None) -> None:
-        """Assignments and (after the app) imports whose names only the factory reads."""
+        """Statements that compute values only the factory reads move into it, in order:
+        assignments (also a name bound in steps: ``origins = ...`` then rebound under an
+        ``if``), ``if``/``try``/``for`` blocks of assignments, and imports after the app. A
+        name moves with all of its bindings or not at all. What a block that configures the
+        app binds must move with it: a read outside the factory blocks, naming that read."""
         view = self.ctx.project
         keep_all = bool(view.star_imported_by) or self._uses_globals_dict()
         exported = self._dunder_all()
-        candidates: dict[int, list[str]] = {}
-        if not keep_all:
-            for i, stmt in enumerate(self.body):
-                if i in plan.roles or not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-                    continue
-                small = stmt.body[0]
-                names: list[str] = []
-                if isinstance(small, cst.Assign) and all(isinstance(t.target, cst.Name) for t in small.targets):
-                    names = [t.target.value for t in small.targets]  # type: ignore[attr-defined]
-                elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name):
-                    names = [small.target.value]
-                elif i > plan.create and isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
-                    if isinstance(small, cst.ImportFrom) and u.dotted_name(small.module) == "__future__":
-                        continue
-                    names = [u.alias_binding(a) for a in small.names]
-                else:
-                    continue
-                if not names or any(
-                    n == plan.app
-                    or n in exported
-                    or n.startswith("__")
-                    or len(self.gscope.assignments[n]) != 1
-                    or view.refs_to(n)
-                    or (from_object_self is not None and n.isupper())
-                    for n in names
-                ):
-                    continue
-                candidates[i] = names
+        bound = self._bound_by_statement()
+        #: statement -> the names it binds; `values` are the ones that may move
+        candidates: dict[int, set[str]] = {}
+        for i, stmt in enumerate(self.body):
+            if i == plan.create:
+                continue
+            if i in plan.roles:
+                if plan.roles[i] == "move" and bound.get(i):
+                    candidates[i] = bound[i]  # a block that configures the app: must move
+                continue
+            if self._computes_value(i, stmt, plan) and bound.get(i):
+                candidates[i] = bound[i]
+        #: name -> (line, why) of what keeps it at module level
+        kept: dict[str, tuple[int | Location | None, str]] = {}
+
+        def keeps(n: str) -> tuple[int | Location | None, str] | None:
+            if keep_all:
+                return None, "the module is star-imported or reads `globals()`"
+            if n == plan.app:
+                return None, f"`{n}` is the app"
+            if n in exported or n.startswith("__"):
+                return None, f"`{n}` is part of the module's interface"
+            if from_object_self is not None and n.isupper():
+                return None, "`config.from_object(__name__)` reads it from the module"
+            for loc, how in view.refs_to(n):
+                return loc, how
+            return None
+
         values = set(candidates)
+        for names in candidates.values():
+            for n in names:
+                why = keeps(n)
+                if why is not None:
+                    kept.setdefault(n, why)
         changed = True
         while changed:
             changed = False
             for i in sorted(values):
-                refs = [r for n in candidates[i] for r in self.refs(n)]
-                if not refs or not all(self.moved_ref(r, plan, values) for r in refs):
-                    values.discard(i)
-                    changed = True
+                for n in sorted(candidates[i]):
+                    why = kept.get(n)
+                    if why is None:
+                        why = self._kept_by(n, plan, values)
+                    if why is not None:
+                        kept.setdefault(n, why)
+                        values.discard(i)
+                        changed = True
+                        break
+        for i in sorted(candidates):
+            if i in plan.roles and i not in values:
+                n = next(n for n in sorted(candidates[i]) if n in kept)
+                line, why = kept[n]
+                raise _Blocked(
+                    f"`{n}` is bound by a block that configures `{plan.app}` (line {self.line(self.body[i])}), "
+                    f"so it would become local to `{FACTORY}()`, but it is also used outside it",
+                    line,
+                    why,
+                )
         for i in values:
             plan.roles[i] = "move"
+        self.kept = kept
+
+    def _kept_by(self, n: str, plan: _Plan, values: set[int]) -> tuple[int | Location | None, str] | None:
+        """Why ``n`` can't become a local of the factory: a binding that stays, or a read
+        outside it (the first, in source order); None when nothing keeps it."""
+        for a in self.ctx.in_source_order(self.gscope.assignments[n]):
+            node = getattr(a, "node", None)
+            if not isinstance(node, cst.CSTNode):
+                return None, f"`{n}` is bound outside the module's statements"
+            i = self.top(node)
+            if self.deferred(node) or (plan.roles.get(i) != "move" and i not in values):
+                return self.line(node), f"`{n}` is bound here, at module level"
+        for r in self.refs(n):
+            if not self.moved_ref(r, plan, values):
+                return self.line(r), f"reads `{n}` outside the factory"
+        configuring = any(
+            plan.roles.get(self.top(a.node)) == "move" for a in self.gscope.assignments[n] if isinstance(getattr(a, "node", None), cst.CSTNode)
+        )
+        if not configuring and not self.refs(n):
+            return None, f"nothing in the factory reads `{n}`"
+        return None
+
+    def _bound_by_statement(self) -> dict[int, set[str]]:
+        """Top-level statement -> the module-level names it binds."""
+        out: dict[int, set[str]] = {}
+        for a in self.gscope.assignments:
+            node = getattr(a, "node", None)
+            if isinstance(node, cst.CSTNode):
+                out.setdefault(self.top(node), set()).add(a.name)
+        return out
+
+    def _computes_value(self, i: int, stmt: cst.BaseStatement, plan: _Plan) -> bool:
+        """Assignments, and blocks of only assignments (``if``/``try``/``for``), that may
+        move; imports only after the app (the ones that register routers at the bottom)."""
+        if isinstance(stmt, cst.SimpleStatementLine):
+            if len(stmt.body) != 1:
+                return False
+            small = stmt.body[0]
+            if isinstance(small, cst.Assign):
+                return all(isinstance(t.target, cst.Name) for t in small.targets)
+            if isinstance(small, cst.AnnAssign):
+                return small.value is not None and isinstance(small.target, cst.Name)
+            if isinstance(small, cst.AugAssign):
+                return isinstance(small.target, cst.Name)
+            if isinstance(small, (cst.Import, cst.ImportFrom)) and i > plan.create:
+                if isinstance(small, cst.ImportFrom) and (isinstance(small.names, cst.ImportStar) or u.dotted_name(small.module) == "__future__"):
+                    return False
+                return True
+            return False
+        if isinstance(stmt, cst.If) and (u.is_main_guard(stmt) or u.is_type_checking_test(stmt.test)):
+            return False
+        if isinstance(stmt, (cst.If, cst.Try, cst.For)) and not (isinstance(stmt, cst.For) and stmt.asynchronous):
+            return all(self._only_assigns(b) for b in _blocks(stmt))
+        return False
+
+    def _only_assigns(self, block: cst.BaseSuite) -> bool:
+        if not isinstance(block, cst.IndentedBlock):
+            return False
+        for stmt in block.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar):
+                        return False
+                    if not isinstance(small, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Import, cst.ImportFrom, cst.Pass)):
+                        return False
+            elif isinstance(stmt, (cst.If, cst.Try, cst.For)):
+                if not all(self._only_assigns(b) for b in _blocks(stmt)):
+                    return False
+            else:
+                return False
+        return True
 
     def _dunder_all(self) -> set[str]:
         out: set[str] = set()
@@ -644,13 +756,27 @@ class _Analyzer:
                     )
         for n in sorted(read_by_factory):
             if n != app and len(self.gscope.assignments[n]) > 1 and not self._moved_binding(n, plan):
-                where = sorted(self.line(a.node) for a in self.gscope.assignments[n] if isinstance(getattr(a, "node", None), cst.CSTNode))
+                nodes = [a.node for a in self.gscope.assignments[n] if isinstance(getattr(a, "node", None), cst.CSTNode)]
+                if len(nodes) == len(self.gscope.assignments[n]) and all(
+                    not self.deferred(x) and self.top(x) < read_by_factory[n] for x in nodes
+                ):
+                    continue  # computed in full before the factory first reads it: it reads the same value
+                later = min((self.line(x) for x in nodes if self.top(x) >= read_by_factory[n]), default=None)
+                line, why = self.kept.get(n, (None, ""))
+                if line is not None:
+                    raise _Blocked(
+                        f"`{n}` is rebound after the app's configuration first reads it (line {later}), and can't move "
+                        f"into `{FACTORY}()` with it: it is also used outside the factory",
+                        line,
+                        why,
+                    )
                 raise _Blocked(
                     f"`{n}` is bound more than once at module level, and the factory would read only its last value",
-                    where[-1] if where else None,
+                    later,
                     f"`{n}` is bound again here",
                 )
         # Statements that stay, between the app's configuration lines, now run before it.
+        bound = self._bound_by_statement()
         for i in range(first_moved, last):
             if i in moved:
                 continue
@@ -663,6 +789,15 @@ class _Analyzer:
                     raise _Blocked(f"a statement between the app's configuration lines uses `{n}`, which uses `{app}` before `{FACTORY}()` would have built it", self.line(node), f"uses `{n}`")
                 # It ran after a factory statement that reads the same object: now it runs first.
                 if read_by_factory.get(n, i) < i and (not self._is_import_binding(n) or _mutates(stmt, n)):
+                    kept = sorted(m for m in bound.get(i, ()) if m in self.kept and self.kept[m][0] is not None)
+                    if kept:
+                        line, why = self.kept[kept[0]]
+                        raise _Blocked(
+                            f"`{kept[0]}` can't move into `{FACTORY}()` (it is also used outside it), and at module level "
+                            f"it would now be computed from `{n}` before the app's configuration that first reads `{n}`",
+                            line,
+                            why,
+                        )
                     raise _Blocked(
                         f"a statement between the app's configuration lines uses `{n}`, which the factory uses too; it would now run before them",
                         self.line(node),
@@ -741,6 +876,21 @@ class _Analyzer:
 
         return all(isinstance(a, ImportAssignment) for a in self.gscope.assignments[name])
 
+
+
+def _blocks(stmt: cst.If | cst.Try | cst.For) -> list[cst.BaseSuite]:
+    """The bodies of a compound statement: ``if``/``elif``/``else``, ``try``/``except``/
+    ``else``/``finally``, ``for``/``else``."""
+    out: list[cst.BaseSuite] = [stmt.body]
+    if isinstance(stmt, cst.Try):
+        out += [h.body for h in stmt.handlers]
+    orelse = stmt.orelse
+    while orelse is not None:
+        out.append(orelse.body)
+        orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+    if isinstance(stmt, cst.Try) and stmt.finalbody is not None:
+        out.append(stmt.finalbody.body)
+    return out
 
 
 def _names_in(node: cst.CSTNode) -> list[cst.Name]:

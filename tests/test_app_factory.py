@@ -156,6 +156,9 @@ ASGI_CASES = {
     "fastapi_interleaved": ("fastapi_interleaved", [("GET", "/"), ("GET", "/legacy/"), ("GET", "/after-mount"), ("GET", "/api/users"), ("POST", "/last")]),
     "fastapi_sub_app": ("fastapi_sub_app", [("GET", "/app"), ("GET", "/subapi/sub"), ("GET", "/subapi/docs")]),
     "fastapi_wsgi_mount": ("fastapi_wsgi_mount", [("GET", "/v2"), ("GET", "/v1/")]),
+    "config_in_steps": ("config_in_steps", [("GET", "/"), ("GET", "/missing")]),
+    "config_in_steps_read_elsewhere": ("config_in_steps_read_elsewhere", [("GET", "/origins")]),
+    "value_rebound_between_routes": ("value_rebound_between_routes", [("GET", "/users"), ("GET", "/items"), ("GET", "/openapi.json")]),
     "starlette_app": ("starlette_app", [("GET", "/"), ("GET", "/users/ann"), ("GET", "/added"), ("GET", "/missing")]),
 }
 
@@ -289,3 +292,20 @@ def test_tests_that_configure_the_app_still_pass(tmp_path: Path) -> None:
     assert "app = create_app()" in (project / "svc" / "main.py").read_text()
     after = own_tests()
     assert after.returncode == 0 and "2 passed" in after.stdout, after.stdout
+
+
+@pytest.mark.parametrize("env", [{}, {"ENVIRONMENT": "production", "FORCE_HTTPS": "1"}])
+def test_configuration_in_steps_reads_the_same_values(env: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The steps that compute `origins`, and the `if` blocks that add middleware, run in the
+    factory in their order: the same middleware with the same options, in each environment."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    before, after, text = load_both(_fixture("config_in_steps"), "config_in_steps", tmp_path, monkeypatch)
+    assert "\norigins" not in text and "\nsettings = " not in text  # nothing left at module level
+    assert describe_asgi(after.app) == describe_asgi(before.app)
+    names = [m.cls.__name__ for m in after.app.user_middleware]
+    assert ("HTTPSRedirectMiddleware" in names) == bool(env)
+    cors = next(m for m in after.app.user_middleware if m.cls.__name__ == "CORSMiddleware")
+    assert cors.kwargs["allow_origins"] == (["https://a.example"] if env else ["https://a.example", "http://localhost:3000"])
+    assert after.app.state.versions == before.app.state.versions == ["v1", "v2"]
+    assert after.create_app().state.versions == ["v1", "v2"]  # a fresh app, configured afresh
