@@ -68,6 +68,15 @@ class AppFactory(Codemod):
     `if __name__ == "__main__":` never runs at import: what it uses (`uvicorn.run(app)`) stays
     after the factory, and with `none` the block builds its own `app = create_app()`.
 
+    A Flask extension built from the app (`db = SQLAlchemy(app)`, `migrate = Migrate(app, db)`,
+    `login = LoginManager(app)`) stays a module-level object built without it (`db =
+    SQLAlchemy()`: models on `db.Model`, `@login.user_loader` and blueprints that import `db`
+    keep working), and `db.init_app(app, ...)`, with what the constructor would have passed
+    it, runs in the factory where the extension was built. Whether that is the same is read
+    from the installed extension's source (never imported): its `__init__` must do nothing
+    with the app but call `self.init_app(app, ...)` at its end. A bare `CORS(app)` moves into
+    the factory as it is.
+
     In a Flask module, a `with app.app_context():` block (schema creation, `db.create_all()`)
     does not move into the factory, which still runs at import: the factory registers it to
     run once, before the first request.
@@ -80,7 +89,8 @@ class AppFactory(Codemod):
     `app.dependency_overrides[...]` or `app.config[...]` configures the module-level app, which
     blocks only `lazy` and `none`), when `app` is rebound, when a statement
     that stays at module level uses the app before the factory could have built it (an
-    extension built with `SQLAlchemy(app)`), when a decorator on `app` returns something
+    extension whose constructor does more with the app than `init_app`, or that lazify can't
+    read in the project's environment), when a decorator on `app` returns something
     other than the function (`@app.cli.command()`), and when the factory would see something
     else than the module did: a function it calls reads the module-level `app`, a registered
     function's name is bound more than once, a value it reads is rebound after the factory
@@ -133,13 +143,15 @@ class AppFactory(Codemod):
     Unsafe with `lazy` (`app` is a stand-in until the first request, so `isinstance(app,
     FastAPI)` is false) and with `none` (the module has no `app`), and unsafe when a Flask
     `app_context()` block moves to the first request (code that uses the database outside a
-    request finds no tables until then).
+    request finds no tables until then). An extension whose constructor also keeps the app
+    (`self.app = app`, as Flask-SQLAlchemy 2.x does) is unsafe: built without it, the object
+    finds the app only in an app context.
     """
 
     code = "LZY004"
     name = "app-factory"
     summary = "Move app creation, middleware and routes into an application factory `create_app()`"
-    version = 1
+    version = 2
 
     _PREFILTER = re.compile(r"\b(?:FastAPI|Starlette|Flask)\b")
 
@@ -172,10 +184,23 @@ class _Plan:
     roles: dict[int, str] = field(default_factory=dict)
     #: index -> number of outermost decorators that register on the app
     registering: dict[int, int] = field(default_factory=dict)
+    #: index -> an extension built from the app ("extension" role: ``db = SQLAlchemy(app)``
+    #: stays as ``db = SQLAlchemy()``; ``db.init_app(app)`` runs in the factory)
+    extensions: dict[int, _Split] = field(default_factory=dict)
     mode: str = "eager"
     #: with ``module-app = "none"``: the ``if __name__ == "__main__":`` block that uses the app,
     #: which then builds its own with ``app = create_app()``
     main_guard: int | None = None
+
+
+@dataclass
+class _Split:
+    target: str
+    module: cst.BaseStatement  # what stays at module level
+    init: cst.SimpleStatementLine  # what runs in the factory
+    #: names the module-level part reads in arguments the constructor does more with than store
+    reads: set[str]
+    unsafe: str | None = None
 
 
 class _Blocked(Exception):
@@ -310,6 +335,8 @@ class _Analyzer:
         for i, role in sorted(plan.roles.items()):
             if role == "setup":
                 unsafe.append((self.span(self.body[i]), "runs once before the first request instead of at import"))
+            if role == "extension" and plan.extensions[i].unsafe:
+                unsafe.append((self.span(self.body[i]), plan.extensions[i].unsafe))
         where = {"eager": f"`{name} = {FACTORY}()` keeps", "lazy": f"`{name}` builds it on first use;", "none": "no"}[plan.mode]
         tail = {"eager": " a module-level app", "lazy": " nothing is built at import", "none": " module-level app remains"}[plan.mode]
         findings.append(
@@ -404,6 +431,11 @@ class _Analyzer:
                 plan.roles[i] = role
                 if role == "register":
                     plan.registering[i] = count
+            elif i not in plan.roles:
+                split = self._extension(self.body[i], name)
+                if split is not None:
+                    plan.roles[i] = "extension"
+                    plan.extensions[i] = split
             if role == "move" and from_object_self is None and self._reads_own_globals(self.body[i], name):
                 from_object_self = i
         self.movable_values(plan, from_object_self)
@@ -527,7 +559,139 @@ class _Analyzer:
             return True
         if role == "register":
             return self.in_decorators(node, self.body[i], plan.registering[i])
+        if role == "extension":
+            return isinstance(node, cst.Name) and node.value == plan.app
         return False
+
+    def _factory_nodes(self, plan: _Plan, i: int) -> list[cst.CSTNode]:
+        """What of statement ``i`` runs in the factory."""
+        role = plan.roles[i]
+        if role == "register":
+            return list(self.body[i].decorators[: plan.registering[i]])  # type: ignore[attr-defined]
+        if role == "extension":
+            return [plan.extensions[i].init]
+        return [self.body[i]]
+
+    def _extension(self, stmt: cst.BaseStatement, app: str) -> _Split | None:
+        """``db = SQLAlchemy(app, ...)`` of an installed class whose constructor only passes
+        the app to ``init_app``: split into ``db = SQLAlchemy(...)`` and, in the factory,
+        ``db.init_app(app, ...)`` with what the constructor would have passed it."""
+        target = _assigned_call_with(stmt, app)
+        if target is None:
+            return None
+        call = stmt.body[0].value  # type: ignore[attr-defined]
+        found = [self.ctx.project.extensions[q] for q in sorted(self.qualified(call.func)) if q in self.ctx.project.extensions]
+        if not found:
+            return None
+        ext = found[0]
+        short = cst.Module(body=[]).code_for_node(call.func)
+        line = self.line(stmt)
+        if ext.verdict == "blocked":
+            raise _Blocked(
+                f"`{target}` is built from the module-level app, and lazify can't tell that `{short}()` plus "
+                f"`{target}.init_app({app})` is the same: {ext.reason}",
+                line,
+                f"`{target}` is built from `{app}`",
+            )
+
+        def blocked(why: str) -> _Blocked:
+            return _Blocked(f"`{target} = {short}({app}, ...)` can't be split into `{short}(...)` and `{target}.init_app({app})`: {why}", line, f"`{target}` is built from `{app}`")
+
+        given: dict[str, cst.BaseExpression] = {}
+        extra: list[cst.Arg] = []  # keywords that go to the constructor's **kwargs
+        for pos, arg in enumerate(call.args):
+            if arg.star:
+                raise blocked(f"`{arg.star}` arguments")
+            if arg.keyword is None:
+                if pos >= len(ext.params):
+                    raise blocked("more positional arguments than it takes")
+                given[ext.params[pos]] = arg.value
+            elif arg.keyword.value in ext.params:
+                given[arg.keyword.value] = arg.value
+            elif ext.var_keyword is not None:
+                extra.append(arg)
+            else:
+                raise blocked(f"`{short}()` takes no `{arg.keyword.value}`")
+        app_param = ext.params[0]
+        if not (isinstance(given.get(app_param), cst.Name) and given[app_param].value == app):  # type: ignore[attr-defined]
+            return None  # the app is passed as something else than the app
+        defaults = dict(ext.defaults)
+        bound = self.bound_names()
+
+        def simple(e: cst.BaseExpression) -> bool:
+            """Computed twice, it gives the same value and does nothing else: a name, an
+            attribute, a literal (also a dict or list of them)."""
+            if isinstance(e, (cst.Name, cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
+                return True
+            if isinstance(e, cst.Attribute):
+                return simple(e.value)
+            if isinstance(e, (cst.List, cst.Tuple, cst.Set)):
+                return all(isinstance(x, cst.Element) and simple(x.value) for x in e.elements)
+            if isinstance(e, cst.Dict):
+                return all(isinstance(x, cst.DictElement) and simple(x.key) and simple(x.value) for x in e.elements)
+            return False
+
+        for q in ext.not_none:
+            e = given.get(q)
+            if e is None or not (
+                (isinstance(e, cst.Name) and e.value in bound and self._bound_to_call(e.value))
+                or (simple(e) and not isinstance(e, (cst.Name, cst.Attribute)))
+            ):
+                raise blocked(f"`{short}()` calls `init_app` only when `{q}` is not None, which lazify can't tell here")
+        init_args: list[cst.Arg] = [cst.Arg(cst.Name(app))]
+        pending: list[cst.Arg] = []
+        for pos, q in enumerate(ext.init_args):
+            if q.startswith("**"):
+                for a in extra:
+                    if not simple(a.value):
+                        raise blocked(f"`{a.keyword.value}` would be computed twice")  # type: ignore[union-attr]
+                    init_args += pending + [a.with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+                    pending = []
+                continue
+            if q in given:
+                if not simple(given[q]):
+                    raise blocked(f"`{q}` would be computed twice")
+                init_args += pending + [cst.Arg(given[q])]
+                pending = []
+                continue
+            default = defaults.get(q)
+            if default is None:
+                raise blocked(f"the default of `{q}` is not a literal")
+            value = cst.Arg(cst.parse_expression(default))
+            if pos < len(ext.init_defaults) and ext.init_defaults[pos] == default:
+                pending.append(value)  # the same default: left out unless a later argument follows
+            else:
+                init_args += pending + [value]
+                pending = []
+        kept: list[cst.Arg] = []
+        reads: set[str] = set()
+        for pos, arg in enumerate(call.args):
+            name = arg.keyword.value if arg.keyword is not None else ext.params[pos]
+            if name == app_param:
+                continue
+            if arg.keyword is None:
+                arg = arg.with_changes(keyword=cst.Name(name), equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+                ))  # fmt: skip
+            if name not in ext.stored_only:
+                reads.update(n.value for n in _names_in(arg.value))
+            kept.append(arg)
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=call.args[-1].comma)
+        small = stmt.body[0]  # type: ignore[attr-defined]
+        module = stmt.with_changes(body=[small.with_changes(value=call.with_changes(args=kept))])  # type: ignore[attr-defined]
+        init = cst.SimpleStatementLine(
+            body=[cst.Expr(cst.Call(func=cst.Attribute(cst.Name(target), cst.Name("init_app")), args=init_args))]
+        )
+        return _Split(target, module, init, reads, ext.reason if ext.verdict == "unsafe" else None)
+
+    def _bound_to_call(self, name: str) -> bool:
+        """``name`` is bound once, at module level, to what a call returns (an object, not None)."""
+        assignments = list(self.gscope.assignments[name])
+        if len(assignments) != 1 or not isinstance(getattr(assignments[0], "node", None), cst.CSTNode):
+            return False
+        assigned = u.single_assignment(self.body[self.top(assignments[0].node)])
+        return assigned is not None and assigned[0].value == name and isinstance(assigned[1], cst.Call)
 
     def movable_values(self, plan: _Plan, from_object_self: int | None) -> None:
         """Statements that compute values only the factory reads move into it, in order:
@@ -777,7 +941,20 @@ class _Analyzer:
                 )
         # Statements that stay, between the app's configuration lines, now run before it.
         bound = self._bound_by_statement()
+        extension_objects = {split.target for split in plan.extensions.values()}
         for i in range(first_moved, last):
+            if i in plan.extensions:
+                # Its module-level part now runs before the factory: what it does more with
+                # than store must not be something the factory changed first.
+                for n in sorted(plan.extensions[i].reads):
+                    if read_by_factory.get(n, i) < i and not self._is_import_binding(n) and n not in extension_objects:
+                        raise _Blocked(
+                            f"`{plan.extensions[i].target}` is built from `{n}`, which the factory uses first; "
+                            f"built at module level, it would see `{n}` before that",
+                            self.line(self.body[i]),
+                            f"uses `{n}`",
+                        )
+                continue
             if i in moved:
                 continue
             stmt = self.body[i]
@@ -785,6 +962,10 @@ class _Analyzer:
                 continue
             for node in self._executed_names(stmt):
                 n = node.value
+                if n in extension_objects:
+                    # `class User(db.Model)`, `@login.user_loader`: they use what the extension's
+                    # constructor built, which its verdict says `init_app` doesn't change.
+                    continue
                 if n in app_users:
                     raise _Blocked(f"a statement between the app's configuration lines uses `{n}`, which uses `{app}` before `{FACTORY}()` would have built it", self.line(node), f"uses `{n}`")
                 # It ran after a factory statement that reads the same object: now it runs first.
@@ -829,10 +1010,8 @@ class _Analyzer:
     def _called_by_factory(self, plan: _Plan) -> set[str]:
         """Names the factory calls while it runs (not inside a lambda or nested function)."""
         out: set[str] = set()
-        for i, role in plan.roles.items():
-            stmt = self.body[i]
-            nodes = stmt.decorators[: plan.registering[i]] if role == "register" else [stmt]  # type: ignore[attr-defined]
-            for node in nodes:
+        for i in plan.roles:
+            for node in self._factory_nodes(plan, i):
                 for n in _names_in(node):
                     parent = self.parents.get(n)
                     if isinstance(parent, cst.Call) and parent.func is n and not self.deferred(n):
@@ -850,10 +1029,8 @@ class _Analyzer:
     def _names_read(self, plan: _Plan) -> dict[str, int]:
         """Names the factory reads -> the first statement (index) that reads each."""
         out: dict[str, int] = {}
-        for i, role in sorted(plan.roles.items()):
-            stmt = self.body[i]
-            nodes = stmt.decorators[: plan.registering[i]] if role == "register" else [stmt]  # type: ignore[attr-defined]
-            for n in nodes:
+        for i in sorted(plan.roles):
+            for n in self._factory_nodes(plan, i):
                 for x in _names_in(n):
                     out.setdefault(x.value, i)
         return out
@@ -1064,6 +1241,8 @@ def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
     carry = 0  # blank lines that separated a moved statement from what came before it
     for i, stmt in enumerate(ctx.module.body):
         role = plan.roles.get(i)
+        if role == "extension":
+            stmt = plan.extensions[i].module.with_changes(leading_lines=stmt.leading_lines)  # type: ignore[attr-defined]
         if role in ("move", "setup"):
             carry = max(carry, _blank_lines(stmt))
         elif carry:
@@ -1079,6 +1258,9 @@ def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
             hook[0] = hook[0].with_changes(leading_lines=_inner_lines(list(stmt.leading_lines), False))  # type: ignore[attr-defined]
             hook[1] = hook[1].with_changes(leading_lines=[cst.EmptyLine(indent=False)])  # type: ignore[attr-defined]
             setup.extend(hook)
+        elif role == "extension":
+            out.append(stmt)
+            inner.append(plan.extensions[i].init.with_changes(leading_lines=_inner_lines([], not inner)))
         elif i == plan.main_guard:
             out.append(_build_in_guard(stmt, plan.app))  # type: ignore[arg-type]
         elif role == "move":

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from conftest import ROOT, run_lazify
-from snapshot import options_of
+from snapshot import options_of, uses_test_venv
 
 FIXTURES = ROOT / "tests" / "fixtures" / "app_factory"
 
@@ -42,6 +42,9 @@ def _copy(fixture: Path, dest: Path, module: str, tag: str) -> str:
         dest.mkdir(parents=True)
         shutil.copy(fixture, dest / f"{top}_{tag}.py")
     options = options_of(fixture) if fixture.is_file() else {}
+    if uses_test_venv(fixture):
+        (dest / ".venv").symlink_to(sys.prefix, target_is_directory=True)
+    options.pop("venv", None)
     table = "".join(f"{k} = {v}\n" if v in ("true", "false") else f'{k} = "{v}"\n' for k, v in options.items())
     (dest / "pyproject.toml").write_text("[tool.lazify]\n" + table)
     return f"{top}_{tag}" + (f".{rest}" if rest else "")
@@ -309,3 +312,49 @@ def test_configuration_in_steps_reads_the_same_values(env: dict, tmp_path: Path,
     assert cors.kwargs["allow_origins"] == (["https://a.example"] if env else ["https://a.example", "http://localhost:3000"])
     assert after.app.state.versions == before.app.state.versions == ["v1", "v2"]
     assert after.create_app().state.versions == ["v1", "v2"]  # a fresh app, configured afresh
+
+
+def test_flask_extensions_are_built_without_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flask-SQLAlchemy 3, Flask-Migrate, Flask-Login and Flask-CORS built from the app become
+    module-level objects built without it, initialised in the factory: the same extensions,
+    config, routes and responses, with a SQLite database in a temporary directory."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'before.db'}")
+    before, after, text = load_both(_fixture("flask_extensions"), "flask_extensions", tmp_path, monkeypatch)
+    assert "db = SQLAlchemy()\nmigrate = Migrate(db=db)\nlogin = LoginManager()\n" in text
+    assert "    db.init_app(app)\n" in text and "    login.init_app(app)\n" in text
+    # The module was imported by load_both with before.db; the rewritten factory reads its own.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'after.db'}")
+    fresh = after.create_app()
+    old = before.app
+    assert sorted(fresh.extensions) == sorted(old.extensions) == ["migrate", "sqlalchemy"]
+    assert fresh.extensions["sqlalchemy"] is after.db and fresh.extensions["migrate"].db is after.db
+    assert fresh.login_manager is after.login and fresh.login_manager.login_view == "login_page"
+    config = lambda app: {k: v for k, v in describe_flask(app)["config"].items() if k != "SQLALCHEMY_DATABASE_URI"}  # noqa: E731
+    assert config(fresh) == config(old)
+    assert describe_flask(fresh)["rules"] == describe_flask(old)["rules"]
+    for app, db in ((old, before.db), (fresh, after.db)):
+        with app.app_context():
+            db.create_all()
+    requests = [
+        ("POST", "/api/users", {"name": "ann"}), ("POST", "/api/users", {"name": "bob"}),
+        ("GET", "/api/users", None), ("GET", "/me", None), ("POST", "/login/2", None), ("GET", "/me", None),
+    ]  # fmt: skip
+
+    def responses(app: Any) -> list:
+        client = app.test_client()
+        out = []
+        for method, path, data in requests:
+            r = client.open(path, method=method, data=data, headers={"Origin": "https://x.example"})
+            out.append((r.status_code, r.data, r.headers.get("Access-Control-Allow-Origin"), r.headers.get("Location")))
+        return out
+
+    assert responses(fresh) == responses(old)
+    assert (tmp_path / "after.db").stat().st_size > 0
+    # A second app shares the one module-level extension object, with its own engine.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'second.db'}")
+    second = after.create_app()
+    assert second is not fresh and second.extensions["sqlalchemy"] is fresh.extensions["sqlalchemy"] is after.db
+    with second.app_context():
+        after.db.create_all()
+    assert second.test_client().get("/api/users").json == {"names": []}
+    assert fresh.test_client().get("/api/users").json == {"names": ["ann", "bob"]}
