@@ -55,6 +55,17 @@ class Location:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}"
 
+    @property
+    def in_tests(self) -> bool:
+        """In a test module, a ``conftest.py`` or a ``tests/`` directory (pytest's layouts)."""
+        *dirs, name = self.path.split("/")
+        return (
+            name == "conftest.py"
+            or (name.startswith("test_") and name.endswith(".py"))
+            or name.endswith("_test.py")
+            or any(d in ("tests", "test") for d in dirs)
+        )
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -108,6 +119,36 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class ExtensionInit:
+    """What an installed class does with the app passed to its constructor (``SQLAlchemy(app)``),
+    read from its source by the engine; app-factory splits the call into a construction
+    without the app and ``init_app(app, ...)`` when that is all the constructor does with it.
+
+    ``verdict``: ``safe`` (the constructor only calls ``self.init_app(app, ...)`` with it, last),
+    ``unsafe`` (it also keeps the app: ``self.app = app``), ``blocked`` (anything else, or the
+    source can't be read); ``reason`` says why, for the report."""
+
+    qualified: str
+    verdict: str
+    reason: str
+    #: The constructor's parameters after ``self``, in order; the first is the app.
+    params: tuple[str, ...] = ()
+    #: param -> the source of its default, for the parameters with a literal default
+    defaults: tuple[tuple[str, str], ...] = ()
+    #: the constructor's ``**kwargs`` parameter, if any
+    var_keyword: str | None = None
+    #: what the constructor passes to ``init_app`` after the app: parameter names, and
+    #: ``**name`` for its keyword arguments
+    init_args: tuple[str, ...] = ()
+    #: ``init_app``'s own defaults for those positions (None: no literal default)
+    init_defaults: tuple[str | None, ...] = ()
+    #: other parameters the constructor requires to be not None before it calls ``init_app``
+    not_none: tuple[str, ...] = ()
+    #: parameters the constructor only stores (``self.db = db``)
+    stored_only: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ProjectView:
     """What the rest of the project says about one module. Built by the engine's index.
 
@@ -129,6 +170,9 @@ class ProjectView:
     annotation_readers: frozenset[str] = frozenset()
     #: Project-level codemods' plans for this module: code -> that codemod's slice.
     plans: Mapping[str, object] = field(default_factory=dict)
+    #: qualified name -> what that installed class's constructor does with an app, for the
+    #: calls at module level that pass a name to an installed class (``SQLAlchemy(app)``).
+    extensions: Mapping[str, ExtensionInit] = field(default_factory=dict)
 
     def refs_to(self, name: str) -> tuple[tuple[Location, str], ...]:
         return tuple(self.external_refs.get(name, ()))

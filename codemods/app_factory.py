@@ -53,14 +53,29 @@ class AppFactory(Codemod):
     builds and returns a new app on each call. Decorated functions stay module-level functions
     under their names; only their registration moves (`app.get("/health")(health)` runs the
     decorator's own code, so every route option and the endpoint name are kept). Values
-    computed only to configure the app (CORS origins read from the environment) and imports
-    that exist only to register routers move in too.
+    computed only to configure the app move in too, in their order: CORS origins read from
+    the environment, a value computed in steps or rebound under an `if`, `settings =
+    get_settings()`, and imports that exist only to register routers; so do `if`, `try` and
+    `for` blocks that configure the app (`if FORCE_HTTPS: app.add_middleware(...)`). A value
+    also read outside the factory stays at module level when it is computed in full before
+    the configuration first reads it; otherwise the rewrite is blocked, naming that read.
 
     `module-app` (`--module-app`) chooses what stays at module level:
     `eager` (default) keeps `app = create_app()`, for servers and platforms that look for a
     module-level `app`; `lazy` binds `app` to a small ASGI/WSGI callable that builds the real
     app on the first request or attribute access; `none` drops it (for
     `uvicorn --factory module:create_app` or `flask --app 'module:create_app()'`).
+    `if __name__ == "__main__":` never runs at import: what it uses (`uvicorn.run(app)`) stays
+    after the factory, and with `none` the block builds its own `app = create_app()`.
+
+    A Flask extension built from the app (`db = SQLAlchemy(app)`, `migrate = Migrate(app, db)`,
+    `login = LoginManager(app)`) stays a module-level object built without it (`db =
+    SQLAlchemy()`: models on `db.Model`, `@login.user_loader` and blueprints that import `db`
+    keep working), and `db.init_app(app, ...)`, with what the constructor would have passed
+    it, runs in the factory where the extension was built. Whether that is the same is read
+    from the installed extension's source (never imported): its `__init__` must do nothing
+    with the app but call `self.init_app(app, ...)` at its end. A bare `CORS(app)` moves into
+    the factory as it is.
 
     In a Flask module, a `with app.app_context():` block (schema creation, `db.create_all()`)
     does not move into the factory, which still runs at import: the factory registers it to
@@ -70,12 +85,16 @@ class AppFactory(Codemod):
     project's line length is the formatter's to rewrap (`--format black`).
 
     The rewrite is blocked, with the line, when another module configures the app at import
-    (its routes would be missing from `create_app()`), when `app` is rebound, when a statement
+    (its routes would be missing from `create_app()`; a test or `conftest.py` that sets
+    `app.dependency_overrides[...]` or `app.config[...]` configures the module-level app, which
+    blocks only `lazy` and `none`), when `app` is rebound, when a statement
     that stays at module level uses the app before the factory could have built it (an
-    extension built with `SQLAlchemy(app)`), when a decorator on `app` returns something
+    extension whose constructor does more with the app than `init_app`, or that lazify can't
+    read in the project's environment), when a decorator on `app` returns something
     other than the function (`@app.cli.command()`), and when the factory would see something
     else than the module did: a function it calls reads the module-level `app`, a registered
-    function's name or a value it reads is bound more than once, or a statement that stays
+    function's name is bound more than once, a value it reads is rebound after the factory
+    first reads it and also used outside the factory, or a statement that stays
     changes what a moved statement read (`os.environ[...] = ...` between configuration lines).
 
     ## Why is this bad?
@@ -124,13 +143,15 @@ class AppFactory(Codemod):
     Unsafe with `lazy` (`app` is a stand-in until the first request, so `isinstance(app,
     FastAPI)` is false) and with `none` (the module has no `app`), and unsafe when a Flask
     `app_context()` block moves to the first request (code that uses the database outside a
-    request finds no tables until then).
+    request finds no tables until then). An extension whose constructor also keeps the app
+    (`self.app = app`, as Flask-SQLAlchemy 2.x does) is unsafe: built without it, the object
+    finds the app only in an app context.
     """
 
     code = "LZY004"
     name = "app-factory"
     summary = "Move app creation, middleware and routes into an application factory `create_app()`"
-    version = 1
+    version = 2
 
     _PREFILTER = re.compile(r"\b(?:FastAPI|Starlette|Flask)\b")
 
@@ -163,7 +184,23 @@ class _Plan:
     roles: dict[int, str] = field(default_factory=dict)
     #: index -> number of outermost decorators that register on the app
     registering: dict[int, int] = field(default_factory=dict)
+    #: index -> an extension built from the app ("extension" role: ``db = SQLAlchemy(app)``
+    #: stays as ``db = SQLAlchemy()``; ``db.init_app(app)`` runs in the factory)
+    extensions: dict[int, _Split] = field(default_factory=dict)
     mode: str = "eager"
+    #: with ``module-app = "none"``: the ``if __name__ == "__main__":`` block that uses the app,
+    #: which then builds its own with ``app = create_app()``
+    main_guard: int | None = None
+
+
+@dataclass
+class _Split:
+    target: str
+    module: cst.BaseStatement  # what stays at module level
+    init: cst.SimpleStatementLine  # what runs in the factory
+    #: names the module-level part reads in arguments the constructor does more with than store
+    reads: set[str]
+    unsafe: str | None = None
 
 
 class _Blocked(Exception):
@@ -206,6 +243,8 @@ class _Analyzer:
         self.positions = ctx.positions
         self.gscope = meta[ScopeProvider][ctx.module]
         self._top: dict[int, int] = {}
+        #: name -> (line, why) of what keeps a value at module level (see movable_values)
+        self.kept: dict[str, tuple[int | Location | None, str]] = {}
 
     # -- small helpers -----------------------------------------------------------------------
 
@@ -296,6 +335,8 @@ class _Analyzer:
         for i, role in sorted(plan.roles.items()):
             if role == "setup":
                 unsafe.append((self.span(self.body[i]), "runs once before the first request instead of at import"))
+            if role == "extension" and plan.extensions[i].unsafe:
+                unsafe.append((self.span(self.body[i]), plan.extensions[i].unsafe))
         where = {"eager": f"`{name} = {FACTORY}()` keeps", "lazy": f"`{name}` builds it on first use;", "none": "no"}[plan.mode]
         tail = {"eager": " a module-level app", "lazy": " nothing is built at import", "none": " module-level app remains"}[plan.mode]
         findings.append(
@@ -358,10 +399,20 @@ class _Analyzer:
             other = next((ln for ln in lines if ln != self.line(self.body[index])), None)
             raise _Blocked(f"`{name}` is rebound", other, f"`{name}` is bound again here")
         # Another module that configures the app at import would be missing from the factory.
-        elsewhere = self.ctx.project.configured_at_import.get(name)
-        if elsewhere:
+        # Tests configure the module-level app for themselves (`dependency_overrides`,
+        # `app.config["TESTING"] = True`): `app = create_app()` still gives them that app.
+        elsewhere = self.ctx.project.configured_at_import.get(name, ())
+        for loc in elsewhere:
+            if not loc.in_tests:
+                raise _Blocked(
+                    f"another module configures `{name}` at import, so `{FACTORY}()` would build an app without it",
+                    loc,
+                    f"configures `{name}` at import",
+                )
+        if elsewhere and mode != "eager":
+            instead = "removes" if mode == "none" else "replaces with a stand-in built on first use"
             raise _Blocked(
-                f"another module configures `{name}` at import, so `{FACTORY}()` would build an app without it",
+                f"a test configures the module-level `{name}` at import, which `module-app = \"{mode}\"` {instead}",
                 elsewhere[0],
                 f"configures `{name}` at import",
             )
@@ -380,6 +431,11 @@ class _Analyzer:
                 plan.roles[i] = role
                 if role == "register":
                     plan.registering[i] = count
+            elif i not in plan.roles:
+                split = self._extension(self.body[i], name)
+                if split is not None:
+                    plan.roles[i] = "extension"
+                    plan.extensions[i] = split
             if role == "move" and from_object_self is None and self._reads_own_globals(self.body[i], name):
                 from_object_self = i
         self.movable_values(plan, from_object_self)
@@ -417,7 +473,7 @@ class _Analyzer:
                         f"`{stmt.name.value}` would be the plain function instead of what this returns",
                     )
             return "register", count
-        if self._configures(stmt, app):
+        if self._configures(stmt, app) or self._configuring_block(stmt, app):
             return "move", 0
         if (
             interface == "wsgi"
@@ -471,6 +527,16 @@ class _Analyzer:
             return False
         return True
 
+    def _configuring_block(self, stmt: cst.BaseStatement, app: str) -> bool:
+        """An ``if``/``try``/``for`` block that uses the app when it runs (``if FORCE_HTTPS:
+        app.add_middleware(...)``, ``try: from .extra import router ... else:
+        app.include_router(router)``): it moves as a whole; what it binds is checked later."""
+        if not isinstance(stmt, (cst.If, cst.Try, cst.For)) or isinstance(stmt, cst.For) and stmt.asynchronous:
+            return False
+        if isinstance(stmt, cst.If) and (u.is_main_guard(stmt) or u.is_type_checking_test(stmt.test)):
+            return False
+        return any(n.value == app for n in self._executed_names(stmt))
+
     def _reads_own_globals(self, stmt: cst.BaseStatement, app: str) -> bool:
         """``app.config.from_object(__name__)``: Flask reads the module's upper-case globals."""
         found = False
@@ -493,52 +559,279 @@ class _Analyzer:
             return True
         if role == "register":
             return self.in_decorators(node, self.body[i], plan.registering[i])
+        if role == "extension":
+            return isinstance(node, cst.Name) and node.value == plan.app
         return False
 
+    def _factory_nodes(self, plan: _Plan, i: int) -> list[cst.CSTNode]:
+        """What of statement ``i`` runs in the factory."""
+        role = plan.roles[i]
+        if role == "register":
+            return list(self.body[i].decorators[: plan.registering[i]])  # type: ignore[attr-defined]
+        if role == "extension":
+            return [plan.extensions[i].init]
+        return [self.body[i]]
+
+    def _extension(self, stmt: cst.BaseStatement, app: str) -> _Split | None:
+        """``db = SQLAlchemy(app, ...)`` of an installed class whose constructor only passes
+        the app to ``init_app``: split into ``db = SQLAlchemy(...)`` and, in the factory,
+        ``db.init_app(app, ...)`` with what the constructor would have passed it."""
+        target = _assigned_call_with(stmt, app)
+        if target is None:
+            return None
+        call = stmt.body[0].value  # type: ignore[attr-defined]
+        found = [self.ctx.project.extensions[q] for q in sorted(self.qualified(call.func)) if q in self.ctx.project.extensions]
+        if not found:
+            return None
+        ext = found[0]
+        short = cst.Module(body=[]).code_for_node(call.func)
+        line = self.line(stmt)
+        if ext.verdict == "blocked":
+            raise _Blocked(
+                f"`{target}` is built from the module-level app, and lazify can't tell that `{short}()` plus "
+                f"`{target}.init_app({app})` is the same: {ext.reason}",
+                line,
+                f"`{target}` is built from `{app}`",
+            )
+
+        def blocked(why: str) -> _Blocked:
+            return _Blocked(f"`{target} = {short}({app}, ...)` can't be split into `{short}(...)` and `{target}.init_app({app})`: {why}", line, f"`{target}` is built from `{app}`")
+
+        given: dict[str, cst.BaseExpression] = {}
+        extra: list[cst.Arg] = []  # keywords that go to the constructor's **kwargs
+        for pos, arg in enumerate(call.args):
+            if arg.star:
+                raise blocked(f"`{arg.star}` arguments")
+            if arg.keyword is None:
+                if pos >= len(ext.params):
+                    raise blocked("more positional arguments than it takes")
+                given[ext.params[pos]] = arg.value
+            elif arg.keyword.value in ext.params:
+                given[arg.keyword.value] = arg.value
+            elif ext.var_keyword is not None:
+                extra.append(arg)
+            else:
+                raise blocked(f"`{short}()` takes no `{arg.keyword.value}`")
+        app_param = ext.params[0]
+        if not (isinstance(given.get(app_param), cst.Name) and given[app_param].value == app):  # type: ignore[attr-defined]
+            return None  # the app is passed as something else than the app
+        defaults = dict(ext.defaults)
+        bound = self.bound_names()
+
+        def simple(e: cst.BaseExpression) -> bool:
+            """Computed twice, it gives the same value and does nothing else: a name, an
+            attribute, a literal (also a dict or list of them)."""
+            if isinstance(e, (cst.Name, cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
+                return True
+            if isinstance(e, cst.Attribute):
+                return simple(e.value)
+            if isinstance(e, (cst.List, cst.Tuple, cst.Set)):
+                return all(isinstance(x, cst.Element) and simple(x.value) for x in e.elements)
+            if isinstance(e, cst.Dict):
+                return all(isinstance(x, cst.DictElement) and simple(x.key) and simple(x.value) for x in e.elements)
+            return False
+
+        for q in ext.not_none:
+            e = given.get(q)
+            if e is None or not (
+                (isinstance(e, cst.Name) and e.value in bound and self._bound_to_call(e.value))
+                or (simple(e) and not isinstance(e, (cst.Name, cst.Attribute)))
+            ):
+                raise blocked(f"`{short}()` calls `init_app` only when `{q}` is not None, which lazify can't tell here")
+        init_args: list[cst.Arg] = [cst.Arg(cst.Name(app))]
+        pending: list[cst.Arg] = []
+        for pos, q in enumerate(ext.init_args):
+            if q.startswith("**"):
+                for a in extra:
+                    if not simple(a.value):
+                        raise blocked(f"`{a.keyword.value}` would be computed twice")  # type: ignore[union-attr]
+                    init_args += pending + [a.with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+                    pending = []
+                continue
+            if q in given:
+                if not simple(given[q]):
+                    raise blocked(f"`{q}` would be computed twice")
+                init_args += pending + [cst.Arg(given[q])]
+                pending = []
+                continue
+            default = defaults.get(q)
+            if default is None:
+                raise blocked(f"the default of `{q}` is not a literal")
+            value = cst.Arg(cst.parse_expression(default))
+            if pos < len(ext.init_defaults) and ext.init_defaults[pos] == default:
+                pending.append(value)  # the same default: left out unless a later argument follows
+            else:
+                init_args += pending + [value]
+                pending = []
+        kept: list[cst.Arg] = []
+        reads: set[str] = set()
+        for pos, arg in enumerate(call.args):
+            name = arg.keyword.value if arg.keyword is not None else ext.params[pos]
+            if name == app_param:
+                continue
+            if arg.keyword is None:
+                arg = arg.with_changes(keyword=cst.Name(name), equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+                ))  # fmt: skip
+            if name not in ext.stored_only:
+                reads.update(n.value for n in _names_in(arg.value))
+            kept.append(arg)
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=call.args[-1].comma)
+        small = stmt.body[0]  # type: ignore[attr-defined]
+        module = stmt.with_changes(body=[small.with_changes(value=call.with_changes(args=kept))])  # type: ignore[attr-defined]
+        init = cst.SimpleStatementLine(
+            body=[cst.Expr(cst.Call(func=cst.Attribute(cst.Name(target), cst.Name("init_app")), args=init_args))]
+        )
+        return _Split(target, module, init, reads, ext.reason if ext.verdict == "unsafe" else None)
+
+    def _bound_to_call(self, name: str) -> bool:
+        """``name`` is bound once, at module level, to what a call returns (an object, not None)."""
+        assignments = list(self.gscope.assignments[name])
+        if len(assignments) != 1 or not isinstance(getattr(assignments[0], "node", None), cst.CSTNode):
+            return False
+        assigned = u.single_assignment(self.body[self.top(assignments[0].node)])
+        return assigned is not None and assigned[0].value == name and isinstance(assigned[1], cst.Call)
+
     def movable_values(self, plan: _Plan, from_object_self: int | None) -> None:
-        """Assignments and (after the app) imports whose names only the factory reads."""
+        """Statements that compute values only the factory reads move into it, in order:
+        assignments (also a name bound in steps: ``origins = ...`` then rebound under an
+        ``if``), ``if``/``try``/``for`` blocks of assignments, and imports after the app. A
+        name moves with all of its bindings or not at all. What a block that configures the
+        app binds must move with it: a read outside the factory blocks, naming that read."""
         view = self.ctx.project
         keep_all = bool(view.star_imported_by) or self._uses_globals_dict()
         exported = self._dunder_all()
-        candidates: dict[int, list[str]] = {}
-        if not keep_all:
-            for i, stmt in enumerate(self.body):
-                if i in plan.roles or not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-                    continue
-                small = stmt.body[0]
-                names: list[str] = []
-                if isinstance(small, cst.Assign) and all(isinstance(t.target, cst.Name) for t in small.targets):
-                    names = [t.target.value for t in small.targets]  # type: ignore[attr-defined]
-                elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name):
-                    names = [small.target.value]
-                elif i > plan.create and isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
-                    if isinstance(small, cst.ImportFrom) and u.dotted_name(small.module) == "__future__":
-                        continue
-                    names = [u.alias_binding(a) for a in small.names]
-                else:
-                    continue
-                if not names or any(
-                    n == plan.app
-                    or n in exported
-                    or n.startswith("__")
-                    or len(self.gscope.assignments[n]) != 1
-                    or view.refs_to(n)
-                    or (from_object_self is not None and n.isupper())
-                    for n in names
-                ):
-                    continue
-                candidates[i] = names
+        bound = self._bound_by_statement()
+        #: statement -> the names it binds; `values` are the ones that may move
+        candidates: dict[int, set[str]] = {}
+        for i, stmt in enumerate(self.body):
+            if i == plan.create:
+                continue
+            if i in plan.roles:
+                if plan.roles[i] == "move" and bound.get(i):
+                    candidates[i] = bound[i]  # a block that configures the app: must move
+                continue
+            if self._computes_value(i, stmt, plan) and bound.get(i):
+                candidates[i] = bound[i]
+        #: name -> (line, why) of what keeps it at module level
+        kept: dict[str, tuple[int | Location | None, str]] = {}
+
+        def keeps(n: str) -> tuple[int | Location | None, str] | None:
+            if keep_all:
+                return None, "the module is star-imported or reads `globals()`"
+            if n == plan.app:
+                return None, f"`{n}` is the app"
+            if n in exported or n.startswith("__"):
+                return None, f"`{n}` is part of the module's interface"
+            if from_object_self is not None and n.isupper():
+                return None, "`config.from_object(__name__)` reads it from the module"
+            for loc, how in view.refs_to(n):
+                return loc, how
+            return None
+
         values = set(candidates)
+        for names in candidates.values():
+            for n in names:
+                why = keeps(n)
+                if why is not None:
+                    kept.setdefault(n, why)
         changed = True
         while changed:
             changed = False
             for i in sorted(values):
-                refs = [r for n in candidates[i] for r in self.refs(n)]
-                if not refs or not all(self.moved_ref(r, plan, values) for r in refs):
-                    values.discard(i)
-                    changed = True
+                for n in sorted(candidates[i]):
+                    why = kept.get(n)
+                    if why is None:
+                        why = self._kept_by(n, plan, values)
+                    if why is not None:
+                        kept.setdefault(n, why)
+                        values.discard(i)
+                        changed = True
+                        break
+        for i in sorted(candidates):
+            if i in plan.roles and i not in values:
+                n = next(n for n in sorted(candidates[i]) if n in kept)
+                line, why = kept[n]
+                raise _Blocked(
+                    f"`{n}` is bound by a block that configures `{plan.app}` (line {self.line(self.body[i])}), "
+                    f"so it would become local to `{FACTORY}()`, but it is also used outside it",
+                    line,
+                    why,
+                )
         for i in values:
             plan.roles[i] = "move"
+        self.kept = kept
+
+    def _kept_by(self, n: str, plan: _Plan, values: set[int]) -> tuple[int | Location | None, str] | None:
+        """Why ``n`` can't become a local of the factory: a binding that stays, or a read
+        outside it (the first, in source order); None when nothing keeps it."""
+        for a in self.ctx.in_source_order(self.gscope.assignments[n]):
+            node = getattr(a, "node", None)
+            if not isinstance(node, cst.CSTNode):
+                return None, f"`{n}` is bound outside the module's statements"
+            i = self.top(node)
+            if self.deferred(node) or (plan.roles.get(i) != "move" and i not in values):
+                return self.line(node), f"`{n}` is bound here, at module level"
+        for r in self.refs(n):
+            if not self.moved_ref(r, plan, values):
+                return self.line(r), f"reads `{n}` outside the factory"
+        configuring = any(
+            plan.roles.get(self.top(a.node)) == "move" for a in self.gscope.assignments[n] if isinstance(getattr(a, "node", None), cst.CSTNode)
+        )
+        if not configuring and not self.refs(n):
+            return None, f"nothing in the factory reads `{n}`"
+        return None
+
+    def _bound_by_statement(self) -> dict[int, set[str]]:
+        """Top-level statement -> the module-level names it binds."""
+        out: dict[int, set[str]] = {}
+        for a in self.gscope.assignments:
+            node = getattr(a, "node", None)
+            if isinstance(node, cst.CSTNode):
+                out.setdefault(self.top(node), set()).add(a.name)
+        return out
+
+    def _computes_value(self, i: int, stmt: cst.BaseStatement, plan: _Plan) -> bool:
+        """Assignments, and blocks of only assignments (``if``/``try``/``for``), that may
+        move; imports only after the app (the ones that register routers at the bottom)."""
+        if isinstance(stmt, cst.SimpleStatementLine):
+            if len(stmt.body) != 1:
+                return False
+            small = stmt.body[0]
+            if isinstance(small, cst.Assign):
+                return all(isinstance(t.target, cst.Name) for t in small.targets)
+            if isinstance(small, cst.AnnAssign):
+                return small.value is not None and isinstance(small.target, cst.Name)
+            if isinstance(small, cst.AugAssign):
+                return isinstance(small.target, cst.Name)
+            if isinstance(small, (cst.Import, cst.ImportFrom)) and i > plan.create:
+                if isinstance(small, cst.ImportFrom) and (isinstance(small.names, cst.ImportStar) or u.dotted_name(small.module) == "__future__"):
+                    return False
+                return True
+            return False
+        if isinstance(stmt, cst.If) and (u.is_main_guard(stmt) or u.is_type_checking_test(stmt.test)):
+            return False
+        if isinstance(stmt, (cst.If, cst.Try, cst.For)) and not (isinstance(stmt, cst.For) and stmt.asynchronous):
+            return all(self._only_assigns(b) for b in _blocks(stmt))
+        return False
+
+    def _only_assigns(self, block: cst.BaseSuite) -> bool:
+        if not isinstance(block, cst.IndentedBlock):
+            return False
+        for stmt in block.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar):
+                        return False
+                    if not isinstance(small, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Import, cst.ImportFrom, cst.Pass)):
+                        return False
+            elif isinstance(stmt, (cst.If, cst.Try, cst.For)):
+                if not all(self._only_assigns(b) for b in _blocks(stmt)):
+                    return False
+            else:
+                return False
+        return True
 
     def _dunder_all(self) -> set[str]:
         out: set[str] = set()
@@ -571,6 +864,18 @@ class _Analyzer:
                 if plan.mode == "none":
                     raise _Blocked(f"`{stmt.name.value}` uses `{app}`, which `module-app = \"none\"` removes", self.line(ref), f"uses `{app}`")
                 users.setdefault(stmt.name.value, self.line(ref))
+                continue
+            if self._under_main_guard(ref, stmt):
+                # Runs only as a script, after the whole module: `app = create_app()` has run.
+                if i < last:
+                    raise _Blocked(
+                        f"`if __name__ == \"__main__\":` uses `{app}` before the app's configuration ends, "
+                        f"so as a script it would run before `{FACTORY}()` is called",
+                        self.line(ref),
+                        f"uses `{app}`",
+                    )
+                if plan.mode == "none":
+                    plan.main_guard = i  # the script builds its own app
                 continue
             if i < last:
                 value = _assigned_call_with(stmt, app)
@@ -615,14 +920,41 @@ class _Analyzer:
                     )
         for n in sorted(read_by_factory):
             if n != app and len(self.gscope.assignments[n]) > 1 and not self._moved_binding(n, plan):
-                where = sorted(self.line(a.node) for a in self.gscope.assignments[n] if isinstance(getattr(a, "node", None), cst.CSTNode))
+                nodes = [a.node for a in self.gscope.assignments[n] if isinstance(getattr(a, "node", None), cst.CSTNode)]
+                if len(nodes) == len(self.gscope.assignments[n]) and all(
+                    not self.deferred(x) and self.top(x) < read_by_factory[n] for x in nodes
+                ):
+                    continue  # computed in full before the factory first reads it: it reads the same value
+                later = min((self.line(x) for x in nodes if self.top(x) >= read_by_factory[n]), default=None)
+                line, why = self.kept.get(n, (None, ""))
+                if line is not None:
+                    raise _Blocked(
+                        f"`{n}` is rebound after the app's configuration first reads it (line {later}), and can't move "
+                        f"into `{FACTORY}()` with it: it is also used outside the factory",
+                        line,
+                        why,
+                    )
                 raise _Blocked(
                     f"`{n}` is bound more than once at module level, and the factory would read only its last value",
-                    where[-1] if where else None,
+                    later,
                     f"`{n}` is bound again here",
                 )
         # Statements that stay, between the app's configuration lines, now run before it.
+        bound = self._bound_by_statement()
+        extension_objects = {split.target for split in plan.extensions.values()}
         for i in range(first_moved, last):
+            if i in plan.extensions:
+                # Its module-level part now runs before the factory: what it does more with
+                # than store must not be something the factory changed first.
+                for n in sorted(plan.extensions[i].reads):
+                    if read_by_factory.get(n, i) < i and not self._is_import_binding(n) and n not in extension_objects:
+                        raise _Blocked(
+                            f"`{plan.extensions[i].target}` is built from `{n}`, which the factory uses first; "
+                            f"built at module level, it would see `{n}` before that",
+                            self.line(self.body[i]),
+                            f"uses `{n}`",
+                        )
+                continue
             if i in moved:
                 continue
             stmt = self.body[i]
@@ -630,10 +962,23 @@ class _Analyzer:
                 continue
             for node in self._executed_names(stmt):
                 n = node.value
+                if n in extension_objects:
+                    # `class User(db.Model)`, `@login.user_loader`: they use what the extension's
+                    # constructor built, which its verdict says `init_app` doesn't change.
+                    continue
                 if n in app_users:
                     raise _Blocked(f"a statement between the app's configuration lines uses `{n}`, which uses `{app}` before `{FACTORY}()` would have built it", self.line(node), f"uses `{n}`")
                 # It ran after a factory statement that reads the same object: now it runs first.
                 if read_by_factory.get(n, i) < i and (not self._is_import_binding(n) or _mutates(stmt, n)):
+                    kept = sorted(m for m in bound.get(i, ()) if m in self.kept and self.kept[m][0] is not None)
+                    if kept:
+                        line, why = self.kept[kept[0]]
+                        raise _Blocked(
+                            f"`{kept[0]}` can't move into `{FACTORY}()` (it is also used outside it), and at module level "
+                            f"it would now be computed from `{n}` before the app's configuration that first reads `{n}`",
+                            line,
+                            why,
+                        )
                     raise _Blocked(
                         f"a statement between the app's configuration lines uses `{n}`, which the factory uses too; it would now run before them",
                         self.line(node),
@@ -651,13 +996,22 @@ class _Analyzer:
                             )
         return related
 
+    def _under_main_guard(self, node: cst.CSTNode, stmt: cst.BaseStatement) -> bool:
+        """In the body (not the ``else``) of a top-level ``if __name__ == "__main__":``."""
+        if not (isinstance(stmt, cst.If) and u.is_main_guard(stmt)):
+            return False
+        child = node
+        while child is not None and child is not stmt:
+            if child is stmt.body:
+                return True
+            child = self.parents.get(child)
+        return False
+
     def _called_by_factory(self, plan: _Plan) -> set[str]:
         """Names the factory calls while it runs (not inside a lambda or nested function)."""
         out: set[str] = set()
-        for i, role in plan.roles.items():
-            stmt = self.body[i]
-            nodes = stmt.decorators[: plan.registering[i]] if role == "register" else [stmt]  # type: ignore[attr-defined]
-            for node in nodes:
+        for i in plan.roles:
+            for node in self._factory_nodes(plan, i):
                 for n in _names_in(node):
                     parent = self.parents.get(n)
                     if isinstance(parent, cst.Call) and parent.func is n and not self.deferred(n):
@@ -675,10 +1029,8 @@ class _Analyzer:
     def _names_read(self, plan: _Plan) -> dict[str, int]:
         """Names the factory reads -> the first statement (index) that reads each."""
         out: dict[str, int] = {}
-        for i, role in sorted(plan.roles.items()):
-            stmt = self.body[i]
-            nodes = stmt.decorators[: plan.registering[i]] if role == "register" else [stmt]  # type: ignore[attr-defined]
-            for n in nodes:
+        for i in sorted(plan.roles):
+            for n in self._factory_nodes(plan, i):
                 for x in _names_in(n):
                     out.setdefault(x.value, i)
         return out
@@ -701,6 +1053,21 @@ class _Analyzer:
 
         return all(isinstance(a, ImportAssignment) for a in self.gscope.assignments[name])
 
+
+
+def _blocks(stmt: cst.If | cst.Try | cst.For) -> list[cst.BaseSuite]:
+    """The bodies of a compound statement: ``if``/``elif``/``else``, ``try``/``except``/
+    ``else``/``finally``, ``for``/``else``."""
+    out: list[cst.BaseSuite] = [stmt.body]
+    if isinstance(stmt, cst.Try):
+        out += [h.body for h in stmt.handlers]
+    orelse = stmt.orelse
+    while orelse is not None:
+        out.append(orelse.body)
+        orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+    if isinstance(stmt, cst.Try) and stmt.finalbody is not None:
+        out.append(stmt.finalbody.body)
+    return out
 
 
 def _names_in(node: cst.CSTNode) -> list[cst.Name]:
@@ -874,6 +1241,8 @@ def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
     carry = 0  # blank lines that separated a moved statement from what came before it
     for i, stmt in enumerate(ctx.module.body):
         role = plan.roles.get(i)
+        if role == "extension":
+            stmt = plan.extensions[i].module.with_changes(leading_lines=stmt.leading_lines)  # type: ignore[attr-defined]
         if role in ("move", "setup"):
             carry = max(carry, _blank_lines(stmt))
         elif carry:
@@ -889,6 +1258,11 @@ def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
             hook[0] = hook[0].with_changes(leading_lines=_inner_lines(list(stmt.leading_lines), False))  # type: ignore[attr-defined]
             hook[1] = hook[1].with_changes(leading_lines=[cst.EmptyLine(indent=False)])  # type: ignore[attr-defined]
             setup.extend(hook)
+        elif role == "extension":
+            out.append(stmt)
+            inner.append(plan.extensions[i].init.with_changes(leading_lines=_inner_lines([], not inner)))
+        elif i == plan.main_guard:
+            out.append(_build_in_guard(stmt, plan.app))  # type: ignore[arg-type]
         elif role == "move":
             moved = _strip_noqa_e402(stmt)
             lead = list(getattr(moved, "leading_lines", ()))
@@ -902,6 +1276,15 @@ def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
     if after is not None and after < len(out):
         out[after] = u.ensure_blank_lines(out[after], 2)
     return ctx.module.with_changes(body=out)
+
+
+def _build_in_guard(stmt: cst.If, app: str) -> cst.If:
+    """``if __name__ == "__main__":`` with ``app = create_app()`` first, for a module that no
+    longer has a module-level app but is still run as a script."""
+    build = cst.parse_statement(f"{app} = {FACTORY}()\n")
+    body = stmt.body
+    assert isinstance(body, cst.IndentedBlock)
+    return stmt.with_changes(body=body.with_changes(body=[build, *body.body]))
 
 
 def _blank_lines(stmt: cst.BaseStatement) -> int:

@@ -267,7 +267,25 @@ class Engine:
 
     def view(self, rel: str) -> ProjectView:
         index = self.index()
-        return index.view(rel, self.plans.get(index.module_of.get(rel) or "", {}))
+        return index.view(rel, self.plans.get(index.module_of.get(rel) or "", {}), self._extensions(rel))
+
+    def _extensions(self, rel: str) -> dict[str, object]:
+        """What the installed classes this file calls with a name do with it (for app-factory's
+        ``db = SQLAlchemy(app)``), read from the project's environment; classes of the project
+        itself are not asked about."""
+        if "LZY004" not in self.codes:
+            return {}
+        wanted = [q for q in self.index().calls_with_names.get(rel, ()) if q.split(".")[0] not in self._own_packages()]
+        if not wanted:
+            return {}
+        from lazifier import extensions, installed
+
+        dirs = installed.site_dirs(self.root)
+        return {q: extensions.inspect(q, dirs) for q in wanted}
+
+    @lru_cache(maxsize=None)  # noqa: B019 - one engine per run
+    def _own_packages(self) -> frozenset[str]:
+        return frozenset(m.split(".")[0] for m in self.index().files)
 
     # -- the run -----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from codemods._api import Location, ProjectView, resolve_relative
 DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 READER_FUNCS = ("get_type_hints", "signature", "get_annotations")
 #: Version of the facts format: part of the facts cache key (with the codemods' versions).
-FACTS_VERSION = "4:" + ",".join(f"{c.code}.{c.version}" for c in REGISTRY if c.project_level)
+FACTS_VERSION = "5:" + ",".join(f"{c.code}.{c.version}" for c in REGISTRY if c.project_level)
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,9 @@ class FileFacts:
     #: Names of functions and classes defined anywhere in the file.
     defined: tuple[str, ...] = ()
     error: str | None = None
+    #: Qualified names of what module-level statements call with a name as an argument
+    #: (``SQLAlchemy(app)``): the classes whose constructors app-factory asks about.
+    calls_with_names: tuple[str, ...] = ()
     #: Project-level codemods' own facts: (code, facts).
     extra: tuple[tuple[str, object], ...] = ()
 
@@ -177,6 +180,23 @@ def _import_time_uses(body: list[ast.stmt], aliases: Mapping[str, str]) -> list[
     return out
 
 
+def _calls_with_names(body: list[ast.stmt], aliases: Mapping[str, str]) -> set[str]:
+    """``db = SQLAlchemy(app)``, ``CORS(app)`` at module level (also in ``if``/``try``
+    blocks) -> ``flask_sqlalchemy.SQLAlchemy``, ``flask_cors.CORS``."""
+    out: set[str] = set()
+    for s in body:
+        value = s.value if isinstance(s, (ast.Expr, ast.Assign, ast.AnnAssign)) else None
+        if isinstance(value, ast.Call) and any(isinstance(a, ast.Name) for a in [*value.args, *(k.value for k in value.keywords)]):
+            chain = _chain_through_calls(value.func) if isinstance(value.func, (ast.Name, ast.Attribute)) else None
+            if chain and chain[0] in aliases:
+                out.add(".".join([aliases[chain[0]], *chain[1:]]))
+        elif isinstance(s, (ast.If, ast.Try)):
+            blocks = [s.body, s.orelse, *(h.body for h in getattr(s, "handlers", ()))]
+            for block in blocks:
+                out |= _calls_with_names(block, aliases)
+    return out
+
+
 _FALLBACK_FROM = re.compile(r"(?m)^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+([^\n#(]+)")
 
 
@@ -205,6 +225,7 @@ def extract_facts(text: str, module: str | None, is_package: bool) -> FileFacts:
         refs=tuple(c.refs),
         readers=tuple(sorted(c.readers)),
         defined=tuple(sorted(c.defined)),
+        calls_with_names=tuple(sorted(_calls_with_names(tree.body, c.aliases))),
         extra=extra,
     )
 
@@ -245,6 +266,7 @@ class ProjectIndex:
         self.at_import: dict[str, dict[str, list[Location]]] = defaultdict(lambda: defaultdict(list))
         self.readers: set[str] = set()
         self.defined: dict[str, set[str]] = {}
+        self.calls_with_names = {rel: f.calls_with_names for rel, f in facts.items()}
         for rel, f in sorted(facts.items()):
             self.readers.update(f.readers)
             self.defined[rel] = set(f.defined)
@@ -263,7 +285,9 @@ class ProjectIndex:
                     else:
                         self.refs[prefix][parts[i]].append((Location(rel, line), _HOW[how].format(d=dotted)))
 
-    def view(self, rel: str, plans: Mapping[str, object] | None = None) -> ProjectView:
+    def view(
+        self, rel: str, plans: Mapping[str, object] | None = None, extensions: Mapping[str, object] | None = None
+    ) -> ProjectView:
         mod = self.module_of.get(rel)
         if mod is None:
             return ProjectView(module=None)
@@ -275,6 +299,7 @@ class ProjectIndex:
             configured_at_import={k: tuple(sorted(set(v))) for k, v in sorted(self.at_import.get(mod, {}).items())},
             annotation_readers=frozenset(self.readers & self.defined.get(rel, set())),
             plans=dict(plans or {}),
+            extensions=dict(extensions or {}),  # type: ignore[arg-type]
         )
 
 
@@ -287,6 +312,7 @@ def view_hash(view: ProjectView) -> str:
             sorted((k, v) for k, v in view.configured_at_import.items()),
             sorted(view.annotation_readers),
             sorted((k, repr(v)) for k, v in view.plans.items()),
+            sorted((k, repr(v)) for k, v in view.extensions.items()),
         )
     )
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()

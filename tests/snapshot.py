@@ -59,6 +59,8 @@ def options_of(path: Path) -> dict[str, str]:
 def _pyproject(options: dict[str, str]) -> str:
     lines = ["[tool.lazify]"]
     for key, value in options.items():
+        if key == "venv":
+            continue  # not lazify's: see materialize
         if value in ("true", "false"):
             lines.append(f"{key} = {value}")
         elif value.startswith("["):
@@ -78,13 +80,29 @@ def materialize(fixture: Path, dest: Path) -> Path:
         project.mkdir(parents=True)
         shutil.copy(fixture, project / fixture.name)
         (project / "pyproject.toml").write_text(_pyproject(options_of(fixture)))
+    if uses_test_venv(fixture):
+        (project / ".venv").symlink_to(sys.prefix, target_is_directory=True)
     return project
 
 
+def uses_test_venv(fixture: Path) -> bool:
+    """``# lazify-test: venv=test`` (or a ``.test-venv`` file in a directory fixture): the
+    project's environment is the tests' own, so lazify reads the real installed extensions."""
+    if fixture.is_dir():
+        return (fixture / ".test-venv").is_file()
+    return options_of(fixture).get("venv") == "test"
+
+
 def run_project(project: Path, select: tuple[str, ...] | None = None) -> Outcome:
-    settings = load_settings([project], {"select": select})
-    engine = Engine(settings, [project], jobs=1, use_cache=False)
-    return engine.run(Policy(unsafe_fixes=settings.unsafe_fixes), change_diffs=True)
+    # The project's environment is its own `.venv`/`venv` only, whatever the shell activated.
+    active = os.environ.pop("VIRTUAL_ENV", None)
+    try:
+        settings = load_settings([project], {"select": select})
+        engine = Engine(settings, [project], jobs=1, use_cache=False)
+        return engine.run(Policy(unsafe_fixes=settings.unsafe_fixes), change_diffs=True)
+    finally:
+        if active is not None:
+            os.environ["VIRTUAL_ENV"] = active
 
 
 def render(name: str, outcome: Outcome) -> str:

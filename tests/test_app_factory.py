@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import shutil
 import sqlite3
+import sys
 import types
 import uuid
 from pathlib import Path
@@ -22,7 +23,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from conftest import ROOT, run_lazify
-from snapshot import options_of
+from snapshot import options_of, uses_test_venv
 
 FIXTURES = ROOT / "tests" / "fixtures" / "app_factory"
 
@@ -41,6 +42,9 @@ def _copy(fixture: Path, dest: Path, module: str, tag: str) -> str:
         dest.mkdir(parents=True)
         shutil.copy(fixture, dest / f"{top}_{tag}.py")
     options = options_of(fixture) if fixture.is_file() else {}
+    if uses_test_venv(fixture):
+        (dest / ".venv").symlink_to(sys.prefix, target_is_directory=True)
+    options.pop("venv", None)
     table = "".join(f"{k} = {v}\n" if v in ("true", "false") else f'{k} = "{v}"\n' for k, v in options.items())
     (dest / "pyproject.toml").write_text("[tool.lazify]\n" + table)
     return f"{top}_{tag}" + (f".{rest}" if rest else "")
@@ -155,6 +159,9 @@ ASGI_CASES = {
     "fastapi_interleaved": ("fastapi_interleaved", [("GET", "/"), ("GET", "/legacy/"), ("GET", "/after-mount"), ("GET", "/api/users"), ("POST", "/last")]),
     "fastapi_sub_app": ("fastapi_sub_app", [("GET", "/app"), ("GET", "/subapi/sub"), ("GET", "/subapi/docs")]),
     "fastapi_wsgi_mount": ("fastapi_wsgi_mount", [("GET", "/v2"), ("GET", "/v1/")]),
+    "config_in_steps": ("config_in_steps", [("GET", "/"), ("GET", "/missing")]),
+    "config_in_steps_read_elsewhere": ("config_in_steps_read_elsewhere", [("GET", "/origins")]),
+    "value_rebound_between_routes": ("value_rebound_between_routes", [("GET", "/users"), ("GET", "/items"), ("GET", "/openapi.json")]),
     "starlette_app": ("starlette_app", [("GET", "/"), ("GET", "/users/ann"), ("GET", "/added"), ("GET", "/missing")]),
 }
 
@@ -247,3 +254,107 @@ def test_module_app_none_leaves_only_the_factory(tmp_path: Path, monkeypatch: py
     app = after.create_app()
     assert describe_flask(app) == describe_flask(before.app)
     assert flask_responses(app, [("GET", "/ping")]) == [(200, b"pong")]
+
+
+@pytest.mark.parametrize("name", ["main_guard", "module_app_none_main_guard"])
+def test_main_guard_serves_the_same_app(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run as a script, the rewritten module serves the same app, whatever stays at module level."""
+    import runpy
+
+    served: list[tuple[Any, dict]] = []
+    server = types.ModuleType("uvicorn")  # the server, replaced: it only records what it serves
+    server.run = lambda app, **options: served.append((app, options))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "uvicorn", server)
+    before, after, _ = load_both(_fixture(name), name, tmp_path, monkeypatch)
+    for module in (before, after):
+        runpy.run_path(module.__file__, run_name="__main__")
+    (old, old_options), (new, new_options) = served
+    assert type(new) is type(old) and new_options == old_options
+    assert describe_asgi(new) == describe_asgi(old) and new.debug == old.debug
+
+
+def test_tests_that_configure_the_app_still_pass(tmp_path: Path) -> None:
+    """A conftest that overrides a dependency on the module-level app, and a test module that sets
+    its state, configure the app `app = create_app()` gives them: the project's own tests pass."""
+    import subprocess
+
+    project = tmp_path / "proj"
+    shutil.copytree(_fixture("tests_configure_app"), project)
+    (project / "pyproject.toml").write_text("[tool.lazify]\n")
+
+    def own_tests() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "tests"],
+            cwd=project, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    before = own_tests()
+    assert before.returncode == 0 and "2 passed" in before.stdout, before.stdout
+    proc = run_lazify("apply", "--yes", "--select", "app-factory", ".", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert "app = create_app()" in (project / "svc" / "main.py").read_text()
+    after = own_tests()
+    assert after.returncode == 0 and "2 passed" in after.stdout, after.stdout
+
+
+@pytest.mark.parametrize("env", [{}, {"ENVIRONMENT": "production", "FORCE_HTTPS": "1"}])
+def test_configuration_in_steps_reads_the_same_values(env: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The steps that compute `origins`, and the `if` blocks that add middleware, run in the
+    factory in their order: the same middleware with the same options, in each environment."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    before, after, text = load_both(_fixture("config_in_steps"), "config_in_steps", tmp_path, monkeypatch)
+    assert "\norigins" not in text and "\nsettings = " not in text  # nothing left at module level
+    assert describe_asgi(after.app) == describe_asgi(before.app)
+    names = [m.cls.__name__ for m in after.app.user_middleware]
+    assert ("HTTPSRedirectMiddleware" in names) == bool(env)
+    cors = next(m for m in after.app.user_middleware if m.cls.__name__ == "CORSMiddleware")
+    assert cors.kwargs["allow_origins"] == (["https://a.example"] if env else ["https://a.example", "http://localhost:3000"])
+    assert after.app.state.versions == before.app.state.versions == ["v1", "v2"]
+    assert after.create_app().state.versions == ["v1", "v2"]  # a fresh app, configured afresh
+
+
+def test_flask_extensions_are_built_without_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flask-SQLAlchemy 3, Flask-Migrate, Flask-Login and Flask-CORS built from the app become
+    module-level objects built without it, initialised in the factory: the same extensions,
+    config, routes and responses, with a SQLite database in a temporary directory."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'before.db'}")
+    before, after, text = load_both(_fixture("flask_extensions"), "flask_extensions", tmp_path, monkeypatch)
+    assert "db = SQLAlchemy()\nmigrate = Migrate(db=db)\nlogin = LoginManager()\n" in text
+    assert "    db.init_app(app)\n" in text and "    login.init_app(app)\n" in text
+    # The module was imported by load_both with before.db; the rewritten factory reads its own.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'after.db'}")
+    fresh = after.create_app()
+    old = before.app
+    assert sorted(fresh.extensions) == sorted(old.extensions) == ["migrate", "sqlalchemy"]
+    assert fresh.extensions["sqlalchemy"] is after.db and fresh.extensions["migrate"].db is after.db
+    assert fresh.login_manager is after.login and fresh.login_manager.login_view == "login_page"
+    config = lambda app: {k: v for k, v in describe_flask(app)["config"].items() if k != "SQLALCHEMY_DATABASE_URI"}  # noqa: E731
+    assert config(fresh) == config(old)
+    assert describe_flask(fresh)["rules"] == describe_flask(old)["rules"]
+    for app, db in ((old, before.db), (fresh, after.db)):
+        with app.app_context():
+            db.create_all()
+    requests = [
+        ("POST", "/api/users", {"name": "ann"}), ("POST", "/api/users", {"name": "bob"}),
+        ("GET", "/api/users", None), ("GET", "/me", None), ("POST", "/login/2", None), ("GET", "/me", None),
+    ]  # fmt: skip
+
+    def responses(app: Any) -> list:
+        client = app.test_client()
+        out = []
+        for method, path, data in requests:
+            r = client.open(path, method=method, data=data, headers={"Origin": "https://x.example"})
+            out.append((r.status_code, r.data, r.headers.get("Access-Control-Allow-Origin"), r.headers.get("Location")))
+        return out
+
+    assert responses(fresh) == responses(old)
+    assert (tmp_path / "after.db").stat().st_size > 0
+    # A second app shares the one module-level extension object, with its own engine.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'second.db'}")
+    second = after.create_app()
+    assert second is not fresh and second.extensions["sqlalchemy"] is fresh.extensions["sqlalchemy"] is after.db
+    with second.app_context():
+        after.db.create_all()
+    assert second.test_client().get("/api/users").json == {"names": []}
+    assert fresh.test_client().get("/api/users").json == {"names": ["ann", "bob"]}
