@@ -286,6 +286,21 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
                 for n, line, attr in _reads(stmt):
                     uses.append(UseFact(n, line, attribute_only=attr))
             continue
+        if _is_main_guard(stmt):
+            # Its body runs when the file is run as a script, once the module is built: reads
+            # there are reads in a function (they call the getter). Its `else:` runs at import.
+            for part in [stmt.test, *stmt.orelse]:
+                for n, line, attr in _reads(part):
+                    uses.append(UseFact(n, line, attribute_only=attr))
+            for node in _walk_statements(stmt.body):
+                # `x += 1` / `del x` would read or unbind the name itself, not its getter's object.
+                if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                    counts[node.target.id] += 2
+                elif isinstance(node, ast.Delete):
+                    for t in node.targets:
+                        if isinstance(t, ast.Name):
+                            counts[t.id] += 2
+            continue
         schema = _schema_target(stmt)
         for n, line, attr in _reads(stmt):
             uses.append(UseFact(n, line, schema_of=schema, attribute_only=attr))
@@ -297,13 +312,14 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
     maybe_modules = {**{k: v for k, v in bindings.items() if v}, **module_aliases}
     for stmt in tree.body:
         at_import = not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))
+        script_only = {id(n) for s in stmt.body for n in ast.walk(s)} if _is_main_guard(stmt) else set()
         for node in ast.walk(stmt):
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
                 d = _dotted(node)
                 head, _, rest = (d or "").rpartition(".")
                 if d and head in maybe_modules:
                     reads_anywhere.add((maybe_modules[head], rest))
-                    if at_import:
+                    if at_import and id(node) not in script_only:
                         attribute_uses.append((maybe_modules[head], rest, node.lineno))
             elif isinstance(node, ast.Global):
                 for n in node.names:
@@ -324,6 +340,31 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         star_imports=tuple(star_imports),
         attribute_reads=tuple(sorted(reads_anywhere)),
     )
+
+
+def _is_main_guard(stmt: ast.stmt) -> bool:
+    """``if __name__ == "__main__":``, as the rewriter recognises it (``_cst.is_main_guard``)."""
+    if not (isinstance(stmt, ast.If) and isinstance(stmt.test, ast.Compare)):
+        return False
+    test = stmt.test
+    return (
+        isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
+
+
+def _walk_statements(body: list[ast.stmt]) -> Iterable[ast.AST]:
+    """The nodes of ``body`` that run in its own scope (not in the functions and classes it defines)."""
+    todo: list[ast.AST] = list(body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(node))
 
 
 def _schema_target(stmt: ast.stmt) -> str | None:

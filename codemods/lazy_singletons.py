@@ -81,7 +81,9 @@ class LazySingletons(Codemod):
     and every reference in the project calls the getter: in the module itself, after
     `from m import x`, and through `import m; m.x`. The old name keeps working for code outside
     the processed paths: the module's `__getattr__` (PEP 562) answers it with the getter's
-    object, and `if TYPE_CHECKING:` declares it for type checkers. Schema work on an engine
+    object, and `if TYPE_CHECKING:` declares it for type checkers. Reads under
+    `if __name__ == "__main__":` (which runs only as a script, once the module is built) call
+    the getter too, as reads in functions do; its `else:` runs at import. Schema work on an engine
     (`Base.metadata.create_all(engine)`) runs in the engine's getter, once, right after the
     engine is built. A proxy global (`audit_logger = AuditLoggerProxy()`, whose class only
     forwards attribute access to a getter) stays as the compatibility name, and attribute reads
@@ -287,7 +289,8 @@ class _Analyzer:
         ]
 
     def in_function(self, node: cst.CSTNode) -> bool:
-        return u.in_function_body(node, self.parents)
+        """Runs after the import: in a function, or under ``if __name__ == "__main__":``."""
+        return u.in_function_body(node, self.parents) or u.in_main_guard_body(node, self.parents)
 
     def is_attribute_load(self, name: cst.Name) -> bool:
         parent = self.parents.get(name)
@@ -637,10 +640,13 @@ class _Rewriter(cst.CSTTransformer):
                 out = imports.add_type_checking_imports(out, list(dict.fromkeys(tc_imports)))
             # While a getter builds its object the name stays unbound, as it was while the
             # import ran: `hasattr(module, name)` is false then, instead of re-entering the getter.
+            # Defined before a closing `if __name__ == "__main__":`, so the script part still
+            # runs on a fully built module.
+            last = len(out) - 2 if len(out) > 1 and u.is_main_guard(out[-1]) else len(out) - 1
             out = u.add_getattr_branches(
                 out,
                 [(o.plan.name, f"{o.plan.getter}()", "name not in _lazify_building") for o in build],
-                len(out) - 1,
+                last,
             )
         return new_module.with_changes(body=out)
 

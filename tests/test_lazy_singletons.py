@@ -4,6 +4,8 @@ assignment from outside, reload."""
 from __future__ import annotations
 
 import importlib
+import shutil
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -174,3 +176,28 @@ def test_heavy_imports_and_singletons_together_converge_in_one_run(tmp_path: Pat
     assert "get_sqrt().f(x)" in (root / "pkg/extras.py").read_text()
     again = run_lazify("apply", "--dry-run", ".", cwd=root)
     assert again.returncode == 0 and again.stdout == b"", again.stdout.decode()
+
+
+def _script(root: Path, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *argv], cwd=root, capture_output=True, text=True, timeout=60)
+
+
+def test_a_script_under_the_main_guard_runs_as_before(tmp_path: Path) -> None:
+    """Issue 11.4: reads under `if __name__ == "__main__":` call the getter; the script part
+    (here training the model, from its own module and from another) prints what it printed."""
+    fixture = Path(__file__).parent / "fixtures" / "lazy_singletons" / "main_guard"
+    original = tmp_path / "orig"
+    shutil.copytree(fixture, original)
+    root = tmp_path / "proj"
+    shutil.copytree(fixture, root)
+    (root / "pyproject.toml").write_text("[tool.lazify]\n")
+    result = run_lazify("apply", "--yes", ".", cwd=root)
+    assert result.returncode == 0, result.stderr.decode()
+    assert "get_model().train(X, y)" in (root / "ml/model.py").read_text()
+    for argv in (["-m", "ml.model", "3"], ["-m", "ml.serve"]):
+        before, after = _script(original, *argv), _script(root, *argv)
+        assert before.returncode == 0, before.stderr
+        assert (after.returncode, after.stdout) == (0, before.stdout), after.stderr
+    # Imported, nothing is built; the old name still answers.
+    probe = "import ml.model as m; assert 'model' not in vars(m); print(m.model.path, m.predict(2))"
+    assert _script(root, "-c", probe).stdout == "model.bin []\n"
