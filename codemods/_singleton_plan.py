@@ -112,6 +112,9 @@ class ModuleFacts:
     star_imports: tuple[tuple[str, int], ...] = ()
     #: Every ``m.x`` read anywhere (functions included), as (m's target, x).
     attribute_reads: tuple[tuple[str, str], ...] = ()
+    #: Module-level ``def get_x(): return x`` (no parameters, no decorators; a docstring at
+    #: most), as (function, the name it returns, line).
+    accessors: tuple[tuple[str, str, int], ...] = ()
 
     def binding(self, name: str) -> str | None:
         return dict(self.bindings).get(name)
@@ -169,6 +172,7 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
     counts: dict[str, int] = defaultdict(int)
     classes: list[ClassFact] = []
     functions: list[str] = []
+    accessors: list[tuple[str, str, int]] = []
     assigns: list[AssignFact] = []
     uses: list[UseFact] = []
     all_names: list[str] | None = None
@@ -212,6 +216,9 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             bind(stmt.name)
             functions.append(stmt.name)
+            returned = _accessor_of(stmt)
+            if returned is not None:
+                accessors.append((stmt.name, returned, stmt.lineno))
             has_getattr = has_getattr or stmt.name == "__getattr__"
         elif isinstance(stmt, ast.ClassDef):
             bind(stmt.name)
@@ -339,7 +346,24 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         attribute_uses=tuple(attribute_uses),
         star_imports=tuple(star_imports),
         attribute_reads=tuple(sorted(reads_anywhere)),
+        accessors=tuple(accessors),
     )
+
+
+def _accessor_of(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """``def get_x(): return x`` -> ``x``: a plain function that only returns a global."""
+    if isinstance(fn, ast.AsyncFunctionDef) or fn.decorator_list or getattr(fn, "type_params", None):
+        return None
+    a = fn.args
+    if a.posonlyargs or a.args or a.vararg or a.kwonlyargs or a.kwarg:
+        return None
+    body = fn.body
+    if len(body) == 2 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        if isinstance(body[0].value.value, str):
+            body = body[1:]
+    if len(body) == 1 and isinstance(body[0], ast.Return) and isinstance(body[0].value, ast.Name):
+        return body[0].value.id
+    return None
 
 
 def _is_main_guard(stmt: ast.stmt) -> bool:
@@ -439,6 +463,8 @@ class Plan:
     schema_lines: tuple[int, ...] = ()
     #: The defining file (owner of the decision that spans files).
     path: str = ""
+    #: The getter is the module's own ``def get_x(): return x``, whose body becomes the build.
+    accessor: bool = False
 
 
 @dataclass(frozen=True)
@@ -473,6 +499,7 @@ class _Candidate:
     blocked: Blocked | None = None
     #: Other candidates built when this one is: (module, name, line, how)
     builds: list[tuple[str, str, int, str]] = field(default_factory=list)
+    accessor: bool = False
 
 
 def snake_case(name: str) -> str:
@@ -546,16 +573,26 @@ def plan_project(
                 kind = "build"
             if kind is None:
                 continue
+            accessor = False
             if kind == "proxy":
                 getter = classes[callee].proxy_getter or ""
             else:
                 base = snake_case(a.name.lstrip("_"))
                 getter = f"get_{base}" if not a.name.startswith("_") else f"_get_{base}"
-                if getter in taken:
+                # An accessor the module already has (`def get_x(): return x`, defined once,
+                # after x) becomes the getter, so its callers need no change.
+                existing = [
+                    fn for fn, returned, line in f.accessors
+                    if returned == a.name and line > a.line and fn in (f"get_{base}", f"_get_{base}")
+                    and fn not in f.rebound
+                ]  # fmt: skip
+                if existing:
+                    getter, accessor = sorted(existing)[-1], True  # `get_x` before `_get_x`
+                elif getter in taken:
                     getter += "_lazily"
-                if getter in taken:
+                if getter in taken and not accessor:
                     continue
-            cands[(mod, a.name)] = _Candidate(mod, a, kind, getter, returns)
+            cands[(mod, a.name)] = _Candidate(mod, a, kind, getter, returns, accessor=accessor)
 
     def block(c: _Candidate, reason: str, chain: tuple[tuple[str, int, str], ...] = ()) -> None:
         if c.blocked is None:
@@ -667,7 +704,7 @@ def plan_project(
     plans = {
         k: Plan(
             c.module, c.fact.name, c.getter, c.kind, c.fact.line, _returns(c),
-            tuple(sorted(c.schema_lines)), (paths or {}).get(c.module, c.module),
+            tuple(sorted(c.schema_lines)), (paths or {}).get(c.module, c.module), c.accessor,
         )  # fmt: skip
         for k, c in cands.items()
         if c.blocked is None

@@ -201,3 +201,35 @@ def test_a_script_under_the_main_guard_runs_as_before(tmp_path: Path) -> None:
     # Imported, nothing is built; the old name still answers.
     probe = "import ml.model as m; assert 'model' not in vars(m); print(m.model.path, m.predict(2))"
     assert _script(root, "-c", probe).stdout == "model.bin []\n"
+
+
+def test_the_existing_accessor_is_the_getter(tmp_path: Path) -> None:
+    """Issue 11.8: `def get_model() -> Model: return model` becomes the building getter, under
+    its own name, signature and docstring: its callers (and `dependency_overrides[get_model]`
+    keys) need no change, and the readers of `model` call it."""
+    fixture = Path(__file__).parent / "fixtures" / "lazy_singletons" / "existing_accessor"
+    original, root = tmp_path / "orig", tmp_path / "proj"
+    shutil.copytree(fixture, original)
+    shutil.copytree(fixture, root)
+    (root / "pyproject.toml").write_text("[tool.lazify]\n")
+    result = run_lazify("apply", "--yes", ".", cwd=root)
+    assert result.returncode == 0, result.stderr.decode()
+    text = (root / "app/ml.py").read_text()
+    assert text.count("def get_model") == 1 and "_lazily" not in text
+    probe = (
+        "import inspect, app.ml as m\n"
+        "from app.api import handler\n"
+        "built = 'model' in vars(m)\n"
+        "print(built, inspect.signature(m.get_model), m.get_model.__doc__)\n"
+        "print(handler(2)[0], m.get_model() is m.get_model() is m.model, m.predict(1))\n"
+        "m.model = 'fake'\n"
+        "print(m.get_model())\n"
+    )
+    before, after = _script(original, "-c", probe), _script(root, "-c", probe)
+    assert before.returncode == 0, before.stderr
+    assert after.returncode == 0, after.stderr
+    first, *rest = after.stdout.splitlines()
+    assert first.startswith("False ")  # nothing built at import
+    assert [first[len("False ") :], *rest] == [before.stdout.splitlines()[0][len("True ") :], *before.stdout.splitlines()[1:]]
+    again = run_lazify("apply", "--dry-run", ".", cwd=root)
+    assert again.returncode == 0 and again.stdout == b"", again.stdout.decode()
