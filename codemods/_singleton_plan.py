@@ -38,6 +38,11 @@ DEFAULT_CHEAP = (
     "collections.defaultdict", "collections.OrderedDict", "dict", "list", "set", "frozenset",
     "tuple", "object", "re.compile", "pathlib.Path", "datetime.timedelta", "decimal.Decimal",
     "functools.partial", "enum.Enum", "dataclasses.field", "pydantic.Field",
+    # Constants built from a heavy module: types, devices, small arrays (see `plan_project`).
+    "numpy.dtype", "numpy.float[0-9]*", "numpy.int[0-9]*", "numpy.uint[0-9]*", "numpy.intp",
+    "numpy.complex[0-9]*", "numpy.bool_", "numpy.finfo", "numpy.iinfo", "numpy.array",
+    "numpy.asarray", "torch.device", "torch.dtype", "torch.Size", "torch.tensor",
+    "torch.finfo", "torch.iinfo",
 )  # fmt: skip
 
 #: Bases and decorators that make a class a value object (cheap to build, compared by value).
@@ -63,6 +68,9 @@ class AssignFact:
     reads: tuple[str, ...]
     #: The callee as written (``CSRFProtection``, ``redis.Redis.from_url``).
     func_text: str | None = None
+    #: Qualified names of every call building the value makes at import, the outer one
+    #: included (``torch.jit.load(p).eval()`` -> ``torch.jit.load``).
+    calls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,20 @@ class _Reads(ast.NodeVisitor):
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self.visit(node.args)
+
+
+def _calls(node: ast.AST) -> list[ast.Call]:
+    """The calls an expression makes when it is evaluated (not those in its lambdas)."""
+    out = []
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Lambda):
+            continue
+        if isinstance(n, ast.Call):
+            out.append(n)
+        todo.extend(ast.iter_child_nodes(n))
+    return out
 
 
 def _reads(node: ast.AST) -> list[tuple[str, int, bool]]:
@@ -271,17 +293,20 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
                 all_names = [*(all_names or []), *(e.value for e in value.elts)]  # type: ignore[misc]
             else:
                 all_computed = True
+        calls = [c for c in _calls(value)] if value is not None else []
         if (
             len(targets) == 1
             and len(names) == 1
-            and isinstance(value, ast.Call)
+            and calls
             and not isinstance(stmt, ast.AugAssign)
         ):
-            reads = _reads(value)
+            reads = _reads(value)  # type: ignore[arg-type]
             assigns.append(
                 AssignFact(
-                    names[0], stmt.lineno, callee_of(value), annotation,
-                    tuple(sorted({r[0] for r in reads})), _dotted(value.func),
+                    names[0], stmt.lineno, callee_of(value) if isinstance(value, ast.Call) else None,
+                    annotation, tuple(sorted({r[0] for r in reads})),
+                    _dotted(value.func) if isinstance(value, ast.Call) else None,
+                    tuple(dict.fromkeys(q for c in calls if (q := callee_of(c)) is not None)),
                 )
             )  # fmt: skip
             for n, line, attr in reads:
@@ -538,14 +563,27 @@ def plan_project(
     factories: Iterable[str] = DEFAULT_FACTORIES,
     cheap: Iterable[str] = DEFAULT_CHEAP,
     paths: Mapping[str, str] | None = None,
+    *,
+    heavy_modules: Iterable[str] = (),
 ) -> dict[str, ModulePlan]:
     """Decide, for the whole project, which singletons are built lazily.
 
     ``facts`` maps module names to their facts; ``rewritten`` is the set of modules this run
     rewrites (others still use the old names, which keep working, so they never block).
+    A value built by calling into one of ``heavy_modules`` (``torch.jit.load(path)``) is
+    expensive by definition, unless that call is among the ``cheap`` ones.
     """
     factories = tuple(factories)
     cheap = tuple(cheap)
+    heavy = frozenset(heavy_modules)
+
+    def heavy_call(a: AssignFact) -> str | None:
+        for c in a.calls:
+            parts = c.split(".")
+            if any(".".join(parts[:i]) in heavy for i in range(1, len(parts))) and not _matches(c, cheap):
+                return c
+        return None
+
     classes = {
         f"{mod}.{c.name}": c for mod, f in facts.items() for c in f.classes
     }  # fmt: skip
@@ -556,9 +594,10 @@ def plan_project(
         taken = {n for n, _ in f.bindings}
         for a in f.assigns:
             callee = a.callee
-            if callee is None or _matches(callee, cheap):
+            loads = heavy_call(a)
+            if loads is None and (callee is None or _matches(callee, cheap)):
                 continue
-            cls = classes.get(callee)
+            cls = classes.get(callee or "")
             kind = None
             returns = a.annotation
             if cls is not None and cls.proxy_getter:
@@ -569,7 +608,7 @@ def plan_project(
                 kind = "build"
                 if returns is None and a.func_text and a.func_text.split(".")[0] in taken:
                     returns = a.func_text
-            elif _matches(callee, factories):
+            elif (callee is not None and _matches(callee, factories)) or loads is not None:
                 kind = "build"
             if kind is None:
                 continue

@@ -78,7 +78,15 @@ class LazySingletons(Codemod):
     Finds module-level assignments whose value does work when it is built: instances of classes
     defined in the project and calls of known expensive factories (`create_engine`,
     `sessionmaker`, `sqlite3.connect`, `Redis.from_url`, `boto3.client`, `requests.Session`,
-    `httpx.Client`, `open`, `*.from_pretrained`, `torch.load`, ...). Each becomes a getter
+    `httpx.Client`, `open`, `*.from_pretrained`, `torch.load`, ...), and any value computed by
+    calling into a heavy module (the `heavy-modules` setting heavy-imports uses), wherever the
+    call sits in the value: `torch.jit.load(path).eval()`, `pd.read_pickle(path)`,
+    `AutoModel.from_pretrained(name)`, `cv2.CascadeClassifier(path)`. Such a call loads a model
+    or data by definition, so no list of loaders is needed; and once the value is built in its
+    getter, the heavy import is read only in functions, so heavy-imports moves it there in the
+    same run. Calls that only make constants (dtypes and scalar types such as `np.float32(...)`,
+    `torch.device("cpu")`, `np.array([...])`, `torch.tensor([...])`) are in the default
+    `cheap-calls` and stay, as does anything `extend-cheap-calls` adds. Each becomes a getter
     (`get_<name>()`) that builds the object once, exactly once under concurrent first calls,
     and every reference in the project calls the getter: in the module itself, after
     `from m import x`, and through `import m; m.x`. The old name keeps working for code outside
@@ -201,6 +209,7 @@ class LazySingletons(Codemod):
             settings.singleton_factories or DEFAULT_FACTORIES,
             settings.cheap_calls or DEFAULT_CHEAP,
             paths,
+            heavy_modules=settings.heavy_modules,
         )
 
     def prefilter(self, text: str, settings: Settings) -> bool:
