@@ -293,7 +293,7 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
                 all_names = [*(all_names or []), *(e.value for e in value.elts)]  # type: ignore[misc]
             else:
                 all_computed = True
-        calls = [c for c in _calls(value)] if value is not None else []
+        calls = _calls(value) if value is not None else []
         if (
             len(targets) == 1
             and len(names) == 1
