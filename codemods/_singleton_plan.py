@@ -38,11 +38,13 @@ DEFAULT_CHEAP = (
     "collections.defaultdict", "collections.OrderedDict", "dict", "list", "set", "frozenset",
     "tuple", "object", "re.compile", "pathlib.Path", "datetime.timedelta", "decimal.Decimal",
     "functools.partial", "enum.Enum", "dataclasses.field", "pydantic.Field",
-    # Constants built from a heavy module: types, devices, small arrays (see `plan_project`).
+    # Constants built from a heavy module: types, devices, arrays (see `plan_project`).
     "numpy.dtype", "numpy.float[0-9]*", "numpy.int[0-9]*", "numpy.uint[0-9]*", "numpy.intp",
     "numpy.complex[0-9]*", "numpy.bool_", "numpy.finfo", "numpy.iinfo", "numpy.array",
-    "numpy.asarray", "torch.device", "torch.dtype", "torch.Size", "torch.tensor",
-    "torch.finfo", "torch.iinfo",
+    "numpy.asarray", "numpy.zeros", "numpy.ones", "numpy.full", "numpy.empty", "numpy.arange",
+    "numpy.linspace", "numpy.eye", "torch.device", "torch.dtype", "torch.Size", "torch.tensor",
+    "torch.zeros", "torch.ones", "torch.full", "torch.empty", "torch.arange", "torch.linspace",
+    "torch.eye", "torch.finfo", "torch.iinfo",
 )  # fmt: skip
 
 #: Bases and decorators that make a class a value object (cheap to build, compared by value).

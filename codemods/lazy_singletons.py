@@ -85,8 +85,9 @@ class LazySingletons(Codemod):
     or data by definition, so no list of loaders is needed; and once the value is built in its
     getter, the heavy import is read only in functions, so heavy-imports moves it there in the
     same run. Calls that only make constants (dtypes and scalar types such as `np.float32(...)`,
-    `torch.device("cpu")`, `np.array([...])`, `torch.tensor([...])`) are in the default
-    `cheap-calls` and stay, as does anything `extend-cheap-calls` adds. Each becomes a getter
+    `torch.device("cpu")`, arrays such as `np.array([...])`, `np.zeros(n)`, `torch.tensor([...])`)
+    are in the default `cheap-calls` and stay, as does anything `extend-cheap-calls` adds (a
+    heavy call nested in them still counts). Each becomes a getter
     (`get_<name>()`) that builds the object once, exactly once under concurrent first calls,
     and every reference in the project calls the getter: in the module itself, after
     `from m import x`, and through `import m; m.x`. The old name keeps working for code outside
