@@ -282,6 +282,17 @@ def in_function_body(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode])
     return False
 
 
+def in_main_guard_body(node: cst.CSTNode, parents: Mapping[cst.CSTNode, cst.CSTNode]) -> bool:
+    """Inside the body of a module-level ``if __name__ == "__main__":`` (not its ``else:``):
+    runs only when the file is run as a script, once the module is fully built, never at import."""
+    child, parent = node, parents.get(node)
+    while parent is not None:
+        if isinstance(parent, cst.If) and child is parent.body and is_main_guard(parent):
+            return isinstance(parents.get(parent), cst.Module)
+        child, parent = parent, parents.get(parent)
+    return False
+
+
 def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
     """Each node's parent, from one visit with a stack. Same answers as LibCST's
     ``ParentNodeProvider``, which rebuilds ``node.children`` at every node and was a fifth of

@@ -38,6 +38,13 @@ DEFAULT_CHEAP = (
     "collections.defaultdict", "collections.OrderedDict", "dict", "list", "set", "frozenset",
     "tuple", "object", "re.compile", "pathlib.Path", "datetime.timedelta", "decimal.Decimal",
     "functools.partial", "enum.Enum", "dataclasses.field", "pydantic.Field",
+    # Constants built from a heavy module: types, devices, arrays (see `plan_project`).
+    "numpy.dtype", "numpy.float[0-9]*", "numpy.int[0-9]*", "numpy.uint[0-9]*", "numpy.intp",
+    "numpy.complex[0-9]*", "numpy.bool_", "numpy.finfo", "numpy.iinfo", "numpy.array",
+    "numpy.asarray", "numpy.zeros", "numpy.ones", "numpy.full", "numpy.empty", "numpy.arange",
+    "numpy.linspace", "numpy.eye", "torch.device", "torch.dtype", "torch.Size", "torch.tensor",
+    "torch.zeros", "torch.ones", "torch.full", "torch.empty", "torch.arange", "torch.linspace",
+    "torch.eye", "torch.finfo", "torch.iinfo",
 )  # fmt: skip
 
 #: Bases and decorators that make a class a value object (cheap to build, compared by value).
@@ -63,6 +70,9 @@ class AssignFact:
     reads: tuple[str, ...]
     #: The callee as written (``CSRFProtection``, ``redis.Redis.from_url``).
     func_text: str | None = None
+    #: Qualified names of every call building the value makes at import, the outer one
+    #: included (``torch.jit.load(p).eval()`` -> ``torch.jit.load``).
+    calls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,9 @@ class ModuleFacts:
     star_imports: tuple[tuple[str, int], ...] = ()
     #: Every ``m.x`` read anywhere (functions included), as (m's target, x).
     attribute_reads: tuple[tuple[str, str], ...] = ()
+    #: Module-level ``def get_x(): return x`` (no parameters, no decorators; a docstring at
+    #: most), as (function, the name it returns, line).
+    accessors: tuple[tuple[str, str, int], ...] = ()
 
     def binding(self, name: str) -> str | None:
         return dict(self.bindings).get(name)
@@ -157,6 +170,20 @@ class _Reads(ast.NodeVisitor):
         self.visit(node.args)
 
 
+def _calls(node: ast.AST) -> list[ast.Call]:
+    """The calls an expression makes when it is evaluated (not those in its lambdas)."""
+    out = []
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Lambda):
+            continue
+        if isinstance(n, ast.Call):
+            out.append(n)
+        todo.extend(ast.iter_child_nodes(n))
+    return out
+
+
 def _reads(node: ast.AST) -> list[tuple[str, int, bool]]:
     v = _Reads()
     v.visit(node)
@@ -169,6 +196,7 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
     counts: dict[str, int] = defaultdict(int)
     classes: list[ClassFact] = []
     functions: list[str] = []
+    accessors: list[tuple[str, str, int]] = []
     assigns: list[AssignFact] = []
     uses: list[UseFact] = []
     all_names: list[str] | None = None
@@ -212,6 +240,9 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             bind(stmt.name)
             functions.append(stmt.name)
+            returned = _accessor_of(stmt)
+            if returned is not None:
+                accessors.append((stmt.name, returned, stmt.lineno))
             has_getattr = has_getattr or stmt.name == "__getattr__"
         elif isinstance(stmt, ast.ClassDef):
             bind(stmt.name)
@@ -264,17 +295,20 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
                 all_names = [*(all_names or []), *(e.value for e in value.elts)]  # type: ignore[misc]
             else:
                 all_computed = True
+        calls = _calls(value) if value is not None else []
         if (
             len(targets) == 1
             and len(names) == 1
-            and isinstance(value, ast.Call)
+            and calls
             and not isinstance(stmt, ast.AugAssign)
         ):
-            reads = _reads(value)
+            reads = _reads(value)  # type: ignore[arg-type]
             assigns.append(
                 AssignFact(
-                    names[0], stmt.lineno, callee_of(value), annotation,
-                    tuple(sorted({r[0] for r in reads})), _dotted(value.func),
+                    names[0], stmt.lineno, callee_of(value) if isinstance(value, ast.Call) else None,
+                    annotation, tuple(sorted({r[0] for r in reads})),
+                    _dotted(value.func) if isinstance(value, ast.Call) else None,
+                    tuple(dict.fromkeys(q for c in calls if (q := callee_of(c)) is not None)),
                 )
             )  # fmt: skip
             for n, line, attr in reads:
@@ -285,6 +319,21 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for n, line, attr in _reads(stmt):
                     uses.append(UseFact(n, line, attribute_only=attr))
+            continue
+        if _is_main_guard(stmt):
+            # Its body runs when the file is run as a script, once the module is built: reads
+            # there are reads in a function (they call the getter). Its `else:` runs at import.
+            for part in [stmt.test, *stmt.orelse]:
+                for n, line, attr in _reads(part):
+                    uses.append(UseFact(n, line, attribute_only=attr))
+            for node in _walk_statements(stmt.body):
+                # `x += 1` / `del x` would read or unbind the name itself, not its getter's object.
+                if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                    counts[node.target.id] += 2
+                elif isinstance(node, ast.Delete):
+                    for t in node.targets:
+                        if isinstance(t, ast.Name):
+                            counts[t.id] += 2
             continue
         schema = _schema_target(stmt)
         for n, line, attr in _reads(stmt):
@@ -297,13 +346,14 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
     maybe_modules = {**{k: v for k, v in bindings.items() if v}, **module_aliases}
     for stmt in tree.body:
         at_import = not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))
+        script_only = {id(n) for s in stmt.body for n in ast.walk(s)} if _is_main_guard(stmt) else set()
         for node in ast.walk(stmt):
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
                 d = _dotted(node)
                 head, _, rest = (d or "").rpartition(".")
                 if d and head in maybe_modules:
                     reads_anywhere.add((maybe_modules[head], rest))
-                    if at_import:
+                    if at_import and id(node) not in script_only:
                         attribute_uses.append((maybe_modules[head], rest, node.lineno))
             elif isinstance(node, ast.Global):
                 for n in node.names:
@@ -323,7 +373,49 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         attribute_uses=tuple(attribute_uses),
         star_imports=tuple(star_imports),
         attribute_reads=tuple(sorted(reads_anywhere)),
+        accessors=tuple(accessors),
     )
+
+
+def _accessor_of(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """``def get_x(): return x`` -> ``x``: a plain function that only returns a global."""
+    if isinstance(fn, ast.AsyncFunctionDef) or fn.decorator_list or getattr(fn, "type_params", None):
+        return None
+    a = fn.args
+    if a.posonlyargs or a.args or a.vararg or a.kwonlyargs or a.kwarg:
+        return None
+    body = fn.body
+    if len(body) == 2 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        if isinstance(body[0].value.value, str):
+            body = body[1:]
+    if len(body) == 1 and isinstance(body[0], ast.Return) and isinstance(body[0].value, ast.Name):
+        return body[0].value.id
+    return None
+
+
+def _is_main_guard(stmt: ast.stmt) -> bool:
+    """``if __name__ == "__main__":``, as the rewriter recognises it (``_cst.is_main_guard``)."""
+    if not (isinstance(stmt, ast.If) and isinstance(stmt.test, ast.Compare)):
+        return False
+    test = stmt.test
+    return (
+        isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
+
+
+def _walk_statements(body: list[ast.stmt]) -> Iterable[ast.AST]:
+    """The nodes of ``body`` that run in its own scope (not in the functions and classes it defines)."""
+    todo: list[ast.AST] = list(body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(node))
 
 
 def _schema_target(stmt: ast.stmt) -> str | None:
@@ -398,6 +490,8 @@ class Plan:
     schema_lines: tuple[int, ...] = ()
     #: The defining file (owner of the decision that spans files).
     path: str = ""
+    #: The getter is the module's own ``def get_x(): return x``, whose body becomes the build.
+    accessor: bool = False
 
 
 @dataclass(frozen=True)
@@ -432,6 +526,7 @@ class _Candidate:
     blocked: Blocked | None = None
     #: Other candidates built when this one is: (module, name, line, how)
     builds: list[tuple[str, str, int, str]] = field(default_factory=list)
+    accessor: bool = False
 
 
 def snake_case(name: str) -> str:
@@ -470,14 +565,27 @@ def plan_project(
     factories: Iterable[str] = DEFAULT_FACTORIES,
     cheap: Iterable[str] = DEFAULT_CHEAP,
     paths: Mapping[str, str] | None = None,
+    *,
+    heavy_modules: Iterable[str] = (),
 ) -> dict[str, ModulePlan]:
     """Decide, for the whole project, which singletons are built lazily.
 
     ``facts`` maps module names to their facts; ``rewritten`` is the set of modules this run
     rewrites (others still use the old names, which keep working, so they never block).
+    A value built by calling into one of ``heavy_modules`` (``torch.jit.load(path)``) is
+    expensive by definition, unless that call is among the ``cheap`` ones.
     """
     factories = tuple(factories)
     cheap = tuple(cheap)
+    heavy = frozenset(heavy_modules)
+
+    def heavy_call(a: AssignFact) -> str | None:
+        for c in a.calls:
+            parts = c.split(".")
+            if any(".".join(parts[:i]) in heavy for i in range(1, len(parts))) and not _matches(c, cheap):
+                return c
+        return None
+
     classes = {
         f"{mod}.{c.name}": c for mod, f in facts.items() for c in f.classes
     }  # fmt: skip
@@ -488,9 +596,10 @@ def plan_project(
         taken = {n for n, _ in f.bindings}
         for a in f.assigns:
             callee = a.callee
-            if callee is None or _matches(callee, cheap):
+            loads = heavy_call(a)
+            if loads is None and (callee is None or _matches(callee, cheap)):
                 continue
-            cls = classes.get(callee)
+            cls = classes.get(callee or "")
             kind = None
             returns = a.annotation
             if cls is not None and cls.proxy_getter:
@@ -501,20 +610,30 @@ def plan_project(
                 kind = "build"
                 if returns is None and a.func_text and a.func_text.split(".")[0] in taken:
                     returns = a.func_text
-            elif _matches(callee, factories):
+            elif (callee is not None and _matches(callee, factories)) or loads is not None:
                 kind = "build"
             if kind is None:
                 continue
+            accessor = False
             if kind == "proxy":
                 getter = classes[callee].proxy_getter or ""
             else:
                 base = snake_case(a.name.lstrip("_"))
                 getter = f"get_{base}" if not a.name.startswith("_") else f"_get_{base}"
-                if getter in taken:
+                # An accessor the module already has (`def get_x(): return x`, defined once,
+                # after x) becomes the getter, so its callers need no change.
+                existing = [
+                    fn for fn, returned, line in f.accessors
+                    if returned == a.name and line > a.line and fn in (f"get_{base}", f"_get_{base}")
+                    and fn not in f.rebound
+                ]  # fmt: skip
+                if existing:
+                    getter, accessor = sorted(existing)[-1], True  # `get_x` before `_get_x`
+                elif getter in taken:
                     getter += "_lazily"
-                if getter in taken:
+                if getter in taken and not accessor:
                     continue
-            cands[(mod, a.name)] = _Candidate(mod, a, kind, getter, returns)
+            cands[(mod, a.name)] = _Candidate(mod, a, kind, getter, returns, accessor=accessor)
 
     def block(c: _Candidate, reason: str, chain: tuple[tuple[str, int, str], ...] = ()) -> None:
         if c.blocked is None:
@@ -626,7 +745,7 @@ def plan_project(
     plans = {
         k: Plan(
             c.module, c.fact.name, c.getter, c.kind, c.fact.line, _returns(c),
-            tuple(sorted(c.schema_lines)), (paths or {}).get(c.module, c.module),
+            tuple(sorted(c.schema_lines)), (paths or {}).get(c.module, c.module), c.accessor,
         )  # fmt: skip
         for k, c in cands.items()
         if c.blocked is None

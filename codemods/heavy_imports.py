@@ -156,8 +156,8 @@ class HeavyImports(Codemod):
     Finds module-level imports of heavy modules (torch, numpy, PIL, pandas, ... configurable with
     `heavy-modules` and `extend-heavy-modules`) whose names are only used inside functions, and
     moves each import to the top of every function that uses it. Names used only in annotations
-    are imported under `if TYPE_CHECKING:` instead, and annotations evaluated at definition time
-    become strings. An optional-dependency block (`try: import torch ... X_AVAILABLE = True /
+    (or in the body of an `if TYPE_CHECKING:`, which never runs) are imported under
+    `if TYPE_CHECKING:` instead, and annotations evaluated at definition time become strings. An optional-dependency block (`try: import torch ... X_AVAILABLE = True /
     except ImportError: X_AVAILABLE = False`) runs on the first read of its flag instead of at
     import. With `style = "lazy-keyword"` or `"lazy-modules"` the import stays where it is and is
     marked lazy with PEP 810 instead.
@@ -563,6 +563,15 @@ class _Analyzer:
             parent = self.parents.get(parent)
         return False
 
+    def _for_type_checkers_only(self, node: cst.CSTNode) -> bool:
+        """In the body (not the ``else:``) of a module-level ``if TYPE_CHECKING:``."""
+        child, parent = node, self.parents.get(node)
+        while parent is not None:
+            if isinstance(parent, cst.If) and child is parent.body and u.is_type_checking_test(parent.test):
+                return isinstance(self.parents.get(parent), cst.Module)
+            child, parent = parent, self.parents.get(parent)
+        return False
+
     def _analyze_binding(self, b: _Binding, allowed_rebind: cst.CSTNode | None = None) -> None:
         name = b.name
         if name in self.globals_declared:
@@ -614,6 +623,11 @@ class _Analyzer:
             # A string annotation or type hint: never evaluated at import.
             b.annotation_uses = True
             self._check_annotation_readers(b, node)
+            return
+        if self._for_type_checkers_only(node):
+            # The body of `if TYPE_CHECKING:` never runs (lazy-singletons declares its names
+            # there): the name is kept for type checkers, under the guard.
+            b.annotation_uses = True
             return
         annotation = self._enclosing(node, (cst.Annotation,)) if access.is_annotation else None
         if annotation is not None and self.style == "local":

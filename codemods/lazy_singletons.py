@@ -47,6 +47,8 @@ class _Own:
     schema_reads: list[cst.Name] = field(default_factory=list)
     #: Top-level statements holding the reads (the only ones the rewriter visits).
     touched: set[int] = field(default_factory=set)
+    #: Index of the module's own ``def get_x(): return x``, which the getter replaces.
+    accessor: int | None = None
 
 
 @dataclass
@@ -76,12 +78,27 @@ class LazySingletons(Codemod):
     Finds module-level assignments whose value does work when it is built: instances of classes
     defined in the project and calls of known expensive factories (`create_engine`,
     `sessionmaker`, `sqlite3.connect`, `Redis.from_url`, `boto3.client`, `requests.Session`,
-    `httpx.Client`, `open`, `*.from_pretrained`, `torch.load`, ...). Each becomes a getter
+    `httpx.Client`, `open`, `*.from_pretrained`, `torch.load`, ...), and any value computed by
+    calling into a heavy module (the `heavy-modules` setting heavy-imports uses), wherever the
+    call sits in the value: `torch.jit.load(path).eval()`, `pd.read_pickle(path)`,
+    `AutoModel.from_pretrained(name)`, `cv2.CascadeClassifier(path)`. Such a call loads a model
+    or data by definition, so no list of loaders is needed; and once the value is built in its
+    getter, the heavy import is read only in functions, so heavy-imports moves it there in the
+    same run. Calls that only make constants (dtypes and scalar types such as `np.float32(...)`,
+    `torch.device("cpu")`, arrays such as `np.array([...])`, `np.zeros(n)`, `torch.tensor([...])`)
+    are in the default `cheap-calls` and stay, as does anything `extend-cheap-calls` adds (a
+    heavy call nested in them still counts). Each becomes a getter
     (`get_<name>()`) that builds the object once, exactly once under concurrent first calls,
     and every reference in the project calls the getter: in the module itself, after
     `from m import x`, and through `import m; m.x`. The old name keeps working for code outside
     the processed paths: the module's `__getattr__` (PEP 562) answers it with the getter's
-    object, and `if TYPE_CHECKING:` declares it for type checkers. Schema work on an engine
+    object, and `if TYPE_CHECKING:` declares it for type checkers. Reads under
+    `if __name__ == "__main__":` (which runs only as a script, once the module is built) call
+    the getter too, as reads in functions do; its `else:` runs at import. When the module
+    already has an accessor, `def get_x(): return x` (no parameters, no decorators, nothing but
+    a docstring and the `return`, defined after `x`), that function becomes the getter, with its
+    name, signature and docstring, so its callers need no change; an accessor that does more
+    keeps its body, and the getter is `get_x_lazily()`. Schema work on an engine
     (`Base.metadata.create_all(engine)`) runs in the engine's getter, once, right after the
     engine is built. A proxy global (`audit_logger = AuditLoggerProxy()`, whose class only
     forwards attribute access to a getter) stays as the compatibility name, and attribute reads
@@ -193,6 +210,7 @@ class LazySingletons(Codemod):
             settings.singleton_factories or DEFAULT_FACTORIES,
             settings.cheap_calls or DEFAULT_CHEAP,
             paths,
+            heavy_modules=settings.heavy_modules,
         )
 
     def prefilter(self, text: str, settings: Settings) -> bool:
@@ -287,7 +305,8 @@ class _Analyzer:
         ]
 
     def in_function(self, node: cst.CSTNode) -> bool:
-        return u.in_function_body(node, self.parents)
+        """Runs after the import: in a function, or under ``if __name__ == "__main__":``."""
+        return u.in_function_body(node, self.parents) or u.in_main_guard_body(node, self.parents)
 
     def is_attribute_load(self, name: cst.Name) -> bool:
         parent = self.parents.get(name)
@@ -311,6 +330,13 @@ class _Analyzer:
                 continue
             index, value = found
             own[p.name] = _Own(p, index, value)
+            if p.accessor:
+                accessor = self._find_accessor(p)
+                if accessor is None:
+                    del own[p.name]
+                    self._blocked(p.name, p.line, f"`{p.getter}()` is not the plain accessor the plan expects")
+                    continue
+                own[p.name].accessor = accessor
             if p.kind == "build":
                 lazy_statements.add(index)
         for o in own.values():
@@ -391,7 +417,7 @@ class _Analyzer:
             fix_key=p.name,
             fix_owner=p.path,
             safety=Safety.SAFE,
-            help=f"Build it on first use in `{p.getter}()`; `{p.name}` still works through the module's `__getattr__`",
+            help=f"Build it on first use in `{p.getter}()`{', the accessor it already has' if p.accessor else ''}; `{p.name}` still works through the module's `__getattr__`",
             related=related,
         )
 
@@ -405,6 +431,35 @@ class _Analyzer:
                 return i, assigned[1]
         return None
 
+    def _find_accessor(self, p: Plan) -> int | None:
+        """The index of ``def <getter>(): return <name>`` (LibCST's view of what the plan's
+        ``ast`` facts found: no parameters or decorators, a docstring at most)."""
+        for i, stmt in enumerate(self.module.body):
+            if not (isinstance(stmt, cst.FunctionDef) and stmt.name.value == p.getter):
+                continue
+            body = stmt.body
+            if stmt.decorators or stmt.asynchronous or not isinstance(body, cst.IndentedBlock):
+                return None
+            params = stmt.params
+            if params.params or params.posonly_params or params.kwonly_params or params.star_kwarg:
+                return None
+            if not isinstance(params.star_arg, cst.MaybeSentinel):
+                return None
+            stmts = list(body.body)
+            if len(stmts) == 2 and u.is_docstring(stmts[0]):
+                stmts = stmts[1:]
+            last = stmts[0] if len(stmts) == 1 else None
+            if not (
+                isinstance(last, cst.SimpleStatementLine)
+                and len(last.body) == 1
+                and isinstance(last.body[0], cst.Return)
+                and isinstance(last.body[0].value, cst.Name)
+                and last.body[0].value.value == p.name
+            ):
+                return None
+            return i
+        return None
+
     def _own_reads(self, o: _Own, own: dict[str, _Own], lazy_statements: set[int]) -> None:
         for a in self.ctx.in_source_order(self.gscope.assignments[o.plan.name]):
             for access in self.module_reads(o.plan.name, a):
@@ -412,6 +467,8 @@ class _Analyzer:
                 if not isinstance(n, cst.Name):
                     continue  # `__all__` entries: the module __getattr__ serves them
                 where = self.top_statement(n)
+                if where is not None and where == o.accessor:
+                    continue  # its `return x` is what the getter becomes
                 if o.plan.kind == "proxy":
                     if self.in_function(n) and self.is_attribute_load(n):
                         o.reads.append(n)
@@ -578,7 +635,8 @@ class _Rewriter(cst.CSTTransformer):
         original = self.module.body
         build = [o for o in self.own.values() if o.plan.kind == "build"]
         replaced = {o.index: o for o in build}
-        schema = {i for o in build for i in o.schema}
+        # Statements the getters take the place of: schema work, and the accessors they become.
+        schema = {i for o in build for i in o.schema} | {o.accessor for o in build if o.accessor is not None}
         ref_alias: dict[int, list[tuple[cst.ImportAlias, _Ref]]] = {}
         for r in self.refs.values():
             for index, alias in r.aliases:
@@ -637,10 +695,13 @@ class _Rewriter(cst.CSTTransformer):
                 out = imports.add_type_checking_imports(out, list(dict.fromkeys(tc_imports)))
             # While a getter builds its object the name stays unbound, as it was while the
             # import ran: `hasattr(module, name)` is false then, instead of re-entering the getter.
+            # Defined before a closing `if __name__ == "__main__":`, so the script part still
+            # runs on a fully built module.
+            last = len(out) - 2 if len(out) > 1 and u.is_main_guard(out[-1]) else len(out) - 1
             out = u.add_getattr_branches(
                 out,
                 [(o.plan.name, f"{o.plan.getter}()", "name not in _lazify_building") for o in build],
-                len(out) - 1,
+                last,
             )
         return new_module.with_changes(body=out)
 
@@ -654,6 +715,17 @@ class _Rewriter(cst.CSTTransformer):
         value = cst.Module(body=[]).code_for_node(small.value)  # type: ignore[union-attr]
         annotation, tc = _annotation(p.returns, self.ctx)
         returns = f' -> "{annotation}"' if annotation else ""
+        doc = f'"""Return `{p.name}`, built on first use (lazify); assigning `{p.name}` on the module replaces it."""'
+        accessor = self.module.body[o.accessor] if o.accessor is not None else None
+        if isinstance(accessor, cst.FunctionDef):
+            # The module's own accessor: its signature and docstring stay as they were.
+            ann = accessor.returns
+            returns = f" -> {self.module.code_for_node(ann.annotation)}" if ann else ""
+            if not annotation and ann:
+                annotation, tc = self.module.code_for_node(ann.annotation), None
+            first = accessor.body.body[0]  # type: ignore[union-attr]
+            if u.is_docstring(first):
+                doc = cst.Module(body=[first]).code.strip("\n")
         schema_code = ""
         for i in o.schema:
             stmt = body[i]
@@ -669,7 +741,7 @@ class _Rewriter(cst.CSTTransformer):
         code = (
             f'globals().pop("{p.name}", None)\n'
             f"\n\ndef {p.getter}(){returns}:\n"
-            f'    """Return `{p.name}`, built on first use (lazify); assigning `{p.name}` on the module replaces it."""\n'
+            f"    {doc}\n"
             f"    global {p.name}\n"
             f"    try:\n        return {p.name}\n    except NameError:\n        pass\n"
             f"    with _lazify_lock:\n"
@@ -687,6 +759,10 @@ class _Rewriter(cst.CSTTransformer):
         # On its own line: a trailing comment would make black split the call of a long name.
         why = cst.Comment(f"# built on first use by {p.getter}(); a reload starts afresh")
         stmts[0] = stmts[0].with_changes(leading_lines=[cst.EmptyLine(comment=why)])
+        if accessor is not None:
+            # Its comments (above it, or in it) go above the getter it became.
+            comments = [cst.EmptyLine(comment=c) for c in _comments(accessor)]
+            stmts[1] = stmts[1].with_changes(leading_lines=[*stmts[1].leading_lines, *comments])
         return stmts, annotation, tc
 
 
@@ -778,6 +854,17 @@ def _module_names(module: cst.Module) -> set[str]:
     return names
 
 
+def _comments(node: cst.CSTNode) -> list[cst.Comment]:
+    found: list[cst.Comment] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Comment(self, c: cst.Comment) -> None:
+            found.append(c)
+
+    node.visit(V())
+    return found
+
+
 def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAlias, _Ref]]) -> cst.SimpleStatementLine:
     """``from m import x`` -> ``from m import get_x`` (keeping ``x`` where it is still needed)."""
     ids = {id(a): r for a, r in swaps}
@@ -785,10 +872,18 @@ def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAli
     for small in stmt.body:
         if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
             names: list[cst.ImportAlias] = []
+            # Names the statement already imports as they are (`from m import get_x, x`).
+            plain = {u.dotted_name(a.name) for a in small.names if a.asname is None}
             for a in small.names:
                 r = ids.get(id(a))
                 if r is None:
                     names.append(a)
+                    continue
+                if r.plan.getter in plain:
+                    if r.keep_alias:
+                        names.append(a)
+                    elif a is small.names[-1] and names:
+                        names[-1] = names[-1].with_changes(comma=a.comma)  # ends the list as `a` did
                     continue
                 getter = cst.ImportAlias(name=cst.Name(r.plan.getter))
                 if r.keep_alias:

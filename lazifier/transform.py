@@ -125,7 +125,12 @@ class _LineMap:
 
     def finding(self, f: Finding) -> Finding:
         related = tuple((self.span(w) if isinstance(w, Span) else w, note) for w, note in f.related)
-        return dataclasses.replace(f, span=self.span(f.span), related=related)
+        # "... used at module level on line 8": the line the user sees, too.
+        message = _ON_LINE.sub(lambda m: f"{m.group(1)}{self.lines.get(int(m.group(2)), (int(m.group(2)),))[0]}", f.message)
+        return dataclasses.replace(f, span=self.span(f.span), related=related, message=message)
+
+
+_ON_LINE = re.compile(r"(\bon line )(\d+)\b")
 
 
 def fix_id(code: str, path: str, key: str) -> str:

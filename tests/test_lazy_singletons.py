@@ -4,13 +4,15 @@ assignment from outside, reload."""
 from __future__ import annotations
 
 import importlib
+import shutil
+import subprocess
 import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import run_lazify, write_tree
+from conftest import run_lazify, top_level_imports, write_tree
 
 SERVICE = '''\
 import threading
@@ -174,3 +176,125 @@ def test_heavy_imports_and_singletons_together_converge_in_one_run(tmp_path: Pat
     assert "get_sqrt().f(x)" in (root / "pkg/extras.py").read_text()
     again = run_lazify("apply", "--dry-run", ".", cwd=root)
     assert again.returncode == 0 and again.stdout == b"", again.stdout.decode()
+
+
+def _script(root: Path, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *argv], cwd=root, capture_output=True, text=True, timeout=60)
+
+
+def test_a_script_under_the_main_guard_runs_as_before(tmp_path: Path) -> None:
+    """Issue 11.4: reads under `if __name__ == "__main__":` call the getter; the script part
+    (here training the model, from its own module and from another) prints what it printed."""
+    fixture = Path(__file__).parent / "fixtures" / "lazy_singletons" / "main_guard"
+    original = tmp_path / "orig"
+    shutil.copytree(fixture, original)
+    root = tmp_path / "proj"
+    shutil.copytree(fixture, root)
+    (root / "pyproject.toml").write_text("[tool.lazify]\n")
+    result = run_lazify("apply", "--yes", ".", cwd=root)
+    assert result.returncode == 0, result.stderr.decode()
+    assert "get_model().train(X, y)" in (root / "ml/model.py").read_text()
+    for argv in (["-m", "ml.model", "3"], ["-m", "ml.serve"]):
+        before, after = _script(original, *argv), _script(root, *argv)
+        assert before.returncode == 0, before.stderr
+        assert (after.returncode, after.stdout) == (0, before.stdout), after.stderr
+    # Imported, nothing is built; the old name still answers.
+    probe = "import ml.model as m; assert 'model' not in vars(m); print(m.model.path, m.predict(2))"
+    assert _script(root, "-c", probe).stdout == "model.bin []\n"
+
+
+def test_the_existing_accessor_is_the_getter(tmp_path: Path) -> None:
+    """Issue 11.8: `def get_model() -> Model: return model` becomes the building getter, under
+    its own name, signature and docstring: its callers (and `dependency_overrides[get_model]`
+    keys) need no change, and the readers of `model` call it."""
+    fixture = Path(__file__).parent / "fixtures" / "lazy_singletons" / "existing_accessor"
+    original, root = tmp_path / "orig", tmp_path / "proj"
+    shutil.copytree(fixture, original)
+    shutil.copytree(fixture, root)
+    (root / "pyproject.toml").write_text("[tool.lazify]\n")
+    result = run_lazify("apply", "--yes", ".", cwd=root)
+    assert result.returncode == 0, result.stderr.decode()
+    text = (root / "app/ml.py").read_text()
+    assert text.count("def get_model") == 1 and "_lazily" not in text
+    probe = (
+        "import inspect, app.ml as m\n"
+        "from app.api import handler\n"
+        "built = 'model' in vars(m)\n"
+        "print(built, inspect.signature(m.get_model), m.get_model.__doc__)\n"
+        "print(handler(2)[0], m.get_model() is m.get_model() is m.model, m.predict(1))\n"
+        "m.model = 'fake'\n"
+        "print(m.get_model())\n"
+    )
+    before, after = _script(original, "-c", probe), _script(root, "-c", probe)
+    assert before.returncode == 0, before.stderr
+    assert after.returncode == 0, after.stderr
+    first, *rest = after.stdout.splitlines()
+    assert first.startswith("False ")  # nothing built at import
+    assert [first[len("False ") :], *rest] == [before.stdout.splitlines()[0][len("True ") :], *before.stdout.splitlines()[1:]]
+    again = run_lazify("apply", "--dry-run", ".", cwd=root)
+    assert again.returncode == 0 and again.stdout == b"", again.stdout.decode()
+
+
+FAKE_HEAVY = '''\
+"""Stands in for torch: slow to import, and load() reads a file."""
+LOADS = []
+
+
+class Net:
+    def __init__(self, path):
+        self.path = path
+
+    def __call__(self, x):
+        return x * 2
+
+
+def load(path):
+    LOADS.append(path)
+    return Net(path)
+'''
+
+
+def test_a_model_loaded_at_import_and_its_heavy_import_move_in_one_run(tmp_path: Path) -> None:
+    """Issue 11.9: `model = heavy.load(path)` is a singleton because it calls into a heavy
+    module; once it is, `heavy` is read only in functions, so heavy-imports moves it in the
+    same run (the annotation's `Net` goes under `if TYPE_CHECKING:`). A second run finds
+    nothing, and the module behaves as before, without importing `fakeheavy` at import."""
+    svc = (
+        '"""Serves the model."""\n'
+        "import fakeheavy\nfrom fakeheavy import Net\n\n"
+        'model: Net = fakeheavy.load("model.pt")\n\n\n'
+        "def predict(x):\n    return model(x)\n\n\n"
+        'if __name__ == "__main__":\n    print(predict(21))\n'
+    )
+    files = {"fakeheavy/__init__.py": FAKE_HEAVY, "svc.py": svc}
+    original = write_tree(tmp_path / "orig", files)
+    config = '[tool.lazify]\nextend-heavy-modules = ["fakeheavy"]\n'
+    root = write_tree(tmp_path / "proj", {**files, "pyproject.toml": config})
+    first = run_lazify("apply", "--yes", ".", cwd=root)
+    assert first.returncode == 0, first.stderr.decode()
+    report = first.stderr.decode()
+    assert "LZY002" in report and "LZY001" in report and "blocked" not in report, report
+    text = (root / "svc.py").read_text()
+    assert top_level_imports(text) == {"threading", "typing"}, text
+    assert "    import fakeheavy\n" in text and "if TYPE_CHECKING:\n    from fakeheavy import Net\n" in text
+    again = run_lazify("apply", "--dry-run", ".", cwd=root)
+    assert again.returncode == 0 and again.stdout == b"", again.stdout.decode()
+
+    probe = (
+        "import sys, svc\n"
+        "print('fakeheavy' in sys.modules)\n"
+        "print(svc.predict(2), sys.modules['fakeheavy'].LOADS, svc.model.path)\n"
+    )
+    before, after = _script(original, "-c", probe), _script(root, "-c", probe)
+    assert before.stdout.splitlines() == ["True", "4 ['model.pt'] model.pt"], before.stderr
+    assert after.stdout.splitlines() == ["False", "4 ['model.pt'] model.pt"], after.stderr
+    assert _script(root, "svc.py").stdout == _script(original, "svc.py").stdout == "42\n"
+
+
+def test_a_heavy_call_listed_as_cheap_stays(tmp_path: Path) -> None:
+    files = {"fakeheavy/__init__.py": FAKE_HEAVY, "svc.py": "import fakeheavy\n\nnet = fakeheavy.load('x')\n\n\ndef f():\n    return net\n"}
+    config = '[tool.lazify]\nextend-heavy-modules = ["fakeheavy"]\nextend-cheap-calls = ["fakeheavy.load"]\n'
+    root = write_tree(tmp_path / "proj", {**files, "pyproject.toml": config})
+    result = run_lazify("apply", "--dry-run", ".", cwd=root)
+    assert result.returncode == 0 and b"get_net" not in result.stdout, result.stdout.decode()
+    assert "used at module level" in result.stderr.decode()  # so `import fakeheavy` stays too
