@@ -595,6 +595,8 @@ def plan_project(
             continue
         taken = {n for n, _ in f.bindings}
         for a in f.assigns:
+            if a.name == "_":
+                continue  # `_ = torch.manual_seed(0)`: kept for its effect, never read
             callee = a.callee
             loads = heavy_call(a)
             if loads is None and (callee is None or _matches(callee, cheap)):
