@@ -375,16 +375,23 @@ def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Pro
     selection = Selection(engine, policy, outcome.results)
     decided = None
     if interactive and report.changed_files:
-        from lazifier.review import confirm, questionary_ask, review
+        from lazifier.review import Terminal, confirm, review
 
-        ask = questionary_ask()
-        if ask is None:
-            if not confirm(report, texts, display, err_colors):
-                write_stderr("lazify: nothing written.")
-                return EXIT_OK
-            selection.accept_all()
-        else:
-            decided = review(selection, ask, display=display, colors=err_colors)
+        term = Terminal.open(args.color)  # stderr, or stdin's terminal when stderr is redirected
+        if term is None:
+            write_stderr("lazify: error: can't open the terminal standard input is on to review the changes; pass --yes or --dry-run")
+            return EXIT_ERROR
+        try:
+            ask = term.questionary_ask()
+            if ask is None:
+                if not confirm(report, texts, display, term):
+                    write_stderr("lazify: nothing written.")
+                    return EXIT_OK
+                selection.accept_all()
+            else:
+                decided = review(selection, ask, display=display, terminal=term)
+        finally:
+            term.close()
     else:
         selection.accept_all()
     if decided is not None:

@@ -131,14 +131,15 @@ class RunReport:
         unchanged = max(0, self.targets - changed - n_err - len(skipped_ok))
         verb = "would be rewritten" if self.dry_run else "rewritten"
         parts = [f"{_n(changed, 'file')} {verb}", f"{unchanged} unchanged"]
-        applied = [c for c in self.changes if c.applied]
+        applied = count_changes(c for c in self.changes if c.applied)
+        hidden = count_changes(self.unsafe_hidden)
         tail = []
         if applied:
-            tail.append(f"{_n(len(applied), 'change')}")
+            tail.append(f"{_n(applied, 'change')}")
         if self.blocked:
             tail.append(f"{len(self.blocked)} blocked")
-        if self.unsafe_hidden:
-            tail.append(f"{_n(len(self.unsafe_hidden), 'unsafe fix', 'unsafe fixes')} not applied (--unsafe-fixes)")
+        if hidden:
+            tail.append(f"{_n(hidden, 'unsafe fix', 'unsafe fixes')} not applied (--unsafe-fixes)")
         if skipped_ok:
             why = Counter(s.kind or s.reason for s in skipped_ok)
             parts.append(f"{len(skipped_ok)} skipped ({', '.join(f'{v} {k}' for k, v in sorted(why.items()))})")
@@ -149,6 +150,13 @@ class RunReport:
         if tail:
             line += "; " + ", ".join(tail)
         return line + "."
+
+
+def count_changes(changes: Iterable[Change]) -> int:
+    """How many changes these are, in the one unit every summary uses: a *change* is one fix (one
+    decision in the review), however many files it touches. ``Change`` objects are per file, so a
+    singleton and the module that reads it are two of them and one change; this counts fix ids."""
+    return len({c.fix_id if c.fix_id is not None else id(c) for c in changes})
 
 
 def _error_kind(reason: str) -> str:
@@ -323,9 +331,9 @@ def render_json(report: RunReport, display: Callable[[str], str] = lambda p: p) 
         "exit_code": report.exit_code(),
         "summary": {
             "files_changed": len(report.changed_files),
-            "changes": sum(1 for c in report.changes if c.applied),
+            "changes": count_changes(c for c in report.changes if c.applied),
             "blocked": len(report.blocked),
-            "unsafe_not_applied": len(report.unsafe_hidden),
+            "unsafe_not_applied": count_changes(report.unsafe_hidden),
             "errors": len(report.errors),
             "text": report.summary(),
         },

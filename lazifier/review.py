@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
+import re
+import shlex
+import shutil
+import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence, TextIO
 
 from codemods import REGISTRY
 from codemods._api import Location
-from lazifier.report import Colors, RunReport, render_text
+from lazifier.report import Colors, RunReport, count_changes, render_text
 from lazifier.sources import split_lines
 from lazifier.transform import Change, FileResult, Policy
 
@@ -294,13 +300,10 @@ def _row(a: int | None, b: int | None, sign: str, line: str, width: int, colors:
     return colors.dim(gutter) + "│" + text
 
 
-def render_decision(
-    d: Decision,
-    diffs: list[tuple[str, str, str]],
-    position: tuple[int, int],
-    display: Callable[[str], str],
-    colors: Colors,
+def render_head(
+    d: Decision, position: tuple[int, int], display: Callable[[str], str], colors: Colors
 ) -> str:
+    """The header of a decision: its number, codemod and safety, then each finding."""
     n, total = position
     safety = colors.yellow("unsafe") if d.safety == "unsafe" else colors.green("safe")
     files = f"  ({len(d.paths)} files, one decision)" if len(d.paths) > 1 else ""
@@ -318,19 +321,37 @@ def render_decision(
                 out.append(f"  = {colors.bold('note')}: {display(where.path)}:{where.line}: {note}")
             else:
                 out.append(f"  = {colors.bold('unsafe')}: {note}")
-    out.append("")
+    return "\n".join(out) + "\n"
+
+
+def render_diffs(diffs: list[tuple[str, str, str]], display: Callable[[str], str], colors: Colors) -> str:
     if not diffs:
-        out.append(colors.dim("(no change to the text on its own)"))
-    for path, before, after in diffs:
-        out.append(render_diff(display(path), before, after, colors))
-    return "\n".join(out)
+        return colors.dim("(no change to the text on its own)") + "\n"
+    return "\n".join(render_diff(display(path), before, after, colors) for path, before, after in diffs)
+
+
+def render_decision(
+    d: Decision,
+    diffs: list[tuple[str, str, str]],
+    position: tuple[int, int],
+    display: Callable[[str], str],
+    colors: Colors,
+) -> str:
+    """A decision as the review shows it: the header, then the diff of every file."""
+    return render_head(d, position, display, colors) + "\n" + render_diffs(diffs, display, colors)
+
+
+def title(d: Decision, display: Callable[[str], str]) -> str:
+    """The change's one-line title, as the prompt and the final list name it."""
+    more = f" (+{len(d.paths) - 1} file{'s' if len(d.paths) > 2 else ''})" if len(d.paths) > 1 else ""
+    return f"{d.code} {display(d.path)}:{d.primary.line}{more}: {d.primary.finding.message}"
 
 
 # ---------------------------------------------------------------------------------------------
 # The review
 
 
-APPLY, SKIP, FILE, CODEMOD, EXPLAIN, QUIT = "apply", "skip", "file", "codemod", "explain", "quit"
+APPLY, SKIP, FILE, CODEMOD, EXPLAIN, DIFF, QUIT = "apply", "skip", "file", "codemod", "explain", "diff", "quit"
 
 
 @dataclass
@@ -343,7 +364,8 @@ class Outcome:
     unreviewed: list[Decision] = field(default_factory=list)
 
 
-Ask = Callable[[Decision], str]
+#: Asks about a decision, given the prompt's text; returns one of the actions above.
+Ask = Callable[[Decision, str], str]
 
 
 def review(
@@ -351,10 +373,11 @@ def review(
     ask: Ask,
     *,
     display: Callable[[str], str] = lambda p: p,
-    colors: Colors = Colors(False),
-    out: Callable[[str], None] = lambda s: (sys.stderr.write(s), sys.stderr.flush()),  # type: ignore[func-returns-value]
+    terminal: Terminal | None = None,
 ) -> Outcome:
-    """Walk through the decisions; ``ask`` returns one of the actions above."""
+    """Walk through the decisions on ``terminal`` (by default stderr, no colour, no pager)."""
+    term = terminal if terminal is not None else Terminal(sys.stderr, Colors(False), pager=False)
+    colors = term.colors
     result = Outcome()
     rest_files: set[str] = set()
     rest_codes: set[str] = set()
@@ -370,19 +393,27 @@ def review(
             continue
         diffs = selection.diff(d)
         if not diffs:
-            # Nothing to see: it changes no text given what was accepted so far.
+            # Nothing to see: it changes no text given what was accepted so far. It is still
+            # one of the changes written (and counted in the summary), so it is listed.
             selection.accept(d)
+            result.applied.append((d, "no change to the text on its own"))
             continue
         done = len(result.applied) + len(result.skipped)
-        out(render_decision(d, diffs, (done + 1, done + len(pending)), display, colors))
+        position = (done + 1, done + len(pending))
+        head = render_head(d, position, display, colors)
+        question = f"Apply [{position[0]}/{position[1]}] {title(d, display)}"
+        show_decision(term, head, render_diffs(diffs, display, colors), len(diffs))
         while True:
-            action = ask(d)
-            if action != EXPLAIN:
+            action = ask(d, question)
+            if action not in (EXPLAIN, DIFF):
                 break
-            from lazifier.cli import explain_text
+            if action == EXPLAIN:
+                from lazifier.cli import explain_text
 
-            cls = next(c for c in REGISTRY if c.code == d.code)
-            out("\n" + explain_text(cls) + "\n")
+                cls = next(c for c in REGISTRY if c.code == d.code)
+                term.show("\n" + explain_text(cls), reserve=PROMPT_ROWS)
+            # Back to the decision as it was first shown, the diff with it.
+            show_decision(term, head, render_diffs(diffs, display, colors), len(diffs))
         if action == QUIT:
             result.unreviewed = selection.pending()
             break
@@ -399,14 +430,22 @@ def review(
     return result
 
 
+def show_decision(term: Terminal, head: str, diff: str, files: int) -> None:
+    """The header and the diff; through the pager when they don't fit above the prompt, and
+    then the header again (the pager has the screen while it runs), so the header, a line
+    saying where the diff went, and the prompt are what is left in sight."""
+    if term.show(head + "\n" + diff, reserve=PROMPT_ROWS):
+        rows = diff.count("\n")
+        where = f"{rows} lines, {files} files" if files > 1 else f"{rows} lines"
+        term.write(head + term.colors.dim(f"  (the diff, {where}, was shown in the pager; d shows it again)") + "\n")
+
+
 def render_outcome(result: Outcome, display: Callable[[str], str], colors: Colors) -> str:
     """The final list: what was applied and what was not."""
 
     def line(d: Decision, note: str = "") -> str:
-        where = f"{display(d.path)}:{d.primary.line}"
-        more = f" (+{len(d.paths) - 1} file{'s' if len(d.paths) > 2 else ''})" if len(d.paths) > 1 else ""
         tail = colors.dim(f"  [{note}]") if note and note != "applied" else ""
-        return f"  {d.code} {where}{more}: {d.primary.finding.message}{tail}"
+        return f"  {title(d, display)}{tail}"
 
     out = ["", colors.bold(f"Applied ({len(result.applied)}):") if result.applied else colors.bold("Applied: nothing")]
     out += [line(d, how) for d, how in sorted(result.applied, key=lambda x: x[0].sort_key)]
@@ -441,44 +480,186 @@ CHOICES = (
     (FILE, "f", "apply it and the rest in this file"),
     (CODEMOD, "c", "apply it and all the rest of {name}"),
     (EXPLAIN, "e", "explain {name}"),
+    (DIFF, "d", "show the diff again"),
     (QUIT, "q", "quit: write what was applied, skip the rest"),
 )
+INSTRUCTION = "(a key, or the arrow keys and Enter)"
+#: The rows the question may take (it names the change, and is cut short beyond that).
+QUESTION_ROWS = 2
+#: The rows the prompt takes: the question, one per choice, and the line the cursor is left on.
+PROMPT_ROWS = QUESTION_ROWS + len(CHOICES) + 1
 
 
-def questionary_ask() -> Ask | None:
-    """A questionary ``select`` on the terminal (rendered on stderr, so stdout stays for
-    machine output): one key per action, or the arrow keys and Enter. ``None`` when it can't
-    run here."""
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+class Terminal:
+    """The terminal the review is drawn on and answered from.
+
+    That is stderr when it is a terminal (stdout stays for machine output). When stderr is
+    redirected but stdin is a terminal, the review is drawn on stdin's own terminal, opened by
+    name: the answers come from there, so that is where the questions must be, or the person
+    at it sees nothing and the run looks hung while the prompt goes to a file. Only the review
+    goes there; the report and the summary still go to stderr, as everywhere else. (Refusing,
+    as without a terminal, would throw away a perfectly usable terminal; ``ssh`` and ``sudo``
+    ask on the terminal for the same reason.)
+
+    Long output (a decision or an explanation that does not fit above the prompt) goes through
+    a pager. A pager rather than a scrolling pane inside the prompt: the prompt is questionary's
+    ``select``, an inline prompt_toolkit application whose arrow keys already move between the
+    choices; a pane would mean rebuilding its layout (private to questionary) and inventing
+    scroll keys, and would give a view with no search. A pager runs before the prompt, not
+    beside it, so the two never compete for keys or the screen: the user gets their own pager
+    (``$LAZIFY_PAGER``, else ``$PAGER``, else ``less``; ``LESS=R`` when ``LESS`` is unset, as
+    git sets ``FRX``), with search and its own keys, and when it quits, the screen holds the
+    header, where the diff went, and the prompt naming the change: ``d`` pages it again. The
+    pager gets colour exactly when the review has it (a terminal, no ``NO_COLOR``). With no
+    pager (set to ``""`` or ``cat``, or not installed) the text is written as it is.
+    """
+
+    def __init__(self, stream: TextIO, colors: Colors, *, pager: bool = True, owned: bool = False) -> None:
+        self.stream = stream
+        self.colors = colors
+        self.pager = pager
+        self._owned = owned
+
+    @classmethod
+    def open(cls, color: str = "auto") -> Terminal | None:
+        """The review's terminal, or ``None`` when there is none to answer from."""
+        if not sys.stdin.isatty():
+            return None
+        if sys.stderr.isatty():
+            return cls(sys.stderr, Colors.for_stream(sys.stderr, color))
+        try:
+            name = os.ttyname(sys.stdin.fileno())
+            stream = open(name, "w", encoding=sys.stdin.encoding or "utf-8", errors="replace")  # noqa: SIM115
+        except (OSError, AttributeError):  # AttributeError: no os.ttyname (Windows)
+            return None
+        return cls(stream, Colors.for_stream(stream, color), owned=True)
+
+    def close(self) -> None:
+        if self._owned:
+            self.stream.close()
+
+    def write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+    def size(self) -> tuple[int, int]:
+        """(columns, rows)."""
+        try:
+            size = os.get_terminal_size(self.stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            size = shutil.get_terminal_size()
+        return max(size.columns, 20), max(size.lines, 5)
+
+    def rows(self, text: str) -> int:
+        """The screen rows ``text`` takes, long lines wrapped."""
+        try:
+            from prompt_toolkit.utils import get_cwidth
+        except ImportError:  # pragma: no cover - comes with questionary
+            get_cwidth = len
+
+        columns = self.size()[0]
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        return sum(max(1, -(-get_cwidth(_ESCAPES.sub("", line)) // columns)) for line in lines)
+
+    def show(self, text: str, *, reserve: int = 0) -> bool:
+        """Write ``text``, or page it when it doesn't fit above ``reserve`` rows. True when paged."""
+        if self.rows(text) + reserve > self.size()[1] and self.page(text):
+            return True
+        self.write(text)
+        return False
+
+    def page(self, text: str) -> bool:
+        """Show ``text`` in the pager; False when there is none or it failed."""
+        argv = pager_command() if self.pager else None
+        if argv is None:
+            return False
+        env = dict(os.environ)
+        env.setdefault("LESS", "R")
+        env.setdefault("LV", "-c")
+        self.stream.flush()
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=self.stream.fileno(), env=env)
+        except OSError:
+            return False
+        assert proc.stdin is not None
+        try:
+            try:
+                proc.stdin.write(text.encode(getattr(self.stream, "encoding", None) or "utf-8", "replace"))
+                proc.stdin.close()
+            except BrokenPipeError:  # quit before reading it all
+                pass
+            proc.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C ends the review (nothing is written); the pager first, so the terminal is
+            # given back as it was.
+            proc.terminate()
+            proc.wait()
+            raise
+        return proc.returncode == 0  # a pager that failed (a bad option, say) showed nothing
+
+    def wrap_question(self, question: str) -> str:
+        """``question?``, wrapped at spaces into at most QUESTION_ROWS rows with room for the
+        instruction after it, or cut short (the header above has all of it)."""
+        width = self.size()[0] - 3  # "? " before it, and the last column
+        room = "\0" * (len(INSTRUCTION) + 1)  # the instruction follows on the last row
+        lines = textwrap.wrap(f"{question}? {room}", width, subsequent_indent="  ", max_lines=QUESTION_ROWS, placeholder=" …")
+        if lines[-1].endswith(room):
+            lines[-1] = lines[-1][: -len(room)].rstrip()
+        else:  # cut short: make room on the last row
+            lines[-1] = lines[-1][: max(width - len(room) - 2, 10)].rstrip() + "…?"
+        return "\n".join(lines)
+
+    def questionary_ask(self) -> Ask | None:
+        """A questionary ``select`` on this terminal: one key per action, or the arrow keys and
+        Enter. ``None`` when questionary can't be imported."""
+        try:
+            import questionary
+            from prompt_toolkit.input import create_input
+            from prompt_toolkit.output import create_output
+            from questionary.prompts.common import InquirerControl
+        except ImportError:
+            return None
+
+        def ask(d: Decision, question: str) -> str:
+            choices = [
+                questionary.Choice(label.format(name=d.name), value=value, shortcut_key=key)
+                for value, key, label in CHOICES
+            ]
+            prompt = questionary.select(
+                self.wrap_question(question),
+                choices=choices,
+                use_shortcuts=True,
+                instruction=INSTRUCTION,
+                input=create_input(sys.stdin),
+                output=create_output(stdout=self.stream),
+            )
+            _submit_on_shortcut(prompt.application, InquirerControl)
+            answer = prompt.unsafe_ask()
+            if answer is None:  # pragma: no cover - unsafe_ask raises on Ctrl-C
+                raise KeyboardInterrupt
+            return answer
+
+        return ask
+
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def pager_command() -> list[str] | None:
+    """The pager, found as git finds one: ``$LAZIFY_PAGER``, else ``$PAGER``, else ``less``.
+    ``None`` when it is set to ``""`` or ``cat`` (no pager), or isn't installed."""
+    value = os.environ.get("LAZIFY_PAGER", os.environ.get("PAGER", "less")).strip()
+    if value in ("", "cat"):
         return None
     try:
-        import questionary
-        from prompt_toolkit.input import create_input
-        from prompt_toolkit.output import create_output
-        from questionary.prompts.common import InquirerControl
-    except ImportError:
+        argv = shlex.split(value)
+    except ValueError:
         return None
-
-    def ask(d: Decision) -> str:
-        choices = [
-            questionary.Choice(label.format(name=d.name), value=value, shortcut_key=key)
-            for value, key, label in CHOICES
-        ]
-        question = questionary.select(
-            "Apply this change?",
-            choices=choices,
-            use_shortcuts=True,
-            instruction="(a key, or the arrow keys and Enter)",
-            input=create_input(sys.stdin),
-            output=create_output(stdout=sys.stderr),
-        )
-        _submit_on_shortcut(question.application, InquirerControl)
-        answer = question.unsafe_ask()
-        if answer is None:  # pragma: no cover - unsafe_ask raises on Ctrl-C
-            raise KeyboardInterrupt
-        return answer
-
-    return ask
+    if not argv or shutil.which(argv[0]) is None:
+        return None
+    return argv
 
 
 def _submit_on_shortcut(app, control_type: type) -> None:  # noqa: ANN001
@@ -503,14 +684,12 @@ def _submit_on_shortcut(app, control_type: type) -> None:  # noqa: ANN001
         app.key_bindings.add(key, eager=True)(answer)
 
 
-def confirm(
-    report: RunReport, texts: dict[str, str], display: Callable[[str], str], colors: Colors
-) -> bool:
-    """The fallback when questionary can't run: show every change, ask once for all."""
-    sys.stderr.write(render_text(report, texts, display=display, colors=colors, show_diffs=True))
-    n = sum(1 for c in report.changes if c.applied)
+def confirm(report: RunReport, texts: dict[str, str], display: Callable[[str], str], terminal: Terminal) -> bool:
+    """The fallback when questionary can't run: show every change (paged), ask once for all."""
+    listing = render_text(report, texts, display=display, colors=terminal.colors, show_diffs=True)
+    terminal.show(listing, reserve=2)
+    n = count_changes(c for c in report.changes if c.applied)
     files = len(report.changed_files)
-    sys.stderr.write(f"\nApply {n} change(s) to {files} file(s)? [y/N] ")
-    sys.stderr.flush()
+    terminal.write(f"\nApply {n} change{'s' if n != 1 else ''} to {files} file{'s' if files != 1 else ''}? [y/N] ")
     answer = sys.stdin.readline()
     return answer.strip().lower() in ("y", "yes")

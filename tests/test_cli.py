@@ -673,3 +673,27 @@ def test_a_repository_inside_another_project_is_its_own_project(tmp_path: Path) 
     r = run_lazify("apply", "--dry-run", ".", cwd=inner)
     assert r.returncode == 1, err(r)
     assert b"+    import numpy as np" in r.stdout
+
+
+def test_a_change_that_spans_files_counts_once_in_every_summary(project) -> None:  # noqa: ANN001
+    """One unit everywhere: a change is one fix (one decision in the review), however many
+    files it touches. A singleton and its reader are two files and one change, in the dry
+    run's summary line, the JSON summary, and the --yes summary."""
+    root = project({
+        "pkg/__init__.py": "",
+        "pkg/svc.py": "class Service:\n    def __init__(self):\n        self.ready = True\n\n\nservice = Service()\n",
+        "pkg/view.py": "from pkg.svc import service\n\n\ndef handle():\n    return service.ready\n",
+    })  # fmt: skip
+    dry, as_json = concurrently(
+        lambda: run_lazify("apply", "--dry-run", ".", cwd=root),
+        lambda: run_lazify("apply", "--dry-run", "--output-format", "json", ".", cwd=root),
+    )
+    doc = json.loads(as_json.stdout)
+    fix_ids = {c["fix_id"] for c in doc["changes"] if c["applied"]}
+    files = {c["file"] for c in doc["changes"] if c["applied"]}
+    assert len(fix_ids) == 1 and len(files) == 2, doc["changes"]
+    assert doc["summary"]["changes"] == 1
+    assert summary_line(dry) == "lazify: 2 files would be rewritten, 1 unchanged; 1 change.", err(dry)
+    assert doc["summary"]["text"] == summary_line(dry).removeprefix("lazify: ")
+    yes = run_lazify("apply", "--yes", ".", cwd=root)
+    assert summary_line(yes) == "lazify: 2 files rewritten, 1 unchanged; 1 change.", err(yes)

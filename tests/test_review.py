@@ -57,12 +57,25 @@ def files_of(root: Path) -> dict[str, bytes]:
     return out
 
 
-def spawn(cwd: Path, *args: str, env: dict[str, str] | None = None) -> pexpect.spawn:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "LAZIFY_TEST_SIGNAL")}
-    full_env.update({"TERM": "xterm", "COLUMNS": "200", "LINES": "50", **(env or {})})
+#: The terminal the tests run the review on (rows, columns): a common size, where the first
+#: decision's diff does not fit.
+SIZE = (40, 120)
+INHERITED = ("NO_COLOR", "FORCE_COLOR", "LAZIFY_TEST_SIGNAL", "LAZIFY_PAGER", "PAGER", "LESS")
+
+
+def spawn(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, pager: str | None = "", command: list[str] | None = None
+) -> pexpect.spawn:
+    """The review on a real pseudo-terminal of ``SIZE``. ``pager`` is ``$LAZIFY_PAGER`` (by
+    default none, so every diff is in the transcript; ``None``: unset, so the default, less)."""
+    full_env = {k: v for k, v in os.environ.items() if k not in INHERITED}
+    full_env.update({"TERM": "xterm", "COLUMNS": str(SIZE[1]), "LINES": str(SIZE[0]), **(env or {})})
+    if pager is not None:
+        full_env["LAZIFY_PAGER"] = pager
+    argv = command if command is not None else [sys.executable, "-m", "lazifier", "apply", *args]
     child = pexpect.spawn(
-        sys.executable, ["-m", "lazifier", "apply", *args], cwd=str(cwd), env=full_env,
-        dimensions=(50, 200), encoding="utf-8", codec_errors="replace", timeout=180,
+        argv[0], argv[1:], cwd=str(cwd), env=full_env,
+        dimensions=SIZE, encoding="utf-8", codec_errors="replace", timeout=180,
     )  # fmt: skip
     child.transcript = []  # type: ignore[attr-defined]
 
@@ -163,11 +176,11 @@ class Shown:
 def shown_decisions(screen: str, where: dict[tuple[str, str, str], str]) -> list[Shown]:
     """Every decision the review showed: its number, its fix id (from its locations and
     messages) and the rows of its diff, per file."""
-    out = []
+    out: list[Shown] = []
     heads = list(HEADER.finditer(screen))
     for i, m in enumerate(heads):
         end = heads[i + 1].start() if i + 1 < len(heads) else len(screen)
-        block = screen[m.end():end].split("? Apply this change?")[0]
+        block = screen[m.end():end].split("? Apply [")[0]
         ids = set()
         rows: dict[str, list] = {}
         current = None
@@ -185,7 +198,11 @@ def shown_decisions(screen: str, where: dict[tuple[str, str, str], str]) -> list
                 current = line.strip()
                 rows[current] = []
         assert len(ids) == 1, (m.group(0), ids)
-        out.append(Shown(int(m.group(1)), m.group(3), ids.pop(), rows))
+        shown = Shown(int(m.group(1)), m.group(3), ids.pop(), rows)
+        if out and out[-1].fix_id == shown.fix_id:  # shown again (after an explanation)
+            assert out[-1].rows == shown.rows, shown.fix_id
+            continue
+        out.append(shown)
     return out
 
 
@@ -260,7 +277,8 @@ def test_review_applies_exactly_what_was_accepted(tmp_path: Path) -> None:
         ids["security_manager"]: "s",
         ids["engine"]: "f",  # and the rest of cache_service.py: SessionLocal, redis_client
     }  # Base (LZY003, with --unsafe-fixes): quit there
-    child = spawn(root, "--unsafe-fixes", "--select", SELECT, ".")
+    # With a pager that isn't installed, everything is written as it is (and so is in the transcript).
+    child = spawn(root, "--unsafe-fixes", "--select", SELECT, ".", pager="no-such-pager -R")
     seen = drive(child, keys, where)
     child.close()
     screen = transcript(child)
@@ -274,6 +292,17 @@ def test_review_applies_exactly_what_was_accepted(tmp_path: Path) -> None:
     assert sorted(csrf.rows) == ["src/api/main.py", "src/middleware/csrf.py"]
     assert "(2 files, one decision)" in screen
     assert "# heavy-imports (LZY001)" in screen and "## What it does" in screen  # the explanation
+    # ... and then the decision again, the diff with it (shown_decisions checks it is the same).
+    after_explanation = screen[screen.index("# heavy-imports (LZY001)"):]
+    clip = next(s for s in shown_decisions(screen, where) if s.fix_id == ids["CLIP_AVAILABLE"])
+    assert [x.fix_id for x in shown_decisions(after_explanation, where)][:1] == [clip.fix_id]
+    again = shown_decisions(after_explanation, where)[0]
+    assert again.rows == clip.rows and again.rows[ISP]
+    # Each prompt names the change it asks about: its number, codemod, file and line.
+    for s in shown_decisions(screen, where):
+        fix = next(f for f in fixes if f.fix_id == s.fix_id)
+        path, line = fix.primary
+        assert re.search(rf"\? Apply \[{s.number}/\d+\] {fix.code} {re.escape(path)}:{line}\b", screen), s.fix_id
 
     accepted = {keys_id for keys_id, k in keys.items() if k[-1] in "af"} | set(rest_of_file)
     states = States(pristine_dir, unsafe=True)
@@ -296,7 +325,104 @@ def test_review_applies_exactly_what_was_accepted(tmp_path: Path) -> None:
     tail = screen[screen.rindex("Applied ("):]
     assert "Applied (7):" in tail and "Skipped (3):" in tail and "Not reviewed, you quit (1):" in tail
     assert re.search(r"(?m)^  LZY002 src/services/cache_service\.py:24: .*\[rest of file\]$", tail), tail
-    assert re.search(rf"(?m)^lazify: {rewritten} files rewritten, ", tail), tail
+    # One unit: the last line counts changes as the list does (csrf_protection, in two files, once).
+    assert re.search(rf"(?m)^lazify: {rewritten} files rewritten, \d+ unchanged; 7 changes\b", tail), tail
+
+
+ENTER_PAGER, LEAVE_PAGER = "\x1b[?1049h", "\x1b[?1049l"  # less on xterm: the alternate screen
+
+
+def rows_in_sight(text: str, columns: int = SIZE[1]) -> int:
+    """The screen rows ``text`` (a stretch of the transcript) takes at most: each line, wrapped;
+    blank lines left out (prompt_toolkit ends its lines with both a CR LF and a newline)."""
+    return sum(-(-len(line) // columns) for line in plain(text).split("\n") if line.strip())
+
+
+def test_a_long_diff_is_paged_and_the_header_and_prompt_stay_in_sight(tmp_path: Path) -> None:
+    """At 120x40 the first decision (audit_logger, two files) doesn't fit above the prompt: it
+    goes through the pager (less, the default), and what is left on the screen is its header,
+    a line saying where the diff went, and the prompt naming the change. ``d`` pages it again;
+    after ``e`` (the explanation, paged too), the diff is shown again."""
+    root = copy_app(tmp_path / "app")
+    before = files_of(root)
+    child = spawn(root, "--select", SELECT, ".", pager=None)
+    first = r"\[1/\d+\] LZY002 lazy-singletons"
+
+    def pager_shows(*texts: str) -> str:
+        child.expect_exact(ENTER_PAGER)
+        start = len(child.transcript)  # type: ignore[attr-defined]
+        for text in texts:
+            child.expect(text)
+        shown = "".join(child.transcript[start:])  # type: ignore[attr-defined]
+        child.send("q")
+        return shown
+
+    def after_the_pager() -> str:
+        child.expect(PROMPT)
+        raw = "".join(child.transcript)  # type: ignore[attr-defined]
+        return raw[raw.rindex(LEAVE_PAGER) + len(LEAVE_PAGER):]
+
+    # The pager has the whole decision, header first (in colour: it is a terminal).
+    paged = pager_shows(first, "get_audit_logger")
+    assert re.search(first, plain(paged)) and "\x1b[32m+" in paged
+    screen = after_the_pager()
+    text = plain(screen)
+    assert re.search(rf"(?m)^{first}  safe  \(2 files, one decision\)$", text), text
+    assert "(the diff, " in text and "was shown in the pager; d shows it again)" in text, text
+    assert re.search(r"\? Apply \[1/\d+\] LZY002 src/api/endpoints/admin\.py:34 \(\+1 file\): `audit_logger`", text), text
+    assert "│" not in text  # no diff rows pushing the header up
+    assert rows_in_sight(screen[screen.index("[1/"):]) <= SIZE[0], text
+
+    child.send("d")  # the diff again
+    pager_shows(first, "get_audit_logger")
+    assert re.search(first, plain(after_the_pager()))
+
+    child.send("e")  # the explanation, then the decision again, diff and all
+    pager_shows(r"# lazy-singletons \(LZY002\)", "## What it does")
+    paged = pager_shows(first, "get_audit_logger")
+    assert "│" in plain(paged)
+    assert re.search(first, plain(after_the_pager()))
+
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, transcript(child)[-2000:]
+    assert files_of(root) == before  # quit before accepting anything
+
+
+def test_with_stderr_redirected_the_review_is_on_the_terminal(tmp_path: Path) -> None:
+    """stdin a terminal, stderr a file: the questions are asked (and the pager runs) on the
+    terminal the answers come from; the report and the summary go to the file, as ever."""
+    root = copy_app(tmp_path / "app")
+    log = tmp_path / "stderr.txt"
+    command = ["/bin/sh", "-c", f'exec "$0" -m lazifier apply --select {SELECT} . 2>"$1"', sys.executable, str(log)]
+    child = spawn(root, pager=None, command=command)
+
+    def answer(number: int, where: str, key: str) -> None:
+        """Page through decision ``number`` when it is paged, then answer it."""
+        if child.expect_exact([ENTER_PAGER, "q) quit"], timeout=240) == 0:
+            child.expect("│")  # less is drawing it
+            child.send("q")
+            child.expect(PROMPT)
+        shown = transcript(child)
+        asked = shown[shown.rindex("? Apply ["):]
+        assert re.match(rf"\? Apply \[{number}/\d+\] LZY002 {re.escape(where)}", asked), asked[:300]
+        child.send(key)
+
+    answer(1, "src/api/endpoints/admin.py:34", "s")
+    answer(2, "src/api/endpoints/products.py:12", "a")
+    answer(3, "src/middleware/csrf.py:59", "q")
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = transcript(child)
+    assert child.exitstatus == 0, screen[-2000:]
+    err_text = log.read_text()
+    assert "Apply [" not in err_text and "[y/N]" not in err_text and "│" not in err_text, err_text[:2000]
+    assert "Applied (1):\n  LZY002 src/api/endpoints/products.py:12: `image_service" in err_text, err_text
+    assert "Skipped (1):" in err_text and "Not reviewed, you quit (" in err_text, err_text
+    assert re.search(r"(?m)^lazify: 1 file rewritten, \d+ unchanged; 1 change\b", err_text), err_text
+    assert "Applied (" not in screen and "lazify: 1 file rewritten" not in screen
+    assert "def get_image_service()" in (root / "src/api/endpoints/products.py").read_text()
 
 
 def test_ctrl_c_during_the_review_writes_nothing(tmp_path: Path) -> None:
