@@ -220,10 +220,12 @@ def build_entry(
 
     # -- time by distribution, and where each package was first imported --------------------
     first_import: dict[str, list] = {}
-    for module, stack in data.get("imports", []):
+    for module, stack, *_ in data.get("imports", []):
         first_import.setdefault(module, stack)
     by_dist: dict[str, dict] = {}
     for self_us, _cum, _level, name in first.importtime:
+        if name not in modules:
+            continue  # an import that failed (``try: from org.python.core import ...``)
         g = group(name)
         d = by_dist.setdefault(g, {"name": g, "self_seconds": 0.0, "modules": 0, "packages": {}})
         d["self_seconds"] += self_us / 1e6
@@ -279,11 +281,13 @@ def build_entry(
         spans[(rel, start)] = found
     statements = []
     for (rel, start), seconds in sorted(per_statement.items(), key=lambda kv: -kv[1]):
-        if seconds < threshold:
-            continue
         _, end, node = spans[(rel, start)]
         where = {"file": rel, "line": start}
-        fix = findings.for_line(rel, start) or no_codemod(_statement_advice(node))
+        found = findings.for_line(rel, start)
+        # Over the threshold, or something lazify rewrites however cheap it was this time.
+        if seconds < threshold and not findings.covers(rel, start):
+            continue
+        fix = found or no_codemod(_statement_advice(node))
         statements.append({"file": rel, "line": start, "end_line": end, "text": stmts.source(rel, start, end),
                            "seconds": seconds, "fix": fix, "where": where})  # fmt: skip
     out["statements"] = statements
@@ -318,6 +322,19 @@ def build_entry(
             "fix": _fix_for(findings, statement, kind),
         })  # fmt: skip
     out["side_effects"] = effects
+
+    # -- imports the project tried that failed (an optional dependency not installed) -------
+    missing = []
+    seen = set()
+    sys_modules_at_start: set[str] = set()
+    for module, stack, direct in data.get("imports", []):
+        if module in modules or not direct or _top(module) in seen or module in sys_modules_at_start:
+            continue
+        statement = _statement_frame(stack) or _where(stack[-1])
+        seen.add(_top(module))
+        missing.append({"module": module, "statement": statement, "line": _where(stack[-1]),
+                        "fix": _package_fix(findings, _top(module), statement)})  # fmt: skip
+    out["missing_imports"] = missing
     out["files_left"] = [{"path": p, "change": "created"} for p in first.created] + [
         {"path": p, "change": "modified"} for p in first.modified
     ]
@@ -391,6 +408,9 @@ def _tree(run: Run, modules: dict, rel_of, group, first_import: dict, entry: Ent
     pending: dict[int, list[dict]] = {}
     for self_us, cum_us, level, name in run.importtime:
         children = pending.pop(level + 1, [])
+        if name not in modules:  # a failed import: not in the tree, its children (if any) kept
+            pending.setdefault(level, []).extend(children)
+            continue
         stack = first_import.get(name) or []
         via = _where(stack[-1]) if stack else None
         node = {

@@ -26,6 +26,10 @@ class Findings:
     heavy_modules: frozenset[str] = frozenset()
     error: str | None = None
 
+    def covers(self, path: str, line: int) -> bool:
+        """Whether a finding's own span covers ``path:line``."""
+        return any(c.path == path and c.finding.span.line <= line <= c.finding.span.end_line for c in self.changes)
+
     def for_line(self, path: str, line: int) -> dict | None:
         """The fix for ``path:line`` as the report gives it, or None when lazify has none."""
         covering = [c for c in self.changes if c.path == path and c.finding.span.line <= line <= c.finding.span.end_line]
@@ -50,6 +54,7 @@ def fix_json(c: Change) -> dict:
         #: Whether ``lazify apply`` (default settings, no --unsafe-fixes) applies it.
         "applied_by_default": bool(c.applied),
         "reason": f.reason,
+        "note": None,
     }
     if f.blocked:
         out["note"] = f"blocked: {f.reason}" if f.reason else "blocked"

@@ -79,7 +79,7 @@ def _stack(frame):
 _last_inside = [None]
 
 
-imports = []  # [module, stack]
+imports = []  # [module, stack, imported directly by the project's line]
 effects = []  # [kind, detail, stack, library_frame]
 _busy = [False]
 _O_WRITE = _os.O_WRONLY | _os.O_RDWR | _os.O_CREAT | _os.O_APPEND | _os.O_TRUNC
@@ -106,7 +106,7 @@ def _text(value):
 def _record(kind, detail, frame):
     stack = _stack(frame)
     if kind == "import":
-        imports.append([detail, stack])
+        imports.append([detail, stack, bool(stack) and _last_inside[0] is None])
         return
     if not stack:
         return  # nothing of the project's on the stack: the interpreter's or the probe's own work

@@ -144,8 +144,12 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
         for d in e["distributions"]:
             if d["kind"] != "distribution":
                 out.append(colors.dim(f"  {d['name']}  {ms(d['self_seconds'])}, {d['modules']} modules"))
+    if e.get("missing_imports"):
+        out += ["", colors.bold("Imports tried at import that are not installed") + " (each attempt searches sys.path):"]
+        for m in e["missing_imports"]:
+            out.append(f"  {m['module']}  at {where(m['statement'])}; fix: {fix_text(m['fix'], 60)}")
     if e["statements"]:
-        out += ["", colors.bold("Slow module-level statements") + f" (traced run, over {ms(doc['threshold_seconds'])}):"]
+        out += ["", colors.bold("Slow module-level statements") + f" (traced run; over {ms(doc['threshold_seconds'])}, or rewritten by lazify):"]
         for s in e["statements"][: None if verbose else 5]:
             out.append(f"  {s['file']}:{s['line']}  {ms(s['seconds'])}  {s['text']}")
             out.append(f"      fix: {fix_text(s['fix'], 60)}")
