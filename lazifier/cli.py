@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="print a codemod's documentation",
                              description="Print a codemod's documentation.", formatter_class=_Formatter)
     explain.add_argument("codemod", metavar="NAME-OR-CODE")
+    from lazifier.doctor.command import add_parser as add_doctor
+
+    add_doctor(sub, _Formatter)
     return parser
 
 
@@ -173,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _explain(args.codemod)
         if args.command == "config":
             return _config(args.paths or [Path(".")])
+        if args.command == "doctor":
+            from lazifier.doctor.command import run as doctor
+
+            return doctor(args)
         return _apply(args)
     except ConfigError as e:
         write_stderr(f"lazify: error: {e}")

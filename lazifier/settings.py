@@ -61,6 +61,9 @@ class Settings:
     singleton_factories: tuple[str, ...] = DEFAULT_FACTORIES
     cheap_calls: tuple[str, ...] = DEFAULT_CHEAP
     module_app: str = "eager"
+    #: lazify doctor: the entry points to measure, and the import-time budget ("800ms").
+    entry: tuple[str, ...] = ()
+    import_budget: str | None = None
 
     @property
     def target(self) -> tuple[int, int]:
@@ -139,6 +142,8 @@ CONFIG_KEYS: Mapping[str, _Key] = {
     "cheap-calls": _Key("cheap_calls", "str-list"),
     "extend-cheap-calls": _Key("extend_cheap_calls", "str-list"),
     "module-app": _Key("module_app", "str", MODULE_APP_MODES),
+    "entry": _Key("entry", "str-list"),
+    "import-budget": _Key("import_budget", "str"),
 }
 
 

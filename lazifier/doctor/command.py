@@ -1,0 +1,130 @@
+"""``lazify doctor``: the subcommand's arguments and its run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DESCRIPTION = """\
+Import the service's entry point the way a serverless platform does, in fresh processes of the
+project's interpreter, and report what that costs and does: time per package (attributed to the
+project line that imported it), slow module-level statements, side effects (files written,
+SQLite, network, subprocesses, threads, secrets, an import that fails), each with the lazify
+codemod that removes it.
+
+THIS RUNS THE PROJECT'S CODE (`lazify apply` never does): every import-time statement of the
+entry and everything it imports executes, in a temporary copy of the project, with your
+environment and network. Nothing is written into the project itself.
+"""
+
+EPILOG = """\
+entries:
+  ENTRY is a module (api.index), a file (api/index.py) or module:attribute (src.api.main:app,
+  which also reads the attribute). Without one: the Python files vercel.json names (builds,
+  functions), else `entry` in [tool.lazify]; else an error that lists likely candidates.
+
+interpreter:
+  --python, else $VIRTUAL_ENV, else .venv or venv in the project root, else the one lazify runs
+  in; the report says which. lazify itself is never imported into that process.
+
+examples:
+  lazify doctor                          the entries from vercel.json or [tool.lazify] entry
+  lazify doctor api/index.py --preview   and what `lazify apply` would change, measured
+  lazify doctor --budget 800ms --strict  in CI: fail when slow or when anything happens at import
+  lazify doctor --output-format json > doctor.json   every figure
+
+exit codes:
+  0  measured, within the budget (and, with --strict, no side effects)
+  1  the import fails or times out, the median is over the budget, or --strict and a side effect
+  2  doctor can't work: no interpreter, no entry, a probe that didn't run, a usage error
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction, formatter: type) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "doctor",
+        help="measure what importing the service costs and does (RUNS the project's code)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=formatter,
+    )
+    p.add_argument("entries", nargs="*", metavar="ENTRY", help="module, file, or module:attribute")
+    p.add_argument("--project", metavar="DIR", type=Path, help="the project root (default: found from the entry or .)")
+    p.add_argument("--python", metavar="PATH", help="the project's interpreter (default: $VIRTUAL_ENV, .venv, venv, lazify's own)")
+    p.add_argument("--runs", type=int, default=5, metavar="N", help="fresh processes to time (default: 5); the median, min and max")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="per process (default: 60)")
+    p.add_argument("--threshold", default="10ms", metavar="DURATION",
+                   help="report module-level statements that take longer (default: 10ms)")
+    p.add_argument("--preview", action="store_true",
+                   help="also apply the default fixes to a temporary copy and measure it: before and after")
+    p.add_argument("--budget", metavar="DURATION", help="exit 1 when the median import is over it (800ms, 1.5s); also `import-budget`")
+    p.add_argument("--strict", action="store_true", default=None, help="exit 1 when any side effect remains")
+    p.add_argument("--output-format", choices=("text", "json", "github", "sarif"), default="text",
+                   help="text (the report), json (every figure), github annotations, sarif 2.1.0")
+    p.add_argument("-v", "--verbose", action="store_true", help="the full import tree and every distribution")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from lazifier.doctor.core import Options, diagnose, parse_duration
+    from lazifier.doctor.render import render_github, render_json, render_sarif, render_text
+    from lazifier.doctor.runner import DoctorError, find_interpreter, resolve_entries
+    from lazifier.report import EXIT_ERROR, Colors, write_stderr
+    from lazifier.settings import ConfigError, load_settings
+
+    try:
+        if args.runs < 1:
+            raise DoctorError("--runs must be at least 1")
+        start = args.project or _start(args.entries)
+        settings = load_settings([start])
+        root = settings.project_root
+        budget, budget_source = None, None
+        if args.budget:
+            budget, budget_source = parse_duration(args.budget, "--budget"), "--budget"
+        elif settings.import_budget:
+            where = f"{settings.config_path} [tool.lazify] import-budget"
+            budget, budget_source = parse_duration(settings.import_budget, where), where
+        entries = resolve_entries(root, args.entries, settings.entry, f"{settings.config_path} [tool.lazify] entry")
+        interpreter = find_interpreter(root, args.python)
+        progress = (lambda m: (sys.stderr.write(f"\rlazify doctor: {m}\x1b[K"), sys.stderr.flush())) if sys.stderr.isatty() else (lambda m: None)
+        opts = Options(
+            root=root, entries=entries, interpreter=interpreter, runs=args.runs, timeout=args.timeout,
+            threshold=parse_duration(args.threshold, "--threshold"), preview=args.preview, budget=budget,
+            budget_source=budget_source, strict=bool(args.strict if args.strict is not None else settings.strict),
+            cache_dir=settings.cache_dir, progress=progress,
+        )  # fmt: skip
+        doc = diagnose(opts)
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\x1b[K")
+    except (DoctorError, ConfigError) as e:
+        write_stderr(f"lazify doctor: error: {e}")
+        return EXIT_ERROR
+    if args.output_format == "json":
+        sys.stdout.write(render_json(doc))
+    elif args.output_format == "github":
+        prefix = _repo_prefix(root)
+        sys.stdout.write(render_github(doc, lambda rel: prefix + rel))
+    elif args.output_format == "sarif":
+        prefix = _repo_prefix(root)
+        repo_root = root.parents[prefix.count("/") - 1] if prefix else root
+        sys.stdout.write(render_sarif(doc, prefix, repo_root.as_uri() + "/"))
+    else:
+        sys.stdout.write(render_text(doc, verbose=args.verbose, colors=Colors.for_stream(sys.stdout, args.color)))
+    return int(doc["exit_code"])
+
+
+def _start(entries: list[str]) -> Path:
+    """Where to look for the project: the first entry that is a file, else the working directory."""
+    for e in entries:
+        p = Path(e.partition(":")[0])
+        if p.suffix == ".py" and p.exists():
+            return p
+    return Path(".")
+
+
+def _repo_prefix(root: Path) -> str:
+    from lazifier.cli import _repo_prefix as prefix
+
+    return prefix(root)

@@ -1,0 +1,155 @@
+"""``lazify doctor``: measure the entries, attribute what was measured, build the document."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from lazifier import __version__
+from lazifier.doctor.analysis import build_entry
+from lazifier.doctor.fixes import analyse
+from lazifier.doctor.runner import DoctorError, Entry, Interpreter, copy_project, inventory, run_probe
+
+SCHEMA_ID = "lazify-doctor/1"
+
+#: Serverless bundle limits the size is held against: figure, what it limits, where it is
+#: stated, and when that was read.
+SIZE_LIMITS = (
+    {"platform": "Vercel Function (Python)", "limit_bytes": 500 * 1024 * 1024, "what": "unzipped bundle",
+     "source": "https://vercel.com/kb/guide/troubleshooting-function-250mb-limit (250 MB standard, "
+     "500 MB for Python; page updated 2026-09-10)", "checked": "2026-12"},
+    {"platform": "Vercel Function (other runtimes)", "limit_bytes": 250 * 1024 * 1024, "what": "unzipped bundle",
+     "source": "https://vercel.com/kb/guide/troubleshooting-function-250mb-limit", "checked": "2026-12"},
+    {"platform": "AWS Lambda (.zip)", "limit_bytes": 250 * 1024 * 1024, "what": "unzipped, with layers",
+     "source": "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html (262144000 bytes; "
+     "50 MB zipped for a direct upload)", "checked": "2026-12"},
+)  # fmt: skip
+
+
+@dataclass
+class Options:
+    root: Path
+    entries: list[Entry]
+    interpreter: Interpreter
+    runs: int = 5
+    timeout: float = 60.0
+    threshold: float = 0.010
+    preview: bool = False
+    budget: float | None = None
+    budget_source: str | None = None
+    strict: bool = False
+    cache_dir: str = ".lazify_cache"
+    progress: Callable[[str], None] = field(default=lambda message: None)
+
+
+def parse_duration(text: str, where: str) -> float:
+    """``800ms``, ``1.5s``, ``2`` (seconds) -> seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*", str(text))
+    if not m:
+        raise DoctorError(f"{where}: {text!r} is not a duration (say 800ms or 1.5s)")
+    value = float(m.group(1))
+    return value / 1000 if m.group(2) == "ms" else value
+
+
+def _measure(opts: Options, roots: list[tuple[Path, object]], entry: Entry, label: str) -> list[dict]:
+    """Measure ``entry`` in each of ``roots`` (the project, and the preview's copy), run by run
+    interleaved so that the machine's noise hits them alike: first a traced run of each (which
+    also warms the file cache), then per round a bare start-up and one run of each root."""
+    say = opts.progress
+    traced = []
+    for root, _ in roots:
+        say(f"{label}: traced run of {entry.spec}")
+        t = run_probe(opts.interpreter, root, entry, trace=True, timeout=opts.timeout, cache_dir=opts.cache_dir)
+        if not t.data and not t.timed_out:
+            tail = t.stderr_tail.strip().splitlines()[-5:]
+            raise DoctorError(
+                f"the probe did not run under {opts.interpreter.path} (exit {t.returncode}); doctor needs Python 3.10 or later"
+                + ("\n  " + "\n  ".join(tail) if tail else "")
+            )
+        traced.append(t)
+    timed: list[list] = [[] for _ in roots]
+    bare = []
+    for i in range(opts.runs):
+        say(f"{label}: run {i + 1}/{opts.runs}")
+        bare.append(run_probe(opts.interpreter, roots[0][0], None, trace=False, timeout=opts.timeout, cache_dir=opts.cache_dir))
+        for k, (root, _) in enumerate(roots):
+            timed[k].append(run_probe(opts.interpreter, root, entry, trace=False, timeout=opts.timeout, cache_dir=opts.cache_dir))
+    out = []
+    for k, (root, findings) in enumerate(roots):
+        tops = sorted({name.split(".")[0] for name in (timed[k][0].data or traced[k].data).get("modules", {})})
+        inv = inventory(opts.interpreter, tops)
+        out.append(build_entry(entry, root, timed[k], traced[k], bare, inv, findings, threshold=opts.threshold))
+    return out
+
+
+def diagnose(opts: Options) -> dict:
+    say = opts.progress
+    say("lazify's analysis (dry run)")
+    findings = analyse(opts.root)
+    with tempfile.TemporaryDirectory(prefix="lazify-preview-") as tmp:
+        roots: list[tuple[Path, object]] = [(opts.root, findings)]
+        preview = None
+        if opts.preview:
+            copy = Path(tmp) / opts.root.name
+            preview = _apply_copy(opts, copy)
+            if preview["applied"]:
+                roots.append((copy, analyse(copy)))
+        measured = [_measure(opts, roots, e, "measuring") for e in opts.entries]
+    entries = [m[0] for m in measured]
+    if preview is not None:
+        preview["entries"] = [m[1] for m in measured] if preview["applied"] else []
+    doc: dict = {
+        "schema": SCHEMA_ID,
+        "version": __version__,
+        "project_root": str(opts.root),
+        "interpreter": {"path": opts.interpreter.path, "source": opts.interpreter.source,
+                        "python": next((e.get("python") for e in entries if e.get("python")), None)},  # fmt: skip
+        "runs": opts.runs,
+        "timeout_seconds": opts.timeout,
+        "threshold_seconds": opts.threshold,
+        "budget": {"seconds": opts.budget, "source": opts.budget_source},
+        "strict": opts.strict,
+        "size_limits": list(SIZE_LIMITS),
+        "analysis_error": findings.error,
+        "entries": entries,
+        "preview": preview,
+    }
+    doc["verdict"] = verdict(doc)
+    doc["exit_code"] = doc["verdict"]["exit_code"]
+    return doc
+
+
+def _apply_copy(opts: Options, copy: Path) -> dict:
+    """``lazify apply --yes`` (the default fixes) on a temporary copy of the project."""
+    copy_project(opts.root, copy, opts.cache_dir)
+    opts.progress("preview: lazify apply --yes on a copy")
+    applied = subprocess.run(
+        [sys.executable, "-m", "lazifier", "apply", "--yes", "--no-cache", "-q", str(copy)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    summary = (applied.stderr.strip().splitlines() or [""])[-1]
+    ok = applied.returncode in (0, 1)
+    return {"applied": ok, "apply_exit_code": applied.returncode, "apply_summary": summary, "entries": []}
+
+
+def verdict(doc: dict) -> dict:
+    """The exit code and why: 1 when an import fails, the median is over the budget, or (with
+    --strict) a side effect remains; else 0."""
+    reasons = []
+    budget = doc["budget"]["seconds"]
+    for e in doc["entries"]:
+        if e.get("error"):
+            reasons.append(f"{e['entry']}: the import failed ({e['error']['type']})")
+        median = e["timing"]["import"]["median"]
+        e["over_budget"] = bool(budget is not None and median is not None and median > budget)
+        if e["over_budget"]:
+            reasons.append(f"{e['entry']}: {median * 1000:.0f} ms is over the budget of {budget * 1000:.0f} ms")
+        own = [x for x in e["side_effects"] if x["origin"] == "project"] + e["files_left"]
+        if doc["strict"] and own:
+            reasons.append(f"{e['entry']}: {len(own)} side effect(s) at import (--strict)")
+    return {"exit_code": 1 if reasons else 0, "reasons": reasons}

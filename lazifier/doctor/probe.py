@@ -1,0 +1,348 @@
+"""lazify doctor's probe: import one entry point and record what that did.
+
+Run by path with the *project's* interpreter (``python -B -X importtime probe.py ...``), never
+imported: it must not import anything from lazify, nor anything outside the standard library,
+and before the entry is imported it imports nothing that isn't already loaded at start-up, so
+the entry pays for every module it needs. It runs on Python 3.10 and later.
+
+Arguments: ``OUT ROOT ENTRY ATTR TRACE``. OUT is where the JSON result is written (stdout and
+stderr belong to the user's code; stderr also carries ``-X importtime``, between two marker
+lines). ROOT is the project root (the copy being measured), put first on ``sys.path`` as a
+serverless platform does. ENTRY is a module name, ``file:PATH`` for a file that has no module
+name, or empty for a bare start-up run. ATTR is an attribute to read from it (or empty).
+TRACE is ``1`` to time the module-level statements of project files with a line tracer.
+
+What is recorded, each with the project frames on the stack at the time (outermost first, as
+``[file, line, module_level]``): every module imported (audit event ``import``), files opened
+for writing, directories made, SQLite connections, name lookups and socket connections,
+subprocesses, threads started, random bytes drawn from ``os.urandom`` (what ``secrets`` uses),
+and the exception that ends the import, with its whole traceback.
+"""
+
+import sys
+import time
+
+OUT, ROOT, ENTRY, ATTR, TRACE = sys.argv[1:6]
+_perf = time.perf_counter
+_started = _perf()
+
+# The script's own directory is sys.path[0]: replace it by the project root, so nothing next to
+# the probe is importable and the project is, as on the platform.
+sys.path[0] = ROOT
+
+_os = sys.modules["os"]
+_sep = _os.sep
+_root_prefix = ROOT.rstrip(_sep) + _sep
+#: Directories in the project that are not the project's code.
+_NOT_PROJECT = {".venv", "venv", "site-packages", "node_modules", ".tox", ".nox", "__pypackages__", ".git"}
+_project_cache = {}
+
+
+def _project_file(filename):
+    """The path of ``filename`` relative to ROOT if it is a project source file, else None."""
+    try:
+        return _project_cache[filename]
+    except KeyError:
+        pass
+    rel = None
+    if filename.startswith(_root_prefix):
+        candidate = filename[len(_root_prefix):]
+        parts = candidate.split(_sep)
+        if not _NOT_PROJECT.intersection(parts[:-1]):
+            rel = "/".join(parts)
+    _project_cache[filename] = rel
+    return rel
+
+
+def _stack(frame):
+    """The project frames from ``frame`` outwards, returned outermost first. Also the file of
+    the outermost frame inside the innermost project frame (not the import system's): the
+    module whose code did it, when that is not the project's."""
+    out = []
+    inside = None
+    candidate = None
+    while frame is not None:
+        code = frame.f_code
+        rel = _project_file(code.co_filename)
+        if rel is not None:
+            if not out:
+                inside = candidate
+            out.append([rel, frame.f_lineno, code.co_name == "<module>"])
+        elif not out and not code.co_filename.startswith("<"):
+            candidate = code.co_filename
+        frame = frame.f_back
+    out.reverse()
+    _last_inside[0] = inside
+    return out
+
+
+_last_inside = [None]
+
+
+imports = []  # [module, stack, imported directly by the project's line]
+effects = []  # [kind, detail, stack, library_frame]
+_busy = [False]
+_O_WRITE = _os.O_WRONLY | _os.O_RDWR | _os.O_CREAT | _os.O_APPEND | _os.O_TRUNC
+_WATCHED = frozenset((
+    "import", "open", "os.mkdir", "sqlite3.connect", "socket.connect", "socket.getaddrinfo",
+    "socket.gethostbyname", "subprocess.Popen", "os.system", "os.posix_spawn", "os.exec",
+    "_thread.start_new_thread", "_thread.start_joinable_thread",
+))
+
+
+def _innermost(frame):
+    """The innermost frame that isn't the probe's own: file and line, for the effect's detail."""
+    if frame is None:
+        return None
+    return [frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name]
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _record(kind, detail, frame):
+    stack = _stack(frame)
+    if kind == "import":
+        imports.append([detail, stack, bool(stack) and _last_inside[0] is None])
+        return
+    if not stack:
+        return  # nothing of the project's on the stack: the interpreter's or the probe's own work
+    code = frame.f_code if frame is not None else None
+    # Writes the import system makes (bytecode caches) are not the project's doing.
+    if code is not None and code.co_filename.startswith("<frozen importlib"):
+        return
+    if kind == "open" and _in_logging_handler(frame):
+        kind = "logging-file"
+    effects.append([kind, detail, stack, _innermost(frame), _last_inside[0]])
+
+
+def _in_logging_handler(frame):
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name in ("_open", "__init__") and code.co_filename.endswith(_sep + "logging" + _sep + "__init__.py"):
+            self = frame.f_locals.get("self")
+            if self is not None and hasattr(self, "baseFilename"):
+                return True
+        frame = frame.f_back
+    return False
+
+
+def _hook(event, args):
+    if event not in _WATCHED or _busy[0]:
+        return
+    _busy[0] = True
+    try:
+        frame = sys._getframe(1)
+        if event == "import":
+            _record("import", args[0], frame)
+        elif event == "open":
+            path, mode, flags = args
+            if isinstance(path, int):
+                return
+            if mode is None:
+                writes = bool((flags or 0) & _O_WRITE)
+            else:
+                writes = any(c in mode for c in "wax+")
+            if writes:
+                _record("open", {"path": _text(path), "mode": mode if mode is not None else "flags"}, frame)
+        elif event == "os.mkdir":
+            path = _text(args[0])
+            _record("mkdir", {"path": path, "exists": _os.path.isdir(path)}, frame)
+        elif event == "sqlite3.connect":
+            _record("sqlite", {"database": _text(args[0])}, frame)
+        elif event == "socket.connect":
+            _record("connect", {"address": _text(args[1])}, frame)
+        elif event in ("socket.getaddrinfo", "socket.gethostbyname"):
+            host = args[0]
+            _record("dns", {"host": _text(host), "port": _text(args[1]) if len(args) > 1 else ""}, frame)
+        elif event in ("subprocess.Popen", "os.system", "os.posix_spawn", "os.exec"):
+            command = args[1] if event in ("subprocess.Popen", "os.posix_spawn", "os.exec") else args[0]
+            if isinstance(command, (list, tuple)):
+                command = " ".join(_text(c) for c in command)
+            _record("subprocess", {"command": _text(command)[:200]}, frame)
+        elif event in ("_thread.start_new_thread", "_thread.start_joinable_thread"):
+            _record("thread", {"target": _callable_name(args[0])}, _outside_threading(frame))
+    except Exception:  # noqa: BLE001 - the probe never breaks the user's import
+        pass
+    finally:
+        _busy[0] = False
+
+
+def _callable_name(fn):
+    target = getattr(fn, "__self__", None)
+    inner = getattr(target, "_target", None) if target is not None else None
+    fn = inner or fn
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def _outside_threading(frame):
+    """The first frame out of ``threading``, so a thread is reported where ``start()`` was called."""
+    f = frame
+    while f is not None and f.f_code.co_filename.endswith(_sep + "threading.py"):
+        f = f.f_back
+    return f if f is not None else frame
+
+
+def _wrap_thread_start():
+    """Before 3.12 starting a thread raises no audit event: wrap the function that starts one."""
+    thread_mod = sys.modules.get("_thread")
+    if thread_mod is None:
+        import _thread as thread_mod  # builtin, already loaded in practice
+    original = thread_mod.start_new_thread
+
+    def start_new_thread(function, *args, **kwargs):
+        if not _busy[0]:
+            _busy[0] = True
+            try:
+                frame = _outside_threading(sys._getframe(1))
+                _record("thread", {"target": _callable_name(function)}, frame)
+            except Exception:  # noqa: BLE001
+                pass
+            finally:
+                _busy[0] = False
+        return original(function, *args, **kwargs)
+
+    thread_mod.start_new_thread = start_new_thread
+    threading = sys.modules.get("threading")
+    if threading is not None and getattr(threading, "_start_new_thread", None) is original:
+        threading._start_new_thread = start_new_thread
+
+
+def _wrap_urandom():
+    """``os.urandom`` raises no audit event: wrap it (``random`` binds it at import as
+    ``_urandom``, which ``SystemRandom`` and so ``secrets`` use)."""
+    original = _os.urandom
+
+    def urandom(size):
+        if not _busy[0]:
+            _busy[0] = True
+            try:
+                _record("random", {"bytes": size}, sys._getframe(1))
+            except Exception:  # noqa: BLE001
+                pass
+            finally:
+                _busy[0] = False
+        return original(size)
+
+    _os.urandom = urandom
+    random = sys.modules.get("random")
+    if random is not None and getattr(random, "_urandom", None) is original:
+        random._urandom = urandom
+
+
+lines = {}  # "file:line" -> seconds spent on that module-level line (TRACE only)
+
+
+def _tracer():
+    """A trace function that times each line of the module-level code of project files: the
+    time from one line event of a module frame to the next is that line's (nested imports and
+    calls included); every other frame is left untraced."""
+    perf = _perf
+    last = {}
+
+    def local(frame, event, arg):
+        now = perf()
+        fid = id(frame)
+        previous = last.get(fid)
+        if previous is not None:
+            lines[previous[0]] = lines.get(previous[0], 0.0) + (now - previous[1])
+        if event == "return":
+            last.pop(fid, None)
+        else:
+            key = _project_file(frame.f_code.co_filename) + ":" + str(frame.f_lineno) if event == "line" or previous is None else previous[0]
+            last[fid] = (key, perf())
+        return local
+
+    def global_trace(frame, event, arg):
+        if event == "call" and frame.f_code.co_name == "<module>" and _project_file(frame.f_code.co_filename) is not None:
+            return local
+        return None
+
+    return global_trace
+
+
+def _exception(e):
+    frames = []
+    tb = e.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        frames.append([code.co_filename, tb.tb_lineno, code.co_name, _project_file(code.co_filename)])
+        tb = tb.tb_next
+    return {"type": type(e).__module__ + "." + type(e).__qualname__, "message": str(e)[:2000], "frames": frames[1:]}
+
+
+def main():
+    if sys.version_info < (3, 12):
+        _wrap_thread_start()
+    _wrap_urandom()
+    sys.addaudithook(_hook)
+    before = set(sys.modules)
+    error = None
+    attr_type = None
+    sys.stderr.write("\nlazify-probe: begin\n")
+    sys.stderr.flush()
+    if TRACE == "1":
+        sys.settrace(_tracer())
+    c0 = time.process_time()
+    t0 = _perf()
+    try:
+        if ENTRY.startswith("file:"):
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location("__lazify_entry__", ENTRY[5:])
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["__lazify_entry__"] = module
+            spec.loader.exec_module(module)
+        elif ENTRY:
+            __import__(ENTRY)
+            module = sys.modules[ENTRY]
+        if ENTRY and ATTR:
+            value = module
+            for part in ATTR.split("."):
+                value = getattr(value, part)
+            attr_type = type(value).__module__ + "." + type(value).__qualname__
+    except BaseException as e:  # noqa: BLE001 - SystemExit at import is a failure too
+        error = _exception(e)
+    t1 = _perf()
+    c1 = time.process_time()
+    sys.settrace(None)
+    sys.stderr.write("\nlazify-probe: end\n")
+    sys.stderr.flush()
+    _busy[0] = True  # the probe's own work from here on is not the project's
+
+    import json
+
+    loaded = {}
+    for name in set(sys.modules) - before:
+        m = sys.modules.get(name)
+        f = getattr(m, "__file__", None)
+        loaded[name] = f if isinstance(f, str) else None
+    result = {
+        "root": ROOT,
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+        "prefix": sys.prefix,
+        "import_seconds": t1 - t0 if ENTRY else 0.0,
+        "import_cpu_seconds": c1 - c0 if ENTRY else 0.0,
+        "startup_seconds": _started,  # perf_counter at probe start, for reference only
+        "error": error,
+        "attribute_type": attr_type,
+        "imports": imports,
+        "effects": effects,
+        "modules": loaded,
+        "lines": lines,
+        "stdlib": sorted(getattr(sys, "stdlib_module_names", ())),
+    }
+    with open(OUT, "w", encoding="utf-8") as fh:
+        json.dump(result, fh)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Threads the import started must not keep the process alive, nor atexit handlers run
+    # the user's shutdown code: the measurement is over.
+    _os._exit(0)
+
+
+main()

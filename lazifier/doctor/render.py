@@ -1,0 +1,344 @@
+"""The doctor report as text, GitHub annotations and SARIF; json is the document itself."""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from lazifier import __version__
+from lazifier.report import PLAIN, SARIF_SCHEMA, SRCROOT, Colors, _gh_command
+
+#: Nodes of the text tree: project modules and packages at or over this share of the import.
+TREE_SHARE = 0.02
+TREE_LINES = 24
+
+
+def ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    return f"{seconds * 1000:.0f} ms"
+
+
+def mb(n: int | None) -> str:
+    return "-" if n is None else f"{n / 1024 / 1024:.1f} MB"
+
+
+def where(w: dict | None) -> str:
+    return f"{w['file']}:{w['line']}" if w else "?"
+
+
+def fix_text(fix: dict, width: int | None = None) -> str:
+    if fix.get("codemod"):
+        message = fix["message"]
+        if width and len(message) > width:
+            message = message[: width - 3] + "..."
+        text = f"{fix['codemod']} {fix['name']} ({fix['safety']}): {message}"
+        if fix.get("note"):
+            text += f" [{fix['note']}]"
+        elif fix.get("line") is not None:
+            text += f" [{fix['file']}:{fix['line']}]"
+        return text
+    return fix.get("note") or "no codemod"
+
+
+def _timing_line(e: dict) -> str:
+    t = e["timing"]
+    imp, proc, bare = t["import"], t["process"], t["bare_startup"]
+    n = len(imp["runs"])
+    spread = f" (min {ms(imp['min'])}, max {ms(imp['max'])})" if n > 1 else ""
+    return (
+        f"import {e['module'] if not e['module'].startswith('file:') else e['file']}: {ms(imp['median'])} "
+        f"{'median of ' + str(n) + ' fresh processes' if n > 1 else '(1 process)'}{spread}; "
+        f"whole process {ms(proc['median'])}, bare interpreter {ms(bare['median'])}; {e['modules_loaded']} modules"
+    )
+
+
+def _marks(e: dict) -> dict[str, list[dict]]:
+    """Side effects by the file of the statement that set them off."""
+    out: dict[str, list[dict]] = {}
+    for s in e["side_effects"]:
+        if s["origin"] == "project" and s["statement"]:
+            out.setdefault(s["statement"]["file"], []).append(s)
+    return out
+
+
+def _tree_lines(e: dict, verbose: bool, colors: Colors) -> list[str]:
+    tree = e.get("tree")
+    if not tree:
+        return []
+    total = tree["cumulative_seconds"] or 1e-9
+    marks = _marks(e)
+    marked_files = set(marks)
+    lines: list[str] = []
+
+    def has_mark(node: dict) -> bool:
+        return node["file"] in marked_files or any(has_mark(c) for c in node["children"])
+
+    def shown(node: dict) -> bool:
+        if verbose:
+            return node["group"] == "(project)" or node["cumulative_seconds"] >= 0.005
+        return has_mark(node) or node["cumulative_seconds"] >= TREE_SHARE * total
+
+    def walk(node: dict, prefix: str) -> None:
+        kids = [c for c in node["children"] if shown(c)]
+        hidden = [c for c in node["children"] if not shown(c)]
+        for i, child in enumerate(kids):
+            last = i == len(kids) - 1 and not hidden
+            branch = "└─ " if last else "├─ "
+            label = child["module"]
+            if child["group"] not in ("(project)", "(standard library)"):
+                label += f"  [{child['group']}]"
+            via = f"  {colors.dim(where(child['via']))}" if child["via"] else ""
+            lines.append(f"{prefix}{branch}{label}{via}  {colors.bold(ms(child['cumulative_seconds']))}")
+            inner = prefix + ("   " if last else "│  ")
+            for s in marks.get(child["file"] or "", []) if child["group"] == "(project)" else []:
+                lines.append(f"{inner}{colors.red('⚠')} {s['summary']} at {where(s['statement'])}")
+            if child["group"] == "(project)":
+                walk(child, inner)
+        if hidden and sum(c["cumulative_seconds"] for c in hidden) >= 0.001:
+            rest = ms(sum(c["cumulative_seconds"] for c in hidden))
+            lines.append(f"{prefix}└─ " + colors.dim(f"+ {len(hidden)} more, {rest}"))
+
+    walk(tree, "")
+    if not verbose and len(lines) > TREE_LINES:
+        cut = len(lines) - TREE_LINES
+        lines = lines[:TREE_LINES] + [colors.dim(f"... {cut} more lines (-v for the full tree)")]
+    return lines
+
+
+def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
+    out = [colors.bold(f"== {e['entry']}") + f"  ({e['source']})", _timing_line(e)]
+    if e.get("over_budget"):
+        out.append(colors.red(f"over the budget of {ms(doc['budget']['seconds'])} ({doc['budget']['source']})"))
+    err = e.get("error")
+    if err:
+        out += ["", colors.red(f"the import FAILED: {err['type']}: {err['message']}")]
+        for fr in err.get("traceback", []):
+            out.append(f"  {fr['file']}:{fr['line']} in {fr['function']}")
+        if err.get("raised_in") and (not err["traceback"] or err["raised_in"]["file"] != err["traceback"][-1]["file"]):
+            ri = err["raised_in"]
+            out.append(f"  raised in {ri['file']}:{ri['line']} in {ri['function']}")
+        if err.get("statement"):
+            out.append(f"  statement: {where(err['statement'])}; fix: {fix_text(err['fix'])}")
+        if err.get("stderr"):
+            out += ["  " + line for line in err["stderr"].strip().splitlines()[-5:]]
+    tree = _tree_lines(e, verbose, colors)
+    if tree:
+        out += ["", colors.bold("Import tree") + " (cumulative time, from -X importtime; [distribution]; the line that imported it):"]
+        out.append(f"{e['file'] or e['module']}  {colors.bold(ms(e['tree']['cumulative_seconds']))}")
+        out += tree
+    dists = [d for d in e["distributions"] if d["kind"] == "distribution"]
+    limit = None if verbose else 8
+    if dists:
+        out += ["", colors.bold("Time by distribution") + " (its own modules' time; where the project first imports it; the fix):"]
+        for d in dists[:limit]:
+            pkg = d["packages"][0] if d["packages"] else None
+            first = f"  {where(pkg['statement'])}" if pkg and pkg["statement"] else ""
+            fix = f"\n      fix: {fix_text(pkg['fix'], 60)}" if pkg and (pkg["fix"].get("codemod") or verbose) else ""
+            out.append(f"  {d['name']} {d['version'] or ''}".rstrip() + f"  {ms(d['self_seconds'])}, {d['modules']} modules, {mb(d['bytes'])}{first}{fix}")
+        if limit and len(dists) > limit:
+            rest = dists[limit:]
+            out.append(colors.dim(f"  + {len(rest)} more distributions, {ms(sum(d['self_seconds'] for d in rest))}"))
+        for d in e["distributions"]:
+            if d["kind"] != "distribution":
+                out.append(colors.dim(f"  {d['name']}  {ms(d['self_seconds'])}, {d['modules']} modules"))
+    if e.get("missing_imports"):
+        out += ["", colors.bold("Imports tried at import that are not installed") + " (each attempt searches sys.path):"]
+        for m in e["missing_imports"]:
+            out.append(f"  {m['module']}  at {where(m['statement'])}; fix: {fix_text(m['fix'], 60)}")
+    if e["statements"]:
+        out += ["", colors.bold("Slow module-level statements") + f" (traced run; over {ms(doc['threshold_seconds'])}, or rewritten by lazify):"]
+        for s in e["statements"][: None if verbose else 5]:
+            out.append(f"  {s['file']}:{s['line']}  {ms(s['seconds'])}  {s['text']}")
+            out.append(f"      fix: {fix_text(s['fix'], 60)}")
+    own = [s for s in e["side_effects"] if s["origin"] == "project"]
+    lib = [s for s in e["side_effects"] if s["origin"] == "package"]
+    if own or e["files_left"]:
+        out += ["", colors.bold(f"Side effects at import ({len(own)})") + ":"]
+        for s in own:
+            inner = f" -> {where(s['line'])}" if s["line"] != s["statement"] else ""
+            out.append(f"  {colors.red('⚠')} {s['title']}: {s['summary']}  at {where(s['statement'])}{inner}")
+            out.append(f"      fix: {fix_text(s['fix'], 60)}")
+        if e["files_left"]:
+            names = ", ".join(f"{f['path']} ({f['change']})" for f in e["files_left"])
+            out.append(f"  {colors.red('⚠')} left in the project directory: {names}")
+    if lib:
+        counts: dict[str, int] = {}
+        for s in lib:
+            key = f"{s['package']} ({s['kind']}, imported at {where(s['line'])})"
+            counts[key] = counts.get(key, 0) + 1
+        out.append(colors.dim("  by packages while they are imported: " + "; ".join(f"{k} x{n}" if n > 1 else k for k, n in counts.items())))
+    if not own and not e["files_left"] and not err:
+        out += ["", colors.green("No side effects at import.")]
+    size = e["size"]
+    if size["distributions"]:
+        limits = "; ".join(f"{lim['platform']} {mb(lim['limit_bytes'])} {lim['what']}" for lim in doc["size_limits"])
+        over = [lim["platform"] for lim in doc["size_limits"] if size["bytes"] > lim["limit_bytes"]]
+        verdict = colors.red(f" OVER the limit of {', '.join(over)}") if over else ""
+        out += ["", f"Size: the {size['distributions']} distributions it imports take {mb(size['bytes'])} installed{verdict} "
+                f"(limits: {limits}; see --output-format json for sources)"]  # fmt: skip
+    return out
+
+
+def _preview_lines(doc: dict, colors: Colors) -> list[str]:
+    p = doc.get("preview")
+    if not p:
+        return []
+    out = ["", colors.bold("== Preview: lazify apply --yes, on a temporary copy") + f"  ({p['apply_summary']})"]
+    if not p["applied"]:
+        return out + [colors.red(f"lazify apply failed (exit {p['apply_exit_code']})")]
+    for before, after in zip(doc["entries"], p["entries"]):
+        rows = [
+            ("import (median)", ms(before["timing"]["import"]["median"]), ms(after["timing"]["import"]["median"])),
+            ("import CPU", ms(before["timing"]["import_cpu"]["median"]), ms(after["timing"]["import_cpu"]["median"])),
+            ("modules loaded", str(before["modules_loaded"]), str(after["modules_loaded"])),
+            ("distributions", ", ".join(_heavy(before)) or "-", ", ".join(_heavy(after)) or "-"),
+            ("side effects", _effects(before), _effects(after)),
+            ("files left", ", ".join(f["path"] for f in before["files_left"]) or "none",
+             ", ".join(f["path"] for f in after["files_left"]) or "none"),
+            ("import fails", "yes" if before["error"] else "no", "yes" if after["error"] else "no"),
+        ]  # fmt: skip
+        w = max(len(r[1]) for r in rows) + 2
+        out.append(f"  {before['entry']}:")
+        out.append(f"    {'':<16}{'before':<{w}}after")
+        for label, b, a in rows:
+            out.append(f"    {label:<16}{b:<{w}}{a}")
+    return out
+
+
+def _heavy(e: dict, n: int = 5) -> list[str]:
+    dists = [d for d in e["distributions"] if d["kind"] == "distribution"]
+    return [f"{d['name']}" for d in dists[:n]] + ([f"+{len(dists) - n}"] if len(dists) > n else [])
+
+
+def _effects(e: dict) -> str:
+    own = [s for s in e["side_effects"] if s["origin"] == "project"]
+    if not own:
+        return "none"
+    kinds: dict[str, int] = {}
+    for s in own:
+        kinds[s["kind"]] = kinds.get(s["kind"], 0) + 1
+    return ", ".join(f"{k} x{n}" if n > 1 else k for k, n in kinds.items())
+
+
+def render_text(doc: dict, verbose: bool = False, colors: Colors = PLAIN) -> str:
+    interp = doc["interpreter"]
+    out = [
+        f"lazify doctor {doc['version']}: {doc['project_root']}",
+        f"Python {interp['python'] or '?'} at {interp['path']} ({interp['source']}); each run a fresh process "
+        f"in a fresh copy of the project (the user's code runs; nothing is written to the project)",
+    ]  # fmt: skip
+    if doc.get("analysis_error"):
+        out.append(colors.yellow(f"lazify's analysis failed, so no fixes are named: {doc['analysis_error']}"))
+    for e in doc["entries"]:
+        out += [""] + _entry_text(e, doc, verbose, colors)
+    out += _preview_lines(doc, colors)
+    out += ["", colors.bold("lazify doctor: ") + summary(doc)]
+    return "\n".join(out) + "\n"
+
+
+def summary(doc: dict) -> str:
+    parts = []
+    for e in doc["entries"]:
+        own = [s for s in e["side_effects"] if s["origin"] == "project"]
+        fixable = {(s["fix"]["codemod"], s["fix"]["file"], s["fix"]["line"]) for s in own if s["fix"].get("codemod")}
+        fixable |= {(s["fix"]["codemod"], s["fix"]["file"], s["fix"]["line"]) for s in e["statements"] if s["fix"].get("codemod")}
+        state = "FAILS to import" if e["error"] else f"imports in {ms(e['timing']['import']['median'])}"
+        parts.append(
+            f"{e['entry']} {state}, {len(own)} side effect(s), {len(e['files_left'])} file(s) left; "
+            f"{len(fixable)} fixed by `lazify apply`"
+        )
+    v = doc["verdict"]
+    tail = f" (exit {v['exit_code']}: {'; '.join(v['reasons'])})" if v["reasons"] else ""
+    return "; ".join(parts) + tail + "."
+
+
+# ---------------------------------------------------------------------------------------------
+# Machine formats
+
+
+def _items(doc: dict):  # noqa: ANN202 - yields (rule, level, file, line, message)
+    strict = doc["strict"]
+    for e in doc["entries"]:
+        if e.get("error"):
+            err = e["error"]
+            loc = err.get("statement") or (err.get("line")) or {"file": e["file"], "line": 1}
+            msg = f"importing {e['entry']} fails: {err['type']}: {err['message']}; fix: {fix_text(err['fix'])}"
+            yield "import-failure", "error", loc.get("file"), loc.get("line"), msg
+        if e.get("over_budget"):
+            b = doc["budget"]
+            yield "over-budget", "error", e["file"], 1, f"importing {e['entry']} takes {ms(e['timing']['import']['median'])}, over the budget of {ms(b['seconds'])}"
+        for s in e["side_effects"]:
+            if s["origin"] != "project":
+                continue
+            level = "error" if strict else "warning"
+            inner = f" (in {where(s['line'])})" if s["line"] != s["statement"] else ""
+            loc = s["statement"] or s["line"]
+            yield f"side-effect/{s['kind']}", level, loc["file"], loc["line"], f"{s['title']} at import: {s['summary']}{inner}; fix: {fix_text(s['fix'])}"
+        for f in e["files_left"]:
+            yield "side-effect/file-left", "error" if strict else "warning", e["file"], 1, f"importing {e['entry']} leaves {f['path']} ({f['change']}) in the project directory"
+        for s in e["statements"]:
+            yield "slow-statement", "warning", s["file"], s["line"], f"module-level statement takes {ms(s['seconds'])} at import; fix: {fix_text(s['fix'])}"
+        for d in e["distributions"]:
+            for p in d["packages"]:
+                if p["fix"].get("codemod") and p["statement"]:
+                    yield "heavy-package", "warning", p["statement"]["file"], p["statement"]["line"], (
+                        f"`{p['name']}` ({d['name']}, {ms(d['self_seconds'])}) is imported at import time; fix: {fix_text(p['fix'])}"
+                    )
+
+
+def render_github(doc: dict, display: Callable[[str], str] = lambda p: p) -> str:
+    out = []
+    for rule, level, file, line, msg in _items(doc):
+        props: list[tuple[str, object]] = []
+        if file:
+            props.append(("file", display(file)))
+            if line:
+                props.append(("line", line))
+        props.append(("title", f"lazify doctor: {rule}"))
+        out.append(_gh_command(level, props, msg))
+    out.append(_gh_command("notice", [("title", "lazify doctor")], summary(doc)))
+    return "\n".join(out) + "\n"
+
+
+RULES = {
+    "import-failure": "Importing the entry fails (the platform's FUNCTION_INVOCATION_FAILED)",
+    "over-budget": "Importing the entry takes longer than the import budget",
+    "slow-statement": "A module-level statement that is not an import takes long at import",
+    "heavy-package": "A package that lazify can defer is imported at import time",
+    **{f"side-effect/{k}": f"Side effect at import: {v}" for k, v in {
+        "sqlite": "SQLite connection", "open": "file opened for writing", "logging-file": "logging handler opens a file",
+        "mkdir": "directory created", "connect": "network connection", "dns": "name lookup", "subprocess": "subprocess",
+        "thread": "thread started", "random": "random bytes drawn", "file-left": "file left in the project directory",
+    }.items()},
+}  # fmt: skip
+
+
+def render_sarif(doc: dict, prefix: str = "", repo_root: str | None = None) -> str:
+    rule_ids = list(RULES)
+    results = []
+    for rule, level, file, line, msg in _items(doc):
+        result: dict = {"ruleId": rule, "ruleIndex": rule_ids.index(rule), "level": level, "message": {"text": msg}}
+        if file:
+            loc: dict = {"artifactLocation": {"uri": prefix + file, "uriBaseId": SRCROOT}}
+            if line:
+                loc["region"] = {"startLine": line}
+            result["locations"] = [{"physicalLocation": loc}]
+        results.append(result)
+    run: dict = {
+        "tool": {"driver": {
+            "name": "lazify doctor", "version": __version__, "informationUri": "https://pypi.org/project/lazify-codemods/",
+            "rules": [{"id": r, "name": r.replace("/", "-"), "shortDescription": {"text": t}} for r, t in RULES.items()],
+        }},
+        "results": results,
+        "invocations": [{"executionSuccessful": True, "exitCode": doc["exit_code"]}],
+    }  # fmt: skip
+    if repo_root:
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": repo_root}}
+    return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
+
+
+def render_json(doc: dict) -> str:
+    return json.dumps(doc, indent=2) + "\n"
