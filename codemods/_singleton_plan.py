@@ -13,7 +13,7 @@ import ast
 import fnmatch
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from codemods._api import resolve_relative
 
@@ -450,6 +450,32 @@ def _matches(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
+def _pattern_matcher(patterns: tuple[str, ...], definitions: Mapping[str, str]) -> Callable[[str], str | None]:
+    """name -> the pattern it is (``sqlmodel.create_engine`` is ``sqlalchemy.create_engine``:
+    both are defined at ``sqlalchemy.engine.create.create_engine``), or None."""
+    defined = {definitions.get(p, p): p for p in reversed(patterns) if not any(ch in p for ch in "*?[")}
+
+    def match(name: str) -> str | None:
+        for candidate in (name, definitions.get(name)):
+            if candidate is None:
+                continue
+            if candidate in defined:
+                return defined[candidate]
+            if _matches(candidate, patterns):
+                return candidate
+        return None
+
+    return match
+
+
+def external_names(facts: Mapping[str, ModuleFacts], factories: Iterable[str], cheap: Iterable[str]) -> set[str]:
+    """The names whose definitions the plan asks about: every call a module-level value makes,
+    and the patterns' own names."""
+    names = {a.callee for f in facts.values() for a in f.assigns if a.callee}
+    names |= {p for p in (*factories, *cheap) if not any(ch in p for ch in "*?[")}
+    return names
+
+
 RETURN_TYPES = {
     "sqlalchemy.create_engine": "sqlalchemy.Engine",
     "sqlalchemy.engine.create_engine": "sqlalchemy.Engine",
@@ -470,14 +496,19 @@ def plan_project(
     factories: Iterable[str] = DEFAULT_FACTORIES,
     cheap: Iterable[str] = DEFAULT_CHEAP,
     paths: Mapping[str, str] | None = None,
+    definitions: Mapping[str, str] | None = None,
 ) -> dict[str, ModulePlan]:
     """Decide, for the whole project, which singletons are built lazily.
 
     ``facts`` maps module names to their facts; ``rewritten`` is the set of modules this run
     rewrites (others still use the old names, which keep working, so they never block).
+    ``definitions`` says where installed packages define the names they re-export: a call
+    matches a pattern when it, or its definition, is what the pattern names.
     """
     factories = tuple(factories)
     cheap = tuple(cheap)
+    factory_of = _pattern_matcher(factories, definitions or {})
+    is_cheap = _pattern_matcher(cheap, definitions or {})
     classes = {
         f"{mod}.{c.name}": c for mod, f in facts.items() for c in f.classes
     }  # fmt: skip
@@ -488,7 +519,7 @@ def plan_project(
         taken = {n for n, _ in f.bindings}
         for a in f.assigns:
             callee = a.callee
-            if callee is None or _matches(callee, cheap):
+            if callee is None or is_cheap(callee):
                 continue
             cls = classes.get(callee)
             kind = None
@@ -501,8 +532,9 @@ def plan_project(
                 kind = "build"
                 if returns is None and a.func_text and a.func_text.split(".")[0] in taken:
                     returns = a.func_text
-            elif _matches(callee, factories):
+            elif (factory := factory_of(callee)) is not None:
                 kind = "build"
+                returns = returns or RETURN_TYPES.get(factory)
             if kind is None:
                 continue
             if kind == "proxy":

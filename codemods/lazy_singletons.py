@@ -31,6 +31,7 @@ from codemods._singleton_plan import (
     ModuleFacts,
     ModulePlan,
     Plan,
+    external_names,
     extract_facts,
     plan_project,
 )
@@ -76,7 +77,10 @@ class LazySingletons(Codemod):
     Finds module-level assignments whose value does work when it is built: instances of classes
     defined in the project and calls of known expensive factories (`create_engine`,
     `sessionmaker`, `sqlite3.connect`, `Redis.from_url`, `boto3.client`, `requests.Session`,
-    `httpx.Client`, `open`, `*.from_pretrained`, `torch.load`, ...). Each becomes a getter
+    `httpx.Client`, `open`, `*.from_pretrained`, `torch.load`, ...), under whatever name an
+    installed package re-exports them (`from sqlmodel import create_engine` is SQLAlchemy's:
+    the project's environment is read, never imported, to follow the re-exports to where each
+    name is defined). Each becomes a getter
     (`get_<name>()`) that builds the object once, exactly once under concurrent first calls,
     and every reference in the project calls the getter: in the module itself, after
     `from m import x`, and through `import m; m.x`. The old name keeps working for code outside
@@ -193,7 +197,13 @@ class LazySingletons(Codemod):
             settings.singleton_factories or DEFAULT_FACTORIES,
             settings.cheap_calls or DEFAULT_CHEAP,
             paths,
+            dict(settings.definitions),
         )
+
+    @staticmethod
+    def external_names(facts: Mapping[str, ModuleFacts], settings: Settings) -> set[str]:
+        """Names the engine looks up in the installed packages (``settings.definitions``)."""
+        return external_names(facts, settings.singleton_factories or DEFAULT_FACTORIES, settings.cheap_calls or DEFAULT_CHEAP)
 
     def prefilter(self, text: str, settings: Settings) -> bool:
         return False  # a project-level codemod runs where the plan gives the file a slice
