@@ -62,6 +62,8 @@ class _Ref:
     keep_alias: bool = False
     local_getter: str = ""
     touched: set[int] = field(default_factory=set)
+    #: Indexes of this module's schema statements that move into the plan's getter.
+    removed: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -87,7 +89,11 @@ class LazySingletons(Codemod):
     the processed paths: the module's `__getattr__` (PEP 562) answers it with the getter's
     object, and `if TYPE_CHECKING:` declares it for type checkers. Schema work on an engine
     (`Base.metadata.create_all(engine)`) runs in the engine's getter, once, right after the
-    engine is built. A proxy global (`audit_logger = AuditLoggerProxy()`, whose class only
+    engine is built, also when it sits in another module (FastAPI's SQL tutorial runs
+    `models.Base.metadata.create_all(bind=engine)` in `main.py`): there it is removed, and the
+    getter runs it with the engine module's own names, when the engine's module can reach
+    everything the statement names and the module that had it imports, at import, every module
+    that defines the models. A proxy global (`audit_logger = AuditLoggerProxy()`, whose class only
     forwards attribute access to a getter) stays as the compatibility name, and attribute reads
     through it call the getter directly.
 
@@ -166,12 +172,15 @@ class LazySingletons(Codemod):
     the global) sees it missing, instead of re-entering the getter. Schema work
     moved into an engine's getter runs with the models imported by then: models imported later
     than the engine's first use are not created by it (they were, if imported before the
-    original `create_all`, only when imported first).
+    original `create_all`, only when imported first). Schema work moved from another module
+    runs when the engine is first built, even by a program that never imports that module.
 
     Blocked, with the line: a singleton read at import by a statement that is not itself
     lazified (the chain of lines is reported; a user that is itself a singleton is rewritten
     too), rebound, star-imported from a module without `__all__`, re-exported by a module that
-    imports it (in its `__all__`, or a package's `__init__`: `pkg.site` would stop working), built
+    imports it (in its `__all__`, or a package's `__init__`: `pkg.site` would stop working), with
+    schema work in another module that the engine's module can't run (it names what that module
+    can't reach, or models that module's imports don't load), built
     from a name the module binds again, or in a module with its own `__getattr__`. Code outside the processed paths keeps using the old name, which works; a
     dotted string such as `mock.patch("pkg.mod.engine")` patches the module attribute, which
     the getter honours, and is listed in the report.
@@ -256,6 +265,7 @@ class _Analyzer:
     def __init__(self, ctx: FileContext, mp: ModulePlan) -> None:
         self.ctx = ctx
         self.mp = mp
+        self.removed: dict[int, tuple[str, str]] = {}  # schema statements that move away
         self.module = ctx.module
         self.parents = ctx.parents
         self._locals: dict[int, frozenset[str]] = {}  # function -> the names it binds
@@ -346,6 +356,9 @@ class _Analyzer:
                 continue  # nothing to rewrite here; other modules' reads carry the decision
             self.findings.append(self._own_finding(o))
         for key, r in refs.items():
+            if r.removed and not r.reads:
+                self.findings.append(self._moved_finding(r))
+                continue
             self.findings.append(
                 Finding(
                     code=LazySingletons.code,
@@ -389,6 +402,9 @@ class _Analyzer:
         if len(value) > 60:
             value = value[:57] + "..."
         extra = f" and runs the schema work on line {', '.join(str(x) for x in p.schema_lines)}" if p.schema_lines else ""
+        if p.remote_schema:
+            where = ", ".join(f"{path}:{line}" for path, line, _ in p.remote_schema)
+            extra += f"{' and' if extra else ' and runs'} the schema work of {where}"
         related = tuple(
             (loc, f"{how}: patches the module attribute, which the getter honours")
             for loc, how in self.ctx.project.refs_to(p.name)
@@ -403,6 +419,20 @@ class _Analyzer:
             safety=Safety.SAFE,
             help=f"Build it on first use in `{p.getter}()`; `{p.name}` still works through the module's `__getattr__`",
             related=related,
+        )
+
+    def _moved_finding(self, r: _Ref) -> Finding:
+        p = r.plan
+        stmt = self.module.body[r.removed[0]]
+        return Finding(
+            code=LazySingletons.code,
+            message=f"the schema work on `{p.name}` runs at import; it moves into `{p.getter}()` of `{p.module}`",
+            span=self.span(stmt),
+            fix_key=p.name,
+            fix_owner=p.path,
+            needs_owner=True,
+            safety=Safety.SAFE,
+            help=f"It runs once, when `{p.name}` is first built, with the models this module imports",
         )
 
     def _find_assignment(self, p: Plan) -> tuple[int, cst.BaseExpression] | None:
@@ -440,6 +470,12 @@ class _Analyzer:
         by_target = {(p.module, p.name): p for p in self.mp.imported}
         if not by_target:
             return refs
+        # Schema statements that move into another module's getter: found by what they are
+        # (an earlier codemod may have moved lines), and gone from this module.
+        for engine_mod, name, local, _line in self.mp.moved_schema:
+            for i, stmt in enumerate(self.module.body):
+                if _schema_target(stmt) == local and (engine_mod, name) in by_target:
+                    self.removed[i] = (engine_mod, name)
         module_aliases: dict[str, str] = {}
         for index, stmt in enumerate(self.module.body):
             for small in u.iter_small_statements(stmt):
@@ -463,7 +499,10 @@ class _Analyzer:
                             module_aliases[full] = full
         if module_aliases:
             self._attribute_reads(by_target, module_aliases, refs)
-        return {k: r for k, r in refs.items() if r.reads}
+        for i, (engine_mod, name) in self.removed.items():
+            p = by_target[(engine_mod, name)]
+            refs.setdefault(p.name, _Ref(p, local_getter=p.getter)).removed.append(i)
+        return {k: r for k, r in refs.items() if r.reads or r.removed}
 
     def _from_import(
         self,
@@ -486,6 +525,8 @@ class _Analyzer:
                     r.keep_alias = True
                     continue
                 where = self.top_statement(n)
+                if where in self.removed:
+                    continue  # runs in the getter now
                 if p.kind == "proxy":
                     if self.in_function(n) and self.is_attribute_load(n):
                         r.reads.append(n)
@@ -588,7 +629,7 @@ class _Rewriter(cst.CSTTransformer):
         original = self.module.body
         build = [o for o in self.own.values() if o.plan.kind == "build"]
         replaced = {o.index: o for o in build}
-        schema = {i for o in build for i in o.schema}
+        schema = {i for o in build for i in o.schema} | {i for r in self.refs.values() for i in r.removed}
         ref_alias: dict[int, list[tuple[cst.ImportAlias, _Ref]]] = {}
         for r in self.refs.values():
             for index, alias in r.aliases:
@@ -603,7 +644,12 @@ class _Rewriter(cst.CSTTransformer):
             if i in schema:
                 continue
             if i in ref_alias:
-                stmt = _swap_aliases(original[i], ref_alias[i])  # type: ignore[arg-type]
+                swapped = _swap_aliases(original[i], ref_alias[i])  # type: ignore[arg-type]
+                if swapped is None:  # it imported only what moved away
+                    if i + 1 < len(body) and i + 1 not in schema:
+                        body[i + 1] = body[i + 1].with_changes(leading_lines=[*original[i].leading_lines, *body[i + 1].leading_lines])  # type: ignore[union-attr]
+                    continue
+                stmt = swapped
             if i in replaced:
                 o = replaced[i]
                 generated, annotation, tc = self._generated(o, body)
@@ -670,6 +716,8 @@ class _Rewriter(cst.CSTTransformer):
             schema_code += "".join(
                 "            " + line + "\n" for line in cst.Module(body=[stmt]).code.strip("\n").split("\n")
             )
+        for path, line, code in p.remote_schema:
+            schema_code += f"            {code}  # moved here from {path}:{line}\n"
         target = "instance" if schema_code else p.name
         value = _reindent(_split_call(value, _BUILD_DEPTH + len(f"{target} = ")), " " * _BUILD_DEPTH)
         if schema_code:
@@ -788,8 +836,9 @@ def _module_names(module: cst.Module) -> set[str]:
     return names
 
 
-def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAlias, _Ref]]) -> cst.SimpleStatementLine:
-    """``from m import x`` -> ``from m import get_x`` (keeping ``x`` where it is still needed)."""
+def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAlias, _Ref]]) -> cst.SimpleStatementLine | None:
+    """``from m import x`` -> ``from m import get_x`` (keeping ``x`` where it is still needed,
+    dropping it where nothing reads it any more: None when nothing is left to import)."""
     ids = {id(a): r for a, r in swaps}
     smalls = []
     for small in stmt.body:
@@ -800,10 +849,17 @@ def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAli
                 if r is None:
                     names.append(a)
                     continue
+                if not r.reads and not r.keep_alias:
+                    # Only moved schema work read it; importing it would build it.
+                    if names and a is small.names[-1]:
+                        names[-1] = names[-1].with_changes(comma=a.comma)
+                    continue
                 getter = cst.ImportAlias(name=cst.Name(r.plan.getter))
                 if r.keep_alias:
                     names.append(a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
                 names.append(getter.with_changes(comma=a.comma))  # ends the list as `a` did
+            if not names:
+                continue
             small = small.with_changes(names=names)
         smalls.append(small)
-    return stmt.with_changes(body=smalls)
+    return stmt.with_changes(body=smalls) if smalls else None

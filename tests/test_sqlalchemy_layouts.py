@@ -5,6 +5,7 @@ real CLI and then run: importing creates no database, the first request creates 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -116,4 +117,32 @@ def test_factories_reached_through_reexports_are_singletons(tmp_path: Path) -> N
     assert client.post("/heroes", json={"name": "Deadpond"}).status_code == 200
     assert [h["name"] for h in client.get("/heroes").json()] == ["Deadpond"]"""
     ran = run_in(root, USE_THE_APP.format(module="heroes.main", db="heroes.db", requests=requests))
+    assert ran.returncode == 0 and ran.stdout.strip() == "ok", ran.stderr
+
+
+TUTORIAL = Path(__file__).parent / "fixtures" / "lazy_singletons" / "fastapi_sql_tutorial"
+
+
+def test_the_fastapi_sql_tutorial_creates_its_tables_on_the_first_request(tmp_path: Path) -> None:
+    root = tmp_path / "tutorial"
+    shutil.copytree(TUTORIAL, root)
+    (root / "pyproject.toml").write_text("[project]\nname = \"sql-app\"\nversion = \"0\"\ndependencies = [\"fastapi\", \"sqlalchemy>=2\"]\n")
+    r = run_lazify("apply", "--yes", ".", cwd=root)
+    assert r.returncode == 0, err(r)
+    main = (root / "sql_app/main.py").read_text()
+    database = (root / "sql_app/database.py").read_text()
+    assert "create_all" not in main and "from . import crud, models, schemas" in main
+    assert "Base.metadata.create_all(bind=instance)" in database
+    again = run_lazify("apply", "--dry-run", ".", cwd=root)
+    assert again.returncode == 0, err(again)  # a second run changes nothing
+    requests = """
+    created = client.post("/users/", json={"email": "ada@example.com", "password": "pw"})
+    assert created.status_code == 200, created.text
+    uid = created.json()["id"]
+    item = client.post(f"/users/{uid}/items/", json={"title": "lamp"})
+    assert item.status_code == 200, item.text
+    user = client.get(f"/users/{uid}").json()
+    assert user["email"] == "ada@example.com" and [i["title"] for i in user["items"]] == ["lamp"]
+    assert client.post("/users/", json={"email": "ada@example.com", "password": "x"}).status_code == 400"""
+    ran = run_in(root, USE_THE_APP.format(module="sql_app.main", db="sql_app.db", requests=requests))
     assert ran.returncode == 0 and ran.stdout.strip() == "ok", ran.stderr
