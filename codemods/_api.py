@@ -112,6 +112,10 @@ class Settings:
     cheap_calls: tuple[str, ...] = ()
     #: app-factory: what stays at module level (``eager`` | ``lazy`` | ``none``).
     module_app: str = "eager"
+    #: Names the project calls that its installed packages re-export, with where they are
+    #: defined (``sqlmodel.create_engine`` -> ``sqlalchemy.engine.create.create_engine``), read
+    #: statically by the engine: a call is what its definition is.
+    definitions: tuple[tuple[str, str], ...] = ()
 
     def is_heavy(self, module: str) -> bool:
         parts = module.split(".")

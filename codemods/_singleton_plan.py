@@ -13,7 +13,7 @@ import ast
 import fnmatch
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from codemods._api import resolve_relative
 
@@ -84,6 +84,8 @@ class ClassFact:
     value_object: bool
     #: Global names ``__init__`` reads (its construction uses them).
     init_reads: tuple[str, ...]
+    #: The bases, as qualified names where the module can tell (``pkg.database.Base``).
+    bases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,21 @@ class UseFact:
     schema_of: str | None = None
     #: ``True`` when the name is read only for an attribute (``x.attr``).
     attribute_only: bool = False
+
+
+@dataclass(frozen=True)
+class SchemaFact:
+    """A module-level ``X.metadata.create_all(engine)`` (or ``bind=engine``)."""
+
+    line: int
+    #: The engine's local name, and the ``X`` whose metadata it is, as written (``models.Base``).
+    engine: str
+    owner: str
+    #: Global names the statement reads.
+    reads: tuple[str, ...]
+    #: The engine is its only argument (``bind=`` when ``keyword``).
+    only_argument: bool
+    keyword: bool
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,7 @@ class ModuleFacts:
     #: Module-level ``def get_x(): return x`` (no parameters, no decorators; a docstring at
     #: most), as (function, the name it returns, line).
     accessors: tuple[tuple[str, str, int], ...] = ()
+    schemas: tuple[SchemaFact, ...] = ()
 
     def binding(self, name: str) -> str | None:
         return dict(self.bindings).get(name)
@@ -203,6 +221,7 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
     all_computed = False
     has_getattr = False
     star_imports: list[tuple[str, int]] = []
+    schemas: list[SchemaFact] = []
 
     def bind(name: str, target: str = "") -> None:
         counts[name] += 1
@@ -246,7 +265,7 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
             has_getattr = has_getattr or stmt.name == "__getattr__"
         elif isinstance(stmt, ast.ClassDef):
             bind(stmt.name)
-            classes.append(_class_fact(stmt))
+            classes.append(_class_fact(stmt, bindings, module))
         elif isinstance(stmt, ast.Delete):
             for t in stmt.targets:
                 if isinstance(t, ast.Name):
@@ -336,6 +355,8 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
                             counts[t.id] += 2
             continue
         schema = _schema_target(stmt)
+        if schema is not None:
+            schemas.append(_schema_fact(stmt, schema))
         for n, line, attr in _reads(stmt):
             uses.append(UseFact(n, line, schema_of=schema, attribute_only=attr))
 
@@ -374,6 +395,7 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         star_imports=tuple(star_imports),
         attribute_reads=tuple(sorted(reads_anywhere)),
         accessors=tuple(accessors),
+        schemas=tuple(schemas),
     )
 
 
@@ -434,7 +456,16 @@ def _schema_target(stmt: ast.stmt) -> str | None:
     return None
 
 
-def _class_fact(node: ast.ClassDef) -> ClassFact:
+def _schema_fact(stmt: ast.stmt, engine: str) -> SchemaFact:
+    call = stmt.value  # type: ignore[attr-defined]
+    owner = _dotted(call.func.value.value) or ""
+    return SchemaFact(
+        stmt.lineno, engine, owner, tuple(sorted({r[0] for r in _reads(stmt)})),
+        len(call.args) + len(call.keywords) == 1, bool(call.keywords),
+    )  # fmt: skip
+
+
+def _class_fact(node: ast.ClassDef, bindings: Mapping[str, str] | None = None, module: str | None = None) -> ClassFact:
     bases = [(_dotted(b) or "").split(".")[-1] for b in node.bases]
     decorators = [_dotted(d.func if isinstance(d, ast.Call) else d) or "" for d in node.decorator_list]
     value_object = (
@@ -452,7 +483,14 @@ def _class_fact(node: ast.ClassDef) -> ClassFact:
             init_reads = sorted(
                 {n.id for n in ast.walk(item) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
             )
-    return ClassFact(node.name, node.lineno, proxy, value_object, tuple(init_reads))
+    bindings = bindings or {}
+    qualified = []
+    for b in node.bases:
+        head, _, rest = (_dotted(b) or "").partition(".")
+        target = bindings.get(head) or (f"{module}.{head}" if head in bindings and module else None)
+        if target:
+            qualified.append(f"{target}.{rest}" if rest else target)
+    return ClassFact(node.name, node.lineno, proxy, value_object, tuple(init_reads), tuple(qualified))
 
 
 def _proxy_target(fn: ast.FunctionDef) -> str | None:
@@ -492,6 +530,8 @@ class Plan:
     path: str = ""
     #: The getter is the module's own ``def get_x(): return x``, whose body becomes the build.
     accessor: bool = False
+    #: Schema statements of other modules that run in the getter too: (file, line, code).
+    remote_schema: tuple[tuple[str, int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -513,6 +553,9 @@ class ModulePlan:
     blocked: tuple[Blocked, ...] = ()
     #: Singletons of other modules this module refers to: (module, name) -> plan.
     imported: tuple[Plan, ...] = ()
+    #: This module's schema statements that move into another module's getter:
+    #: (the engine's module, its name, the local name the statement reads, line).
+    moved_schema: tuple[tuple[str, str, str, int], ...] = ()
 
 
 @dataclass
@@ -523,6 +566,7 @@ class _Candidate:
     getter: str
     returns: str | None
     schema_lines: list[int] = field(default_factory=list)
+    remote_schema: list[tuple[str, int, str]] = field(default_factory=list)
     blocked: Blocked | None = None
     #: Other candidates built when this one is: (module, name, line, how)
     builds: list[tuple[str, str, int, str]] = field(default_factory=list)
@@ -545,6 +589,32 @@ def _matches(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
+def _pattern_matcher(patterns: tuple[str, ...], definitions: Mapping[str, str]) -> Callable[[str], str | None]:
+    """name -> the pattern it is (``sqlmodel.create_engine`` is ``sqlalchemy.create_engine``:
+    both are defined at ``sqlalchemy.engine.create.create_engine``), or None."""
+    defined = {definitions.get(p, p): p for p in reversed(patterns) if not any(ch in p for ch in "*?[")}
+
+    def match(name: str) -> str | None:
+        for candidate in (name, definitions.get(name)):
+            if candidate is None:
+                continue
+            if candidate in defined:
+                return defined[candidate]
+            if _matches(candidate, patterns):
+                return candidate
+        return None
+
+    return match
+
+
+def external_names(facts: Mapping[str, ModuleFacts], factories: Iterable[str], cheap: Iterable[str]) -> set[str]:
+    """The names whose definitions the plan asks about: every call a module-level value makes,
+    and the patterns' own names."""
+    names = {a.callee for f in facts.values() for a in f.assigns if a.callee}
+    names |= {p for p in (*factories, *cheap) if not any(ch in p for ch in "*?[")}
+    return names
+
+
 RETURN_TYPES = {
     "sqlalchemy.create_engine": "sqlalchemy.Engine",
     "sqlalchemy.engine.create_engine": "sqlalchemy.Engine",
@@ -565,6 +635,7 @@ def plan_project(
     factories: Iterable[str] = DEFAULT_FACTORIES,
     cheap: Iterable[str] = DEFAULT_CHEAP,
     paths: Mapping[str, str] | None = None,
+    definitions: Mapping[str, str] | None = None,
     *,
     heavy_modules: Iterable[str] = (),
 ) -> dict[str, ModulePlan]:
@@ -573,16 +644,20 @@ def plan_project(
     ``facts`` maps module names to their facts; ``rewritten`` is the set of modules this run
     rewrites (others still use the old names, which keep working, so they never block).
     A value built by calling into one of ``heavy_modules`` (``torch.jit.load(path)``) is
-    expensive by definition, unless that call is among the ``cheap`` ones.
+    expensive by definition, unless that call is among the ``cheap`` ones. ``definitions``
+    says where installed packages define the names they re-export: a call matches a pattern
+    when it, or its definition, is what the pattern names.
     """
     factories = tuple(factories)
     cheap = tuple(cheap)
+    factory_of = _pattern_matcher(factories, definitions or {})
+    is_cheap = _pattern_matcher(cheap, definitions or {})
     heavy = frozenset(heavy_modules)
 
     def heavy_call(a: AssignFact) -> str | None:
         for c in a.calls:
             parts = c.split(".")
-            if any(".".join(parts[:i]) in heavy for i in range(1, len(parts))) and not _matches(c, cheap):
+            if any(".".join(parts[:i]) in heavy for i in range(1, len(parts))) and is_cheap(c) is None:
                 return c
         return None
 
@@ -599,7 +674,7 @@ def plan_project(
                 continue  # `_ = torch.manual_seed(0)`: kept for its effect, never read
             callee = a.callee
             loads = heavy_call(a)
-            if loads is None and (callee is None or _matches(callee, cheap)):
+            if loads is None and (callee is None or is_cheap(callee) is not None):
                 continue
             cls = classes.get(callee or "")
             kind = None
@@ -612,8 +687,9 @@ def plan_project(
                 kind = "build"
                 if returns is None and a.func_text and a.func_text.split(".")[0] in taken:
                     returns = a.func_text
-            elif (callee is not None and _matches(callee, factories)) or loads is not None:
+            elif (factory := factory_of(callee) if callee is not None else None) is not None or loads is not None:
                 kind = "build"
+                returns = returns or RETURN_TYPES.get(factory)
             if kind is None:
                 continue
             accessor = False
@@ -640,6 +716,20 @@ def plan_project(
     def block(c: _Candidate, reason: str, chain: tuple[tuple[str, int, str], ...] = ()) -> None:
         if c.blocked is None:
             c.blocked = Blocked(c.module, c.fact.name, c.fact.line, reason, chain)
+
+    def canonical(qualified: str) -> str:
+        """Follow imports between project modules (``pkg.models.Base`` -> ``pkg.database.Base``)."""
+        seen = set()
+        while qualified not in seen:
+            seen.add(qualified)
+            owner, _, name = qualified.rpartition(".")
+            target = facts[owner].binding(name) if owner in facts else None
+            if not target:
+                break
+            qualified = target
+        return qualified
+
+    moved: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
 
     # Where each candidate is read at import.
     local_names: dict[str, dict[str, tuple[str, str]]] = {}  # module -> local -> (def module, name)
@@ -701,6 +791,14 @@ def plan_project(
                 continue
             if mod not in rewritten:
                 continue  # old names keep working there; only laziness is lost
+            if use.schema_of == use.name and c.kind == "build":
+                code, why = _remote_schema(facts, mod, use, key, canonical)
+                if code is not None:
+                    c.remote_schema.append(((paths or {}).get(mod, mod), use.line, code))
+                    moved[mod].append((key[0], key[1], use.name, use.line))
+                    continue
+                block(c, f"its schema work on line {use.line} of {mod} can't run in its getter: {why}", ((mod, use.line, "schema work at import"),))
+                continue
             if use.in_assign is not None and (mod, use.in_assign) in cands:
                 cands[(mod, use.in_assign)].builds.append((key[0], key[1], use.line, "its value reads it"))
                 continue
@@ -748,6 +846,7 @@ def plan_project(
         k: Plan(
             c.module, c.fact.name, c.getter, c.kind, c.fact.line, _returns(c),
             tuple(sorted(c.schema_lines)), (paths or {}).get(c.module, c.module), c.accessor,
+            remote_schema=tuple(c.remote_schema),
         )  # fmt: skip
         for k, c in cands.items()
         if c.blocked is None
@@ -760,9 +859,77 @@ def plan_project(
         imported = tuple(plans[k] for k in sorted(refs))
         # Plans read through module aliases (`import m` / `from pkg import m`; `m.x` in functions).
         extra = tuple(plans[k] for k in sorted(set(f.attribute_reads)) if k in plans and k[0] != mod and plans[k] not in imported)
-        if own or blocked or imported or extra:
-            out[mod] = ModulePlan(own, blocked, imported + extra)  # type: ignore[arg-type]
+        gone = tuple(m for m in moved.get(mod, ()) if (m[0], m[1]) in plans)
+        if own or blocked or imported or extra or gone:
+            out[mod] = ModulePlan(own, blocked, imported + extra, gone)  # type: ignore[arg-type]
     return out
+
+
+def _remote_schema(
+    facts: Mapping[str, ModuleFacts], mod: str, use: UseFact, key: tuple[str, str], canonical: Callable[[str], str]
+) -> tuple[str | None, str]:
+    """The code that runs ``mod``'s schema statement in the getter of ``key`` (its engine, in
+    another module), or None and why it can't: everything the statement names must be reached
+    from the engine's module, and the modules that define the models must be imported, at import,
+    by ``mod`` (they are, by then, when the engine is first built)."""
+    f = facts[mod]
+    sf = next((x for x in f.schemas if x.line == use.line and x.engine == use.name), None)
+    if sf is None or not sf.owner:
+        return None, "it is not a plain `X.metadata.create_all(engine)`"
+    if not sf.only_argument:
+        return None, "it passes more than the engine"
+    head, _, rest = sf.owner.partition(".")
+    other = sorted(set(sf.reads) - {head, sf.engine})
+    if other:
+        return None, f"it also reads `{other[0]}`"
+    target = f.binding(head) or dict(f.module_aliases).get(head)
+    if not target:
+        return None, f"`{head}` is not imported by {mod}"
+    owner = canonical(f"{target}.{rest}" if rest else target)
+    engine_mod = key[0]
+    local = next(
+        (name for name, _ in facts[engine_mod].bindings if canonical(f"{engine_mod}.{name}") == owner),
+        None,
+    )
+    if local is None:
+        return None, f"`{sf.owner}` can't be reached from {engine_mod}, which neither defines nor imports it"
+    # The models: classes whose bases lead to the owner, in any module.
+    mapped = {owner}
+    changed = True
+    while changed:
+        changed = False
+        for m, mf in facts.items():
+            for cls in mf.classes:
+                q = f"{m}.{cls.name}"
+                if q not in mapped and any(canonical(b) in mapped for b in cls.bases):
+                    mapped.add(q)
+                    changed = True
+    model_modules = sorted({q.rpartition(".")[0] for q in mapped - {owner}})
+    imported = _imported_at_import(facts, mod)
+    missing = [m for m in model_modules if m not in imported]
+    if missing:
+        return None, f"{missing[0]} defines models of `{sf.owner}` and {mod} does not import it at import"
+    return f"{local}.metadata.create_all({'bind=' if sf.keyword else ''}instance)", ""
+
+
+def _imported_at_import(facts: Mapping[str, ModuleFacts], mod: str) -> set[str]:
+    """The project modules importing ``mod`` imports, directly or through the modules it imports."""
+    seen = {mod}
+    todo = [mod]
+    while todo:
+        f = facts.get(todo.pop())
+        if f is None:
+            continue
+        targets = [t for _, t in f.bindings if t] + [t for _, t in f.module_aliases]
+        for t in targets:
+            for m in (t, t.rpartition(".")[0]):
+                parts = m.split(".")
+                for i in range(1, len(parts) + 1):  # a package's __init__ runs first
+                    p = ".".join(parts[:i])
+                    if p in facts and p not in seen:
+                        seen.add(p)
+                        todo.append(p)
+    return seen
 
 
 def _construction_reads(c: _Candidate, f: ModuleFacts) -> tuple[str, ...]:

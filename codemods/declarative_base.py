@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from typing import Mapping
 
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
 from codemods import _imports as imports
 from codemods import _cst as u
-from codemods._api import Analysis, Codemod, FileContext, Finding, Safety, Settings, Span
+from codemods._api import Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span
+from codemods._declarative_plan import FACTORIES, BasePlan, DeclarativeFacts, ModulePlan, extract_facts, plan_project
 
-FACTORIES = frozenset({"sqlalchemy.orm.declarative_base", "sqlalchemy.ext.declarative.declarative_base"})
 #: Arguments with a faithful class-body form.
 CLASS_ATTRIBUTES = ("metadata", "type_annotation_map")
 
@@ -26,9 +28,14 @@ class DeclarativeBase(Codemod):
     attributes, `cls=Mixin` becomes a base class, and `name=` is dropped when it equals the
     variable's name. Arguments with no faithful 2.0 form (`constructor=`, `metaclass=`,
     `class_registry=`, `mapper=`, `bind=`, a different `name=`, positional arguments) are
-    reported, and the statement is left alone. Imports are fixed up. Only where the project can
-    use SQLAlchemy 2.0: its declared dependency says so, or, when it declares none, the
-    installed version is 2.x; otherwise the rewrite is blocked with that reason.
+    reported, and the statement is left alone. Imports are fixed up. Only where the project
+    uses SQLAlchemy 2.x, as it says: a requirement that rules 2.x in or out (in
+    `pyproject.toml`, `requirements*.txt` and the files they include, `setup.cfg`,
+    `setup.py`, `Pipfile`), else the version its lock file pins (`uv.lock`, `poetry.lock`,
+    `pdm.lock`, `Pipfile.lock`), else the version installed in its own environment (`.venv`,
+    `venv`, `$VIRTUAL_ENV`; never lazify's, unless it is the project's), else a bare
+    `sqlalchemy` requirement, which installs 2.x. Otherwise the rewrite is blocked with that
+    reason.
 
     ## Why is this bad?
     `declarative_base()` is the legacy 1.x API (`sqlalchemy.ext.declarative.declarative_base`
@@ -52,12 +59,39 @@ class DeclarativeBase(Codemod):
     ```
 
     ## Fix safety
-    Unsafe: it changes no timing, but the type seen at runtime: the base's metaclass becomes
-    `DeclarativeAttributeIntercept` instead of `DeclarativeMeta` (code that checks
-    `isinstance(cls, DeclarativeMeta)` behaves differently), and mapped classes whose attributes
-    carry plain (non-`Mapped[...]`) annotations raise at class creation unless they set
-    `__allow_unmapped__ = True`. Tables, metadata, the registry and the default constructor
-    behave the same.
+    Safe where nothing in the project can see the difference, and unsafe, with the line that
+    can, otherwise. Both bases map their subclasses with the same code
+    (`_ORMClassConfigurator._as_declarative` in `sqlalchemy/orm/decl_base.py`), from the
+    `DeclarativeMeta` metaclass's `__init__` for `declarative_base()` and from
+    `DeclarativeBase.__init_subclass__` for the class (`sqlalchemy/orm/decl_api.py`), with the
+    same registry, metadata and default constructor (`registry.generate_base` and
+    `_setup_declarative_base`). What differs, and what makes the rewrite unsafe when the
+    project (any module) looks at it:
+    - the metaclass: `DeclarativeAttributeIntercept` instead of `DeclarativeMeta`, for the base
+      and every class mapped on it: code that names `DeclarativeMeta`, calls `type(...)` or
+      reads `__class__` of one of them, or passes the base to other code (Flask-SQLAlchemy's
+      `model_class=` checks which kind of base it got);
+    - where mapping happens: a mapped class that overrides `__init_subclass__` without calling
+      `super()`'s, or sets its own metaclass;
+    - what the classes inherit: `declarative_base()` sets `__abstract__ = True` on the base, which
+      every subclass inherits, and `DeclarativeBase` brings class annotations of its own, which
+      `typing.get_type_hints(...)` of a mapped class then includes;
+    - a `cls=` mixin's own `__init__` (or one it may inherit): `declarative_base()` replaced it
+      with the default constructor, `DeclarativeBase` keeps it. So `cls=` is safe only for a
+      class of the same module that defines neither `__init__` nor `__init_subclass__`.
+
+    The base's own name attributes become right (`__module__` is its module instead of
+    `sqlalchemy.orm.decl_api`, so its `repr` changes); nothing else reads them.
+
+    Plain (non-`Mapped[...]`) annotations on mapped classes do not matter: SQLAlchemy 2.x
+    interprets them in that same shared code, whichever the base (`_ClassScanMapperConfig`
+    reads `__allow_unmapped__` from the mapped class in both cases), so a class that maps
+    under `declarative_base()` maps the same way under `DeclarativeBase`, and one that raises
+    (`MappedAnnotationError`, "Type annotation ... can't be correctly interpreted for Annotated
+    Declarative Table form") raised already: SQLAlchemy's 2.0 migration guide, "Step Six - Add
+    `__allow_unmapped__` to explicitly typed ORM models", shows the error with a
+    `declarative_base()` base. Adding `__allow_unmapped__ = True` would change them (it lets
+    such classes map, and interprets their annotations), so the rewrite never adds it.
 
     Schema work at import (`Base.metadata.create_all(engine)`) is not this codemod's: the
     lazy-singletons codemod (LZY002) moves it into the engine's getter, where it runs once,
@@ -67,14 +101,26 @@ class DeclarativeBase(Codemod):
     code = "LZY003"
     name = "declarative-base"
     summary = "Turn `Base = declarative_base()` into a SQLAlchemy 2.0 `DeclarativeBase` class"
-    version = 1
+    version = 2
+    project_level = True
+
+    @staticmethod
+    def facts(tree: ast.Module, module: str | None, is_package: bool) -> DeclarativeFacts:
+        return extract_facts(tree, module, is_package)
+
+    @staticmethod
+    def plan(
+        facts: Mapping[str, DeclarativeFacts], rewritten: set[str], paths: Mapping[str, str], settings: Settings
+    ) -> dict[str, ModulePlan]:
+        return {mod: p for mod, p in plan_project(facts, paths).items() if mod in rewritten}
 
     def prefilter(self, text: str, settings: Settings) -> bool:
-        return "declarative_base" in text
+        return False  # a project-level codemod runs where the plan gives the file a slice
 
     def analyze(self, ctx: FileContext) -> Analysis:
         qnames = ctx.wrapper.resolve(QualifiedNameProvider)
         positions = ctx.positions
+        mp = ctx.project.plans.get(self.code)
         findings: list[Finding] = []
         plan: dict[str, tuple[int, cst.Call]] = {}
         for index, stmt in enumerate(ctx.module.body):
@@ -110,15 +156,17 @@ class DeclarativeBase(Codemod):
                 )
                 continue
             plan[target] = (index, call)
+            base = mp.base(target) if isinstance(mp, ModulePlan) else None
+            related = _unsafe_because(base, call, ctx.module, span)
             findings.append(
                 Finding(
                     code=self.code,
                     message=f"`{target}` is built with the legacy `declarative_base()`",
                     span=span,
                     fix_key=target,
-                    safety=Safety.UNSAFE,
-                    help=f"Declare `class {target}(DeclarativeBase)`",
-                    related=((span, "the base's metaclass changes; plain annotations on mapped classes need `Mapped[...]` or `__allow_unmapped__`"),),
+                    safety=Safety.UNSAFE if related else Safety.SAFE,
+                    help=f"Declare `class {target}(DeclarativeBase)`; the project uses SQLAlchemy 2 ({ctx.settings.sqlalchemy_source})",
+                    related=related,
                 )
             )
         return Analysis(findings, plan)
@@ -156,8 +204,39 @@ def _version_problem(settings: Settings) -> str | None:
     if settings.sqlalchemy2 == "no":
         return f"the project can't use SQLAlchemy 2.0 ({settings.sqlalchemy_source})"
     if settings.sqlalchemy2 != "yes":
-        return "can't tell whether the project uses SQLAlchemy 2.0 (declare `sqlalchemy>=2` or install it)"
+        why = f" ({settings.sqlalchemy_source})" if settings.sqlalchemy_source else ""
+        return f"can't tell whether the project uses SQLAlchemy 2.0{why}; declare `sqlalchemy>=2` or install it"
     return None
+
+
+def _unsafe_because(
+    base: BasePlan | None, call: cst.Call, module: cst.Module, span: Span
+) -> tuple[tuple[Location | Span, str], ...]:
+    """What in the project could see the new class differ (empty: nothing, the fix is safe)."""
+    if base is None:
+        return ((span, "the project plan says nothing about this base, so what its classes see can't be told"),)
+    out: list[tuple[Location | Span, str]] = [(Location(path, line), why) for path, line, why in base.problems]
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "cls" and not _plain_mixin(arg.value, module):
+            code = module.code_for_node(arg.value)
+            out.append((span, f"the `cls=` mixin `{code}` may have an `__init__`, which `DeclarativeBase` keeps where `declarative_base()` replaced it"))
+    return tuple(out)
+
+
+def _plain_mixin(value: cst.BaseExpression, module: cst.Module) -> bool:
+    """A class of this module, without bases, that defines neither ``__init__`` nor
+    ``__init_subclass__``."""
+    if not isinstance(value, cst.Name):
+        return False
+    for stmt in module.body:
+        if isinstance(stmt, cst.ClassDef) and stmt.name.value == value.value:
+            if stmt.bases or stmt.keywords:
+                return False
+            return not any(
+                isinstance(s, cst.FunctionDef) and s.name.value in ("__init__", "__init_subclass__")
+                for s in stmt.body.body  # type: ignore[union-attr]
+            )
+    return False
 
 
 def _class_for(target: str, call: cst.Call, original: cst.BaseStatement) -> cst.BaseStatement:

@@ -31,6 +31,7 @@ from codemods._singleton_plan import (
     ModuleFacts,
     ModulePlan,
     Plan,
+    external_names,
     extract_facts,
     plan_project,
 )
@@ -63,6 +64,8 @@ class _Ref:
     keep_alias: bool = False
     local_getter: str = ""
     touched: set[int] = field(default_factory=set)
+    #: Indexes of this module's schema statements that move into the plan's getter.
+    removed: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -78,7 +81,10 @@ class LazySingletons(Codemod):
     Finds module-level assignments whose value does work when it is built: instances of classes
     defined in the project and calls of known expensive factories (`create_engine`,
     `sessionmaker`, `sqlite3.connect`, `Redis.from_url`, `boto3.client`, `requests.Session`,
-    `httpx.Client`, `open`, `*.from_pretrained`, `torch.load`, ...), and any value computed by
+    `httpx.Client`, `open`, `*.from_pretrained`, `torch.load`, ...) under whatever name an
+    installed package re-exports them (`from sqlmodel import create_engine` is SQLAlchemy's:
+    the project's environment is read, never imported, to follow the re-exports to where each
+    name is defined), and any value computed by
     calling into a heavy module (the `heavy-modules` setting heavy-imports uses), wherever the
     call sits in the value: `torch.jit.load(path).eval()`, `pd.read_pickle(path)`,
     `AutoModel.from_pretrained(name)`, `cv2.CascadeClassifier(path)`. Such a call loads a model
@@ -100,7 +106,11 @@ class LazySingletons(Codemod):
     name, signature and docstring, so its callers need no change; an accessor that does more
     keeps its body, and the getter is `get_x_lazily()`. Schema work on an engine
     (`Base.metadata.create_all(engine)`) runs in the engine's getter, once, right after the
-    engine is built. A proxy global (`audit_logger = AuditLoggerProxy()`, whose class only
+    engine is built, also when it sits in another module (FastAPI's SQL tutorial runs
+    `models.Base.metadata.create_all(bind=engine)` in `main.py`): there it is removed, and the
+    getter runs it with the engine module's own names, when the engine's module can reach
+    everything the statement names and the module that had it imports, at import, every module
+    that defines the models. A proxy global (`audit_logger = AuditLoggerProxy()`, whose class only
     forwards attribute access to a getter) stays as the compatibility name, and attribute reads
     through it call the getter directly.
 
@@ -179,12 +189,15 @@ class LazySingletons(Codemod):
     the global) sees it missing, instead of re-entering the getter. Schema work
     moved into an engine's getter runs with the models imported by then: models imported later
     than the engine's first use are not created by it (they were, if imported before the
-    original `create_all`, only when imported first).
+    original `create_all`, only when imported first). Schema work moved from another module
+    runs when the engine is first built, even by a program that never imports that module.
 
     Blocked, with the line: a singleton read at import by a statement that is not itself
     lazified (the chain of lines is reported; a user that is itself a singleton is rewritten
     too), rebound, star-imported from a module without `__all__`, re-exported by a module that
-    imports it (in its `__all__`, or a package's `__init__`: `pkg.site` would stop working), built
+    imports it (in its `__all__`, or a package's `__init__`: `pkg.site` would stop working), with
+    schema work in another module that the engine's module can't run (it names what that module
+    can't reach, or models that module's imports don't load), built
     from a name the module binds again, or in a module with its own `__getattr__`. Code outside the processed paths keeps using the old name, which works; a
     dotted string such as `mock.patch("pkg.mod.engine")` patches the module attribute, which
     the getter honours, and is listed in the report.
@@ -210,8 +223,14 @@ class LazySingletons(Codemod):
             settings.singleton_factories or DEFAULT_FACTORIES,
             settings.cheap_calls or DEFAULT_CHEAP,
             paths,
+            dict(settings.definitions),
             heavy_modules=settings.heavy_modules,
         )
+
+    @staticmethod
+    def external_names(facts: Mapping[str, ModuleFacts], settings: Settings) -> set[str]:
+        """Names the engine looks up in the installed packages (``settings.definitions``)."""
+        return external_names(facts, settings.singleton_factories or DEFAULT_FACTORIES, settings.cheap_calls or DEFAULT_CHEAP)
 
     def prefilter(self, text: str, settings: Settings) -> bool:
         return False  # a project-level codemod runs where the plan gives the file a slice
@@ -264,6 +283,7 @@ class _Analyzer:
     def __init__(self, ctx: FileContext, mp: ModulePlan) -> None:
         self.ctx = ctx
         self.mp = mp
+        self.removed: dict[int, tuple[str, str]] = {}  # schema statements that move away
         self.module = ctx.module
         self.parents = ctx.parents
         self._locals: dict[int, frozenset[str]] = {}  # function -> the names it binds
@@ -362,6 +382,9 @@ class _Analyzer:
                 continue  # nothing to rewrite here; other modules' reads carry the decision
             self.findings.append(self._own_finding(o))
         for key, r in refs.items():
+            if r.removed and not r.reads:
+                self.findings.append(self._moved_finding(r))
+                continue
             self.findings.append(
                 Finding(
                     code=LazySingletons.code,
@@ -405,6 +428,9 @@ class _Analyzer:
         if len(value) > 60:
             value = value[:57] + "..."
         extra = f" and runs the schema work on line {', '.join(str(x) for x in p.schema_lines)}" if p.schema_lines else ""
+        if p.remote_schema:
+            where = ", ".join(f"{path}:{line}" for path, line, _ in p.remote_schema)
+            extra += f"{' and' if extra else ' and runs'} the schema work of {where}"
         related = tuple(
             (loc, f"{how}: patches the module attribute, which the getter honours")
             for loc, how in self.ctx.project.refs_to(p.name)
@@ -419,6 +445,20 @@ class _Analyzer:
             safety=Safety.SAFE,
             help=f"Build it on first use in `{p.getter}()`{', the accessor it already has' if p.accessor else ''}; `{p.name}` still works through the module's `__getattr__`",
             related=related,
+        )
+
+    def _moved_finding(self, r: _Ref) -> Finding:
+        p = r.plan
+        stmt = self.module.body[r.removed[0]]
+        return Finding(
+            code=LazySingletons.code,
+            message=f"the schema work on `{p.name}` runs at import; it moves into `{p.getter}()` of `{p.module}`",
+            span=self.span(stmt),
+            fix_key=p.name,
+            fix_owner=p.path,
+            needs_owner=True,
+            safety=Safety.SAFE,
+            help=f"It runs once, when `{p.name}` is first built, with the models this module imports",
         )
 
     def _find_assignment(self, p: Plan) -> tuple[int, cst.BaseExpression] | None:
@@ -487,6 +527,12 @@ class _Analyzer:
         by_target = {(p.module, p.name): p for p in self.mp.imported}
         if not by_target:
             return refs
+        # Schema statements that move into another module's getter: found by what they are
+        # (an earlier codemod may have moved lines), and gone from this module.
+        for engine_mod, name, local, _line in self.mp.moved_schema:
+            for i, stmt in enumerate(self.module.body):
+                if _schema_target(stmt) == local and (engine_mod, name) in by_target:
+                    self.removed[i] = (engine_mod, name)
         module_aliases: dict[str, str] = {}
         for index, stmt in enumerate(self.module.body):
             for small in u.iter_small_statements(stmt):
@@ -510,7 +556,10 @@ class _Analyzer:
                             module_aliases[full] = full
         if module_aliases:
             self._attribute_reads(by_target, module_aliases, refs)
-        return {k: r for k, r in refs.items() if r.reads}
+        for i, (engine_mod, name) in self.removed.items():
+            p = by_target[(engine_mod, name)]
+            refs.setdefault(p.name, _Ref(p, local_getter=p.getter)).removed.append(i)
+        return {k: r for k, r in refs.items() if r.reads or r.removed}
 
     def _from_import(
         self,
@@ -533,6 +582,8 @@ class _Analyzer:
                     r.keep_alias = True
                     continue
                 where = self.top_statement(n)
+                if where in self.removed:
+                    continue  # runs in the getter now
                 if p.kind == "proxy":
                     if self.in_function(n) and self.is_attribute_load(n):
                         r.reads.append(n)
@@ -635,8 +686,10 @@ class _Rewriter(cst.CSTTransformer):
         original = self.module.body
         build = [o for o in self.own.values() if o.plan.kind == "build"]
         replaced = {o.index: o for o in build}
-        # Statements the getters take the place of: schema work, and the accessors they become.
-        schema = {i for o in build for i in o.schema} | {o.accessor for o in build if o.accessor is not None}
+        # Statements the getters take the place of: schema work (here or moved from the modules
+        # that had it), and the accessors they become.
+        schema = {i for o in build for i in o.schema} | {i for r in self.refs.values() for i in r.removed}
+        schema |= {o.accessor for o in build if o.accessor is not None}
         ref_alias: dict[int, list[tuple[cst.ImportAlias, _Ref]]] = {}
         for r in self.refs.values():
             for index, alias in r.aliases:
@@ -651,7 +704,12 @@ class _Rewriter(cst.CSTTransformer):
             if i in schema:
                 continue
             if i in ref_alias:
-                stmt = _swap_aliases(original[i], ref_alias[i])  # type: ignore[arg-type]
+                swapped = _swap_aliases(original[i], ref_alias[i])  # type: ignore[arg-type]
+                if swapped is None:  # it imported only what moved away
+                    if i + 1 < len(body) and i + 1 not in schema:
+                        body[i + 1] = body[i + 1].with_changes(leading_lines=[*original[i].leading_lines, *body[i + 1].leading_lines])  # type: ignore[union-attr]
+                    continue
+                stmt = swapped
             if i in replaced:
                 o = replaced[i]
                 generated, annotation, tc = self._generated(o, body)
@@ -732,6 +790,8 @@ class _Rewriter(cst.CSTTransformer):
             schema_code += "".join(
                 "            " + line + "\n" for line in cst.Module(body=[stmt]).code.strip("\n").split("\n")
             )
+        for path, line, code in p.remote_schema:
+            schema_code += f"            {code}  # moved here from {path}:{line}\n"
         target = "instance" if schema_code else p.name
         value = _reindent(_split_call(value, _BUILD_DEPTH + len(f"{target} = ")), " " * _BUILD_DEPTH)
         if schema_code:
@@ -865,8 +925,9 @@ def _comments(node: cst.CSTNode) -> list[cst.Comment]:
     return found
 
 
-def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAlias, _Ref]]) -> cst.SimpleStatementLine:
-    """``from m import x`` -> ``from m import get_x`` (keeping ``x`` where it is still needed)."""
+def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAlias, _Ref]]) -> cst.SimpleStatementLine | None:
+    """``from m import x`` -> ``from m import get_x`` (keeping ``x`` where it is still needed,
+    dropping it where nothing reads it any more: None when nothing is left to import)."""
     ids = {id(a): r for a, r in swaps}
     smalls = []
     for small in stmt.body:
@@ -879,6 +940,11 @@ def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAli
                 if r is None:
                     names.append(a)
                     continue
+                if not r.reads and not r.keep_alias:
+                    # Only moved schema work read it; importing it would build it.
+                    if names and a is small.names[-1]:
+                        names[-1] = names[-1].with_changes(comma=a.comma)
+                    continue
                 if r.plan.getter in plain:
                     if r.keep_alias:
                         names.append(a)
@@ -889,6 +955,8 @@ def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAli
                 if r.keep_alias:
                     names.append(a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
                 names.append(getter.with_changes(comma=a.comma))  # ends the list as `a` did
+            if not names:
+                continue
             small = small.with_changes(names=names)
         smalls.append(small)
-    return stmt.with_changes(body=smalls)
+    return stmt.with_changes(body=smalls) if smalls else None

@@ -16,7 +16,7 @@ from typing import Callable
 
 from codemods import REGISTRY
 from codemods._api import ProjectView
-from lazifier import build_id
+from lazifier import build_id, installed
 from lazifier.cache import Cache
 from lazifier.discovery import FileSet, Skipped, discover, is_generated, module_name
 from lazifier.index import FACTS_VERSION, FileFacts, ProjectIndex, extract_facts, needles_regex, view_hash
@@ -256,14 +256,33 @@ class Engine:
             if r in named and r not in self.errors and r not in skipped
         }  # fmt: skip
         paths = {m: r for r, m in named.items()}
-        for cls in self._project_level:
-            per_module = {
+        per_code = {
+            cls.code: {
                 named[rel]: f.extra_for(cls.code)
                 for rel, f in facts.items()
                 if rel in named and f.extra_for(cls.code) is not None
             }
-            for mod, slice_ in cls.plan(per_module, rewritten, paths, self.codemod_settings).items():  # type: ignore[attr-defined]
+            for cls in self._project_level
+        }
+        self._resolve_definitions(per_code, set(named.values()))
+        for cls in self._project_level:
+            for mod, slice_ in cls.plan(per_code[cls.code], rewritten, paths, self.codemod_settings).items():  # type: ignore[attr-defined]
                 self.plans.setdefault(mod, {})[cls.code] = slice_
+
+    def _resolve_definitions(self, per_code: dict[str, dict[str, object]], modules: set[str]) -> None:
+        """Where the project's installed packages define the names its planners ask about
+        (``sqlmodel.create_engine``), read statically; the codemods get the answers in their
+        settings, which the cache key includes."""
+        names: set[str] = set()
+        for cls in self._project_level:
+            asked = getattr(cls, "external_names", None)
+            if asked is not None:
+                names.update(asked(per_code[cls.code], self.codemod_settings))
+        # The project's own modules are read by the index, not followed into site-packages.
+        tops = {m.split(".")[0] for m in modules}
+        names = {n for n in names if n.split(".")[0] not in tops}
+        dirs = installed.site_dirs(self.root)
+        self.codemod_settings = dataclasses.replace(self.codemod_settings, definitions=installed.definitions(names, dirs))
 
     def view(self, rel: str) -> ProjectView:
         index = self.index()
@@ -292,7 +311,7 @@ class Engine:
     def result_key(self, rel: str, view: ProjectView, policy: Policy, change_diffs: bool) -> str:
         src = self.sources[rel]
         parts = (
-            build_id(), src.hash, self.settings.fingerprint(), view_hash(view),
+            build_id(), src.hash, self.settings.fingerprint(), view_hash(view), self.codemod_settings.definitions,
             policy.unsafe_fixes, change_diffs,
         )  # fmt: skip
         return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()

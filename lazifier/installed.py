@@ -18,6 +18,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Iterable
 
 #: How many re-exports a name is followed through before giving up.
 MAX_HOPS = 12
@@ -201,6 +202,29 @@ def resolve(qualified: str, dirs: tuple[Path, ...]) -> tuple[str, ...]:
     return tuple(chain)
 
 
+def defined_as(qualified: str, dirs: tuple[Path, ...]) -> str | None:
+    """Where ``qualified`` is really defined, when that is somewhere else (the last name of its
+    :func:`resolve` chain): ``sqlmodel.create_engine`` -> ``sqlalchemy.engine.create.create_engine``.
+    A method is found through its class: ``redis.Redis.from_url`` -> ``redis.client.Redis.from_url``.
+    None when the name can't be followed."""
+    chain = resolve(qualified, dirs)
+    if len(chain) > 1:
+        return chain[-1]
+    owner, _, attr = qualified.rpartition(".")
+    if "." in owner:
+        chain = resolve(owner, dirs)
+        if len(chain) > 1:
+            return f"{chain[-1]}.{attr}"
+    return None
+
+
+def definitions(names: Iterable[str], dirs: tuple[Path, ...]) -> tuple[tuple[str, str], ...]:
+    """(name, where it is defined) for each of ``names`` that is a re-export, sorted."""
+    if not dirs:
+        return ()
+    return tuple(sorted((n, d) for n in set(names) if (d := defined_as(n, dirs)) is not None and d != n))
+
+
 def definition(qualified: str, dirs: tuple[Path, ...]) -> tuple[Path, ast.stmt] | None:
     """The ``def`` or ``class`` statement ``qualified`` finally names, with its file."""
     last = resolve(qualified, dirs)[-1]
@@ -217,4 +241,4 @@ def definition(qualified: str, dirs: tuple[Path, ...]) -> tuple[Path, ast.stmt] 
     return None
 
 
-__all__ = ["definition", "distribution_version", "environments", "is_own_environment", "module_source", "parse", "resolve", "site_dirs"]
+__all__ = ["defined_as", "definition", "definitions", "distribution_version", "environments", "is_own_environment", "module_source", "parse", "resolve", "site_dirs"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import difflib
 import functools
@@ -264,81 +263,39 @@ def load_settings_with_origins(
     return settings, origin
 
 
-_REQ = re.compile(r"^\s*sqlalchemy(?:\[[^\]]*\])?\s*(?P<spec>[^;#]*)", re.IGNORECASE)
-
-
-def _spec_allows_2(spec: str) -> bool | None:
-    """Whether a version specifier admits SQLAlchemy 2.x (None: it says nothing)."""
-    spec = spec.strip().strip(",")
-    if not spec or spec == "*":
-        return None
-    for part in spec.split(","):
-        m = re.match(r"\s*(==|~=|>=|<=|<|>|!=)?\s*v?(\d+)(?:\.(\d+))?", part)
-        if not m:
-            continue
-        op, major = m.group(1) or "==", int(m.group(2))
-        minor = int(m.group(3) or 0)
-        if op in ("<",) and (major, minor) <= (2, 0):
-            return False
-        if op in ("<=",) and major < 2:
-            return False
-        if op in ("==", "~=") and major != 2:
-            return False
-    return True
-
-
 def detect_sqlalchemy(root: Path, config: Path | None) -> tuple[str, str]:
-    """Can the project use SQLAlchemy 2.0? From its declared dependency (pyproject.toml,
-    requirements*.txt), else from the installed version."""
-    declared: list[tuple[str, str]] = []
-    if config is not None:
-        try:
-            data = read_pyproject(config)
-        except ConfigError:
-            data = {}
-        project = data.get("project", {})
-        reqs = list(project.get("dependencies", []))
-        for extra in project.get("optional-dependencies", {}).values():
-            reqs += list(extra)
-        declared += [(r, "pyproject.toml") for r in reqs if isinstance(r, str)]
-        poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
-        for name, spec in poetry.items():
-            if name.lower() == "sqlalchemy":
-                version = spec if isinstance(spec, str) else spec.get("version", "")
-                declared.append(("sqlalchemy" + version.replace("^", ">="), "pyproject.toml"))
-    for req_file in sorted(root.glob("requirements*.txt")):
-        try:
-            if req_file.is_file():  # not a FIFO, which would block the read
-                declared += [(line, req_file.name) for line in read_requirements(req_file).splitlines()]
-        except OSError:
-            pass
-    for line, where in declared:
-        m = _REQ.match(line)
-        if m:
-            allows = _spec_allows_2(m.group("spec"))
-            if allows is not None:
-                return ("yes" if allows else "no"), f"declared `{line.strip()}` in {where}"
-    try:
-        from importlib.metadata import PackageNotFoundError, version
+    """Can the project use SQLAlchemy 2.0 (``yes`` | ``no`` | ``unknown``), and why.
 
-        installed = version("sqlalchemy")
-    except PackageNotFoundError:
-        return "unknown", "not declared and not installed"
-    major = int(installed.split(".")[0])
-    return ("yes" if major >= 2 else "no"), f"installed SQLAlchemy {installed}"
+    From what the project itself says, never from lazify's own environment (unless it is the
+    project's): a declared requirement that rules 2.x out or in decides; else the version its
+    lock file pins; else the version installed in its environment (``.venv``, ``venv``,
+    ``$VIRTUAL_ENV``); else a requirement that admits 2.x (a bare ``sqlalchemy``, which installs
+    the newest release, 2.x)."""
+    from lazifier import declared, installed
+
+    reqs = declared.requirements(root, config, "sqlalchemy")
+    for r in reqs:
+        if r.spec and not declared.admits(r.spec, 2):
+            return "no", f"declared `{r.line}` in {r.where}"
+    for r in reqs:
+        if r.spec and not declared.admits(r.spec, 1):
+            return "yes", f"declared `{r.line}` in {r.where}"
+    locked = declared.locked_version(root, "sqlalchemy")
+    if locked is not None:
+        version, where = locked
+        return _major_state(version), f"SQLAlchemy {version} in {where}"
+    version = installed.distribution_version("sqlalchemy", installed.site_dirs(root))
+    if version is not None:
+        return _major_state(version), f"SQLAlchemy {version} installed in the project's environment"
+    if reqs:
+        r = reqs[0]
+        return "yes", f"declared `{r.line}` in {r.where}, which installs SQLAlchemy 2.x"
+    return "unknown", "not declared and not installed in the project's environment"
 
 
-def read_requirements(path: Path) -> str:
-    """A requirements file's text, as pip reads it: a UTF-8, UTF-16 or UTF-32 BOM says the
-    encoding, else UTF-8; bytes that don't decode become U+FFFD instead of an error."""
-    raw = path.read_bytes()
-    for bom, encoding in (
-        (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
-    ):  # fmt: skip
-        if raw.startswith(bom):
-            return raw.decode(encoding, errors="replace")
-    return raw.decode("utf-8", errors="replace")
+def _major_state(version: str) -> str:
+    major = version.split(".")[0]
+    return ("yes" if int(major) >= 2 else "no") if major.isdigit() else "unknown"
 
 
 @functools.lru_cache(maxsize=8)

@@ -12,6 +12,9 @@ from typing import Callable
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# An activated virtualenv is the environment of every project lazify looks at ($VIRTUAL_ENV):
+# the tests' projects have their own, or none, whoever runs them.
+os.environ.pop("VIRTUAL_ENV", None)
 LAZIFY = [sys.executable, "-m", "lazifier"]
 
 

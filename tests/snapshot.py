@@ -1,6 +1,7 @@
 """Fixture runs and snapshots, as ruff and LibCST do them.
 
-A fixture is a file (options in a ``# lazify-test: key=value, ...`` first line) or a directory
+A fixture is a file (options in a ``# lazify-test: key=value, ...`` first line; ``requirements=``
+is written to the project's requirements.txt, ``;`` between lines) or a directory
 (a small project with its own pyproject.toml). Its snapshot is exactly what a user sees: each
 change rendered as the CLI renders it, with its diff, then the whole patch. Every fixture is also
 checked for invariants, whatever its expected text: the output parses (LibCST and ``ast``), a
@@ -79,7 +80,12 @@ def materialize(fixture: Path, dest: Path) -> Path:
     else:
         project.mkdir(parents=True)
         shutil.copy(fixture, project / fixture.name)
-        (project / "pyproject.toml").write_text(_pyproject(options_of(fixture)))
+        options = options_of(fixture)
+        # `requirements=sqlalchemy>=2`: what the project declares, in its requirements.txt.
+        requirements = options.pop("requirements", None)
+        if requirements is not None:
+            (project / "requirements.txt").write_text(requirements.replace(";", "\n") + "\n")
+        (project / "pyproject.toml").write_text(_pyproject(options))
     if uses_test_venv(fixture):
         (project / ".venv").symlink_to(sys.prefix, target_is_directory=True)
     return project

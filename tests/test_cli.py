@@ -504,7 +504,8 @@ def test_documented_example_gives_exactly_use_instead(cls: type, project) -> Non
     doc = explain_text(cls)
     example = _python_block_after(doc, "## Example")
     expected = _python_block_after(doc, "Use instead:")
-    root = project({"example.py": example})
+    # A project that uses SQLAlchemy 2 (declarative-base's examples need it).
+    root = project({"example.py": example, "requirements.txt": "sqlalchemy>=2\n"})
     # The example documents this codemod alone, whether its fix is safe or not.
     r = run_lazify("apply", "--yes", "--unsafe-fixes", "--select", cls.name, "example.py", cwd=root)
     assert r.returncode == 0, err(r)

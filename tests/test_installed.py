@@ -76,3 +76,20 @@ def test_a_cycle_of_reexports_ends(tmp_path: Path) -> None:
     site = _env(tmp_path)
     _write(site, {"a/__init__.py": "from b import x\n", "b/__init__.py": "from a import x\n"})
     assert installed.resolve("a.x", installed.site_dirs(tmp_path)) == ("a.x", "b.x")
+
+
+def test_where_a_reexported_name_or_method_is_defined(tmp_path: Path) -> None:
+    site = _env(tmp_path)
+    _write(site, {
+        "facade/__init__.py": "from core.client import Client as Client\nfrom core.client import connect\n",
+        "core/__init__.py": "",
+        "core/client.py": "class Client:\n    @classmethod\n    def from_url(cls, url):\n        return cls()\n\ndef connect():\n    pass\n",
+    })  # fmt: skip
+    dirs = installed.site_dirs(tmp_path)
+    assert installed.defined_as("facade.connect", dirs) == "core.client.connect"
+    assert installed.defined_as("facade.Client.from_url", dirs) == "core.client.Client.from_url"
+    assert installed.defined_as("core.client.connect", dirs) is None  # defined right there
+    assert installed.definitions(["facade.connect", "core.client.connect", "nowhere.x"], dirs) == (
+        ("facade.connect", "core.client.connect"),
+    )
+    assert installed.definitions(["facade.connect"], ()) == ()
