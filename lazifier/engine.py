@@ -73,10 +73,13 @@ class Engine:
         progress: Callable[[int, int], None] | None = None,
         stdin: tuple[str, bytes] | None = None,
         write: bool = False,
+        read_only: bool = False,
     ) -> None:
         """``stdin``: ``(path, content)`` of the one file to process instead of ``paths``
         (``lazify apply -``); the path need not exist, and the content is what the index sees.
-        ``write``: this run may write files, so it takes the project's lock (see :meth:`close`)."""
+        ``write``: this run may write files, so it takes the project's lock (see :meth:`close`).
+        ``read_only``: never write, not even to roll back an interrupted run (``lazify doctor``,
+        which promises to write nothing into the project): the files are read as they are."""
         self.settings = settings
         self.paths = paths
         self.jobs = jobs or default_jobs()
@@ -89,7 +92,11 @@ class Engine:
         self.codemod_settings = settings.codemod_settings()
         self.notes: list[str] = []
         self.lock = ProjectLock(self.journal_dir)
-        self._open(write)
+        if read_only:
+            if has_journal(self.journal_dir):
+                self.notes.append("an interrupted lazify run left a journal: this run reads the files as they are now")
+        else:
+            self._open(write)
         self.files: FileSet = discover(settings, paths)
         self.sources: dict[str, Source] = {}
         if stdin is not None:

@@ -390,3 +390,28 @@ def test_a_full_disk_gives_one_clear_line_and_never_half_a_file(tmp_path: Path, 
     assert runs[0]["rc"] == 2 and all(runs[0]["files"][rel].encode("latin-1") == files[rel] for rel in files)
     assert runs[0]["stderr"].strip().count("\n") == 0, "a full disk is one line: " + runs[0]["stderr"]
     assert runs[-1]["rc"] == 0, runs[-1]["stderr"]
+
+
+def test_doctor_reads_a_killed_run_s_files_as_they_are(tmp_path: Path, new: dict[str, bytes]) -> None:
+    """``lazify doctor`` writes nothing into the project, so it must not roll back an
+    interrupted write either (the next ``apply`` does): its analysis reads the files as they
+    are and says why."""
+    from lazifier.engine import Engine
+    from lazifier.settings import load_settings
+
+    root = make_tree(tmp_path / "p")
+    r = finish(start(root, "--yes", ".", at="rename:1:KILL"))
+    assert r.returncode == -signal.SIGKILL
+    before = {rel: (root / rel).read_bytes() for rel in OLD}
+    left = leftovers(root)
+    assert any(name.startswith("journal") for name in left), left
+    engine = Engine(load_settings([root]), [root], use_cache=False, read_only=True)
+    try:
+        assert any("interrupted lazify run" in n for n in engine.notes), engine.notes
+    finally:
+        engine.close()
+    assert {rel: (root / rel).read_bytes() for rel in OLD} == before
+    assert leftovers(root) == left
+    # The next apply still rolls the interrupted write back (or finishes it): old or new, whole.
+    finish(start(root, "--dry-run", "."))
+    states(root, new)

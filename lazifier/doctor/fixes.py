@@ -97,7 +97,7 @@ def analyse(root: Path) -> Findings:
 
     try:
         settings = load_settings([root])
-        engine = Engine(settings, [root], use_cache=False, write=False)
+        engine = Engine(settings, [root], use_cache=False, write=False, read_only=True)
         try:
             outcome = engine.run(Policy(unsafe_fixes=settings.unsafe_fixes), change_diffs=True)
         finally:
