@@ -34,7 +34,10 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def doctor(capsys, *args: str) -> tuple[int, str]:
-    code = main(["doctor", "--python", sys.executable, *args])
+    # A generous per-process timeout: it guards against a hang, and a loaded CI machine (the
+    # suite runs these beside other process-heavy tests) can take far longer than 60 s.
+    extra = [] if "--timeout" in args else ["--timeout", "300"]
+    code = main(["doctor", "--python", sys.executable, *extra, *args])
     return code, capsys.readouterr().out
 
 
