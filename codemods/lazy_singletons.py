@@ -146,22 +146,16 @@ class LazySingletons(Codemod):
     def get_conn() -> "sqlite3.Connection":
         \"""Return `conn`, built on first use (lazify); assigning `conn` on the module replaces it.\"""
         global conn
-        try:
-            return conn
-        except NameError:
-            pass
         with _lazify_lock:
-            try:
-                return conn
-            except NameError:
-                if "conn" in _lazify_building:
-                    raise  # read while it is being built: unbound, as during the import
+            if "conn" not in globals():
+                if "conn" in _lazify_building:  # read while it is built
+                    raise NameError("name 'conn' is not defined")
                 _lazify_building.add("conn")
-            try:
-                conn = sqlite3.connect("app.db")
-            finally:
-                _lazify_building.discard("conn")
-            return conn
+                try:
+                    conn = sqlite3.connect("app.db")
+                finally:
+                    _lazify_building.discard("conn")
+        return conn
 
 
     if TYPE_CHECKING:
@@ -206,7 +200,7 @@ class LazySingletons(Codemod):
     code = "LZY002"
     name = "lazy-singletons"
     summary = "Build module-level singletons on first use, through getters, across the project"
-    version = 1
+    version = 2
     project_level = True
 
     @staticmethod
@@ -788,32 +782,36 @@ class _Rewriter(cst.CSTTransformer):
         for i in o.schema:
             stmt = body[i]
             schema_code += "".join(
-                "            " + line + "\n" for line in cst.Module(body=[stmt]).code.strip("\n").split("\n")
+                " " * _BUILD_DEPTH + line + "\n" for line in cst.Module(body=[stmt]).code.strip("\n").split("\n")
             )
         for path, line, code in p.remote_schema:
-            schema_code += f"            {code}  # moved here from {path}:{line}\n"
+            # On its own line: a trailing comment could push the statement past the line length.
+            schema_code += " " * _BUILD_DEPTH + f"# moved here from {path}:{line}\n" + " " * _BUILD_DEPTH + f"{code}\n"
         target = "instance" if schema_code else p.name
         value = _reindent(_split_call(value, _BUILD_DEPTH + len(f"{target} = ")), " " * _BUILD_DEPTH)
+        pad = " " * _BUILD_DEPTH
         if schema_code:
-            build = f"            instance = {value}\n{schema_code}            {p.name} = instance\n"
+            build = f"{pad}instance = {value}\n{schema_code}{pad}{p.name} = instance\n"
         else:
-            build = f"            {p.name} = {value}\n"
+            build = f"{pad}{p.name} = {value}\n"
+        # Built once: first calls that race wait on the lock, and find it built. While it is
+        # built the name reads as unbound, as it did during the import (a constructor that
+        # looks its own name up must not re-enter the getter).
         code = (
             f'globals().pop("{p.name}", None)\n'
             f"\n\ndef {p.getter}(){returns}:\n"
             f"    {doc}\n"
             f"    global {p.name}\n"
-            f"    try:\n        return {p.name}\n    except NameError:\n        pass\n"
             f"    with _lazify_lock:\n"
-            f"        try:\n            return {p.name}\n        except NameError:\n"
-            f'            if "{p.name}" in _lazify_building:\n'
-            f"                raise  # read while it is being built: unbound, as during the import\n"
+            f'        if "{p.name}" not in globals():\n'
+            f'            if "{p.name}" in _lazify_building:  # read while it is built\n'
+            f"                raise NameError(\"name '{p.name}' is not defined\")\n"
             f'            _lazify_building.add("{p.name}")\n'
-            f"        try:\n"
+            f"            try:\n"
             f"{build}"
-            f"        finally:\n"
-            f'            _lazify_building.discard("{p.name}")\n'
-            f"        return {p.name}\n"
+            f"            finally:\n"
+            f'                _lazify_building.discard("{p.name}")\n'
+            f"    return {p.name}\n"
         )
         stmts = list(cst.parse_module(code).body)
         # On its own line: a trailing comment would make black split the call of a long name.
@@ -827,7 +825,7 @@ class _Rewriter(cst.CSTTransformer):
 
 
 #: The indentation of the line that builds the object in the generated getter.
-_BUILD_DEPTH = 12
+_BUILD_DEPTH = 16
 
 
 def _split_call(value: str, first: int, width: int = LINE_LENGTH) -> str:
