@@ -242,11 +242,17 @@ def norm_reason(reason: str | None) -> str:
     return r
 
 
-def lazify_run(lazify: str, cwd: Path, paths: list[str], dry_run: bool, logfile: Path) -> dict:
+def lazify_run(lazify: str, cwd: Path, paths: list[str], dry_run: bool, logfile: Path, venv: Path | None = None) -> dict:
+    """``lazify apply`` as a user runs it: with the project's virtualenv active, so what lazify
+    reads of the installed packages (re-exported factories, Flask extensions, the SQLAlchemy
+    version) is the project's, as it would be on their machine."""
     mode = "--dry-run" if dry_run else "--yes"
     cmd = [lazify, "apply", mode, "--no-cache", "--output-format", "json", *paths]
     env = dict(os.environ, NO_COLOR="1", PYTHONFAULTHANDLER="1")
     env.pop("FORCE_COLOR", None)
+    env.pop("VIRTUAL_ENV", None)
+    if venv is not None:
+        env["VIRTUAL_ENV"] = str(venv)
     rc, out, err, dt = run(cmd, cwd=cwd, env=env, timeout=LAZIFY_TIMEOUT, logfile=logfile)
     res: dict = {"cmd": shlex.join(cmd[1:]), "rc": rc, "seconds": round(dt, 2), "stderr_tail": err.strip().splitlines()[-5:]}
     try:
@@ -407,7 +413,7 @@ def prepare(p: dict[str, str], args: argparse.Namespace) -> dict:
             res["problems"].append(f"path {path} is not in the repository")
 
     log(name, "lazify apply --yes")
-    first = lazify_run(args.lazify, after, paths, dry_run=False, logfile=BUILD / "logs" / f"{name}.lazify.log")
+    first = lazify_run(args.lazify, after, paths, dry_run=False, logfile=BUILD / "logs" / f"{name}.lazify.log", venv=venv)
     res["lazify"] = {k: v for k, v in first.items() if k != "report"}
     res["lazify"].update(summarize_report(first["report"]))
     if "crash" in first:
@@ -420,7 +426,7 @@ def prepare(p: dict[str, str], args: argparse.Namespace) -> dict:
     (BUILD / "patches").mkdir(parents=True, exist_ok=True)
     (BUILD / "patches" / f"{name}.diff").write_text(patch + ("\n" if patch else ""))
 
-    second = lazify_run(args.lazify, after, paths, dry_run=True, logfile=BUILD / "logs" / f"{name}.lazify-second.log")
+    second = lazify_run(args.lazify, after, paths, dry_run=True, logfile=BUILD / "logs" / f"{name}.lazify-second.log", venv=venv)
     summ = summarize_report(second["report"])
     res["second_run"] = {"rc": second["rc"], "files_changed": summ.get("files_changed"), "applied": summ.get("applied", []),
                          "errors": summ.get("errors", []), "crash": second.get("crash")}
