@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -429,7 +430,7 @@ class _Analyzer:
             (loc, f"{how}: patches the module attribute, which the getter honours")
             for loc, how in self.ctx.project.refs_to(p.name)
             if how.startswith("named in the string")
-        )
+        ) + self._stale_prose(stmt, p.name, p.getter)
         return Finding(
             code=LazySingletons.code,
             message=f"`{p.name} = {value}` is built at import{extra}",
@@ -440,6 +441,23 @@ class _Analyzer:
             help=f"Build it on first use in `{p.getter}()`{', the accessor it already has' if p.accessor else ''}; `{p.name}` still works through the module's `__getattr__`",
             related=related,
         )
+
+    def _stale_prose(self, stmt: cst.BaseStatement, name: str, getter: str) -> tuple[tuple[Location, str], ...]:
+        """Prose that will be wrong once the object is built on first use: the module docstring,
+        or a comment on the assignment, saying it is made at import. Reported as a note on the
+        change (a Location, not a Span: a Span beside a fix is one of its risks), never rewritten."""
+        out: list[tuple[Location, str]] = []
+        note = f"note: says `{name}` is made at import; after this change `{getter}()` builds it on first use (update the prose)"
+        first = self.module.body[0] if self.module.body else None
+        if first is not None and u.is_docstring(first) and _AT_IMPORT.search(self.module.code_for_node(first)):
+            out.append((Location(self.ctx.path, self.span(first).line), "the module docstring " + note[6:]))
+        comments = [line.comment.value for line in getattr(stmt, "leading_lines", ()) if line.comment is not None]
+        trailing = getattr(getattr(stmt, "trailing_whitespace", None), "comment", None)
+        if trailing is not None:
+            comments.append(trailing.value)
+        if any(_AT_IMPORT.search(c) for c in comments):
+            out.append((Location(self.ctx.path, self.span(stmt).line), "the comment on it " + note[6:]))
+        return tuple(out)
 
     def _moved_finding(self, r: _Ref) -> Finding:
         p = r.plan
@@ -823,6 +841,13 @@ class _Rewriter(cst.CSTTransformer):
             stmts[1] = stmts[1].with_changes(leading_lines=[*stmts[1].leading_lines, *comments])
         return stmts, annotation, tc
 
+
+#: Prose saying something happens when the module is imported (issue 15 #6).
+_AT_IMPORT = re.compile(
+    r"\b(?:at|on|during|upon) import(?:[- ]time)?\b|\bimport[- ]time\b"
+    r"|\bwhen (?:this|the) module is (?:first )?(?:imported|loaded)\b|\bat module load\b",
+    re.IGNORECASE,
+)
 
 #: The indentation of the line that builds the object in the generated getter.
 _BUILD_DEPTH = 16
