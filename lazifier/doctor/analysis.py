@@ -23,6 +23,7 @@ KINDS = {
     "subprocess": "subprocess",
     "thread": "thread started",
     "random": "random bytes drawn (secrets/os.urandom)",
+    "env": "environment variable read (its value is frozen at import)",
     "file-left": "file left in the project directory",
 }
 
@@ -36,6 +37,7 @@ _NO_CODEMOD = {
     "subprocess": "a subprocess started at import; start it on first use",
     "thread": "a thread started at import; start it when the app starts (a startup hook)",
     "random": "a secret or random value drawn at import; draw it on first use",
+    "env": "a value read from the environment at import is fixed for the process's life (and a variable the platform sets later is missed); read it where it is used",
     "file-left": "something at import writes into the deployed code's directory, which is read-only on serverless platforms",
 }
 
@@ -125,6 +127,8 @@ def _summary(kind: str, detail: dict) -> str:
         return f"start a thread running {detail.get('target')}"
     if kind == "random":
         return f"draw {detail.get('bytes')} random bytes"
+    if kind == "env":
+        return f"read ${detail.get('name')}" + ("" if detail.get("present") else " (not set)")
     if kind == "file-left":
         return f"{detail.get('path')} {detail.get('change')}"
     return kind

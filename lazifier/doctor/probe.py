@@ -233,6 +233,48 @@ def _wrap_urandom():
         random._urandom = urandom
 
 
+def _wrap_environ():
+    """Reading the environment raises no audit event either: wrap ``os.environ``'s lookup
+    (``os.getenv`` and ``os.environ.get`` go through it), so a value frozen at import
+    (``API_KEY = os.getenv("API_KEY")``) is reported with its line."""
+    cls = type(_os.environ)
+    original = cls.__getitem__
+
+    def frozen_at_import(frame):
+        # Only a read made by a project file's module-level code (`KEY = os.getenv("KEY")`)
+        # keeps the value for the process's life; a function that reads it (a settings
+        # loader) would read it again when called later.
+        # The read itself, not one a package makes while the project imports it: the first
+        # frame past `os.getenv` and `Mapping.get` must be that module-level code.
+        # (Both may be frozen modules: `<frozen os>`.)
+        while frame is not None and frame.f_code.co_filename.endswith(
+            (_sep + "os.py", _sep + "_collections_abc.py", "<frozen os>", "<frozen _collections_abc>")
+        ):
+            frame = frame.f_back
+        return (
+            frame is not None
+            and frame.f_code.co_name == "<module>"
+            and _project_file(frame.f_code.co_filename) is not None
+        )
+
+    def getitem(self, key):
+        if self is not _os.environ or _busy[0] or not frozen_at_import(sys._getframe(1)):
+            return original(self, key)
+        _busy[0] = True
+        try:
+            try:
+                value = original(self, key)
+            except KeyError:
+                _record("env", {"name": _text(key), "present": False}, sys._getframe(1))
+                raise
+            _record("env", {"name": _text(key), "present": True}, sys._getframe(1))
+            return value
+        finally:
+            _busy[0] = False
+
+    cls.__getitem__ = getitem
+
+
 lines = {}  # "file:line" -> seconds spent on that module-level line (TRACE only)
 
 
@@ -278,6 +320,7 @@ def main():
     if sys.version_info < (3, 12):
         _wrap_thread_start()
     _wrap_urandom()
+    _wrap_environ()
     sys.addaudithook(_hook)
     before = set(sys.modules)
     error = None

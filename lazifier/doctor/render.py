@@ -311,7 +311,8 @@ RULES = {
     **{f"side-effect/{k}": f"Side effect at import: {v}" for k, v in {
         "sqlite": "SQLite connection", "open": "file opened for writing", "logging-file": "logging handler opens a file",
         "mkdir": "directory created", "connect": "network connection", "dns": "name lookup", "subprocess": "subprocess",
-        "thread": "thread started", "random": "random bytes drawn", "file-left": "file left in the project directory",
+        "thread": "thread started", "random": "random bytes drawn", "env": "environment variable read",
+        "file-left": "file left in the project directory",
     }.items()},
 }  # fmt: skip
 
