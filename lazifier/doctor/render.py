@@ -155,8 +155,10 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
             out.append(f"      fix: {fix_text(s['fix'], 60)}")
     own = [s for s in e["side_effects"] if s["origin"] == "project"]
     lib = [s for s in e["side_effects"] if s["origin"] == "package"]
+    n_env = sum(1 for s in own if s["kind"] == "env")
     if own or e["files_left"]:
-        out += ["", colors.bold(f"Side effects at import ({len(own)})") + ":"]
+        counted = f"{len(own) - n_env}" + (f", and {n_env} environment read(s)" if n_env else "")
+        out += ["", colors.bold(f"Side effects at import ({counted})") + ":"]
         for s in own:
             inner = f" -> {where(s['line'])}" if s["line"] != s["statement"] else ""
             out.append(f"  {colors.red('⚠')} {s['title']}: {s['summary']}  at {where(s['statement'])}{inner}")
@@ -243,11 +245,13 @@ def summary(doc: dict) -> str:
     parts = []
     for e in doc["entries"]:
         own = [s for s in e["side_effects"] if s["origin"] == "project"]
+        n_env = sum(1 for s in own if s["kind"] == "env")
         fixable = {(s["fix"]["codemod"], s["fix"]["file"], s["fix"]["line"]) for s in own if s["fix"].get("codemod")}
         fixable |= {(s["fix"]["codemod"], s["fix"]["file"], s["fix"]["line"]) for s in e["statements"] if s["fix"].get("codemod")}
         state = "FAILS to import" if e["error"] else f"imports in {ms(e['timing']['import']['median'])}"
         parts.append(
-            f"{e['entry']} {state}, {len(own)} side effect(s), {len(e['files_left'])} file(s) left; "
+            f"{e['entry']} {state}, {len(own) - n_env} side effect(s), {n_env} environment read(s), "
+            f"{len(e['files_left'])} file(s) left; "
             f"{len(fixable)} fixed by `lazify apply`"
         )
     v = doc["verdict"]
