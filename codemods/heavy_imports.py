@@ -20,10 +20,17 @@ from codemods import _cst as u
 from codemods._api import Analysis, Codemod, FileContext, Finding, Safety, Settings, Span
 from codemods._imports import LINE_LENGTH
 
+#: Packages whose import costs more than numpy's (``scripts/heavy_costs.py``: the median
+#: cumulative ``-X importtime`` of fresh processes), which services import at module level and
+#: use only in functions. The API clients (openai, anthropic, boto3, elasticsearch) measured
+#: 3 to 10 times numpy's cost; joblib and onnxruntime above it. Not here: clients that are cheap
+#: or usually used at import (requests, httpx, redis, pydantic, sqlalchemy, whose objects
+#: lazy-singletons makes lazy instead).
 DEFAULT_HEAVY_MODULES = (
     "torch", "torchvision", "torchaudio", "clip", "open_clip", "numpy", "scipy", "pandas", "PIL",
     "cv2", "sklearn", "tensorflow", "keras", "jax", "transformers", "sentence_transformers",
     "matplotlib", "spacy", "nltk",
+    "joblib", "onnxruntime", "boto3", "openai", "anthropic", "elasticsearch",
 )  # fmt: skip
 
 #: Decorators known not to read the annotations of what they decorate.

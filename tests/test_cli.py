@@ -474,7 +474,7 @@ def test_config_shows_each_setting_and_where_it_came_from(project) -> None:  # n
     its origin: a default, which pyproject.toml, or the inference from requires-python."""
     import tomllib
 
-    root = project({"app.py": "x = 1\n"}, 'extend-heavy-modules = ["boto3"]\nunsafe-fixes = true\n')
+    root = project({"app.py": "x = 1\n"}, 'extend-heavy-modules = ["polars"]\nunsafe-fixes = true\n')
     pyproject = root / "pyproject.toml"
     pyproject.write_text('[project]\nrequires-python = ">=3.12"\n\n' + pyproject.read_text())
     r = run_lazify("config", cwd=root)
@@ -483,7 +483,7 @@ def test_config_shows_each_setting_and_where_it_came_from(project) -> None:  # n
     table = tomllib.loads(text)["tool"]["lazify"]  # what it prints is valid TOML
     from lazifier.settings import DEFAULT_HEAVY_MODULES
 
-    assert table["heavy-modules"] == [*DEFAULT_HEAVY_MODULES, "boto3"]
+    assert table["heavy-modules"] == [*DEFAULT_HEAVY_MODULES, "polars"]
     assert table["unsafe-fixes"] is True and table["target-version"] == "py312"
     assert f"# heavy-modules: default, extended by {pyproject} [tool.lazify]" in text
     assert f"unsafe-fixes = true  # {pyproject} [tool.lazify]" in text

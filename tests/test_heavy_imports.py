@@ -458,3 +458,11 @@ def test_one_statement_is_one_finding_and_one_decision() -> None:
     mixed = run(textwrap.dedent(src) + "\n\nX = detect\n", heavy_modules=frozenset({"langdetect"}))
     assert len([c for c in mixed.changes if not c.finding.blocked]) == 1
     assert len([c for c in mixed.changes if c.finding.blocked]) == 1
+
+
+@pytest.mark.parametrize("module", ["joblib", "onnxruntime", "boto3", "openai", "anthropic", "elasticsearch"])
+def test_measured_api_clients_and_loaders_are_heavy_by_default(module: str) -> None:
+    """Issue 15 #12: measured with scripts/heavy_costs.py, each costs more to import than numpy;
+    used only in a function, the default settings move it there."""
+    new = rewrite(f"import {module}\n\n\ndef f():\n    return {module}\n")
+    assert new == f"def f():\n    import {module}\n\n    return {module}\n", new
