@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from codemods._api import resolve_relative
+from codemods._singleton_plan import dotted as _dotted
 
 FACTORIES = frozenset({"sqlalchemy.orm.declarative_base", "sqlalchemy.ext.declarative.declarative_base"})
 #: Names of the legacy metaclass: code that names it checks for it, or builds on it.
@@ -50,17 +51,6 @@ class DeclarativeFacts:
     #: (qualified name, line, what) of code that looks at what changes: ``type(X)``,
     #: ``X.__class__``, ``X.__abstract__``, ``get_type_hints(X)``, ``X`` passed to a call.
     inspections: tuple[tuple[str, int, str], ...] = ()
-
-
-def _dotted(node: ast.expr) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> DeclarativeFacts:

@@ -148,7 +148,8 @@ class ModuleFacts:
         return dict(self.bindings).get(name)
 
 
-def _dotted(node: ast.expr) -> str | None:
+def dotted(node: ast.expr) -> str | None:
+    """``a.b.c`` for a chain of attributes on a name; None for anything else (both plans use it)."""
     parts = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -157,6 +158,9 @@ def _dotted(node: ast.expr) -> str | None:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return None
+
+
+_dotted = dotted
 
 
 class _Reads(ast.NodeVisitor):

@@ -155,15 +155,19 @@ def _split(qualified: str, dirs: tuple[Path, ...]) -> tuple[str, Path, str] | No
     return (module, source, attr) if source is not None else None
 
 
+def _open(qualified: str, dirs: tuple[Path, ...]) -> tuple[str, Path, str, ast.Module] | None:
+    """``a.b.c`` -> (``a.b``, its source, ``c``, its parsed tree), or None."""
+    split = _split(qualified, dirs)
+    tree = parse(split[1]) if split is not None else None
+    return (*split, tree) if split is not None and tree is not None else None
+
+
 def _step(qualified: str, dirs: tuple[Path, ...]) -> str | None:
     """Where ``qualified``'s module got that attribute from, if by an import; else None."""
-    split = _split(qualified, dirs)
-    if split is None:
+    opened = _open(qualified, dirs)
+    if opened is None:
         return None
-    module, source, attr = split
-    tree = parse(source)
-    if tree is None:
-        return None
+    module, source, attr, tree = opened
     found: str | None = None
     for stmt in _top_level(tree.body):
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and stmt.name == attr:
@@ -227,14 +231,10 @@ def definitions(names: Iterable[str], dirs: tuple[Path, ...]) -> tuple[tuple[str
 
 def definition(qualified: str, dirs: tuple[Path, ...]) -> tuple[Path, ast.stmt] | None:
     """The ``def`` or ``class`` statement ``qualified`` finally names, with its file."""
-    last = resolve(qualified, dirs)[-1]
-    split = _split(last, dirs)
-    if split is None:
+    opened = _open(resolve(qualified, dirs)[-1], dirs)
+    if opened is None:
         return None
-    _, source, attr = split
-    tree = parse(source)
-    if tree is None:
-        return None
+    _, source, attr, tree = opened
     for stmt in _top_level(tree.body):
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and stmt.name == attr:
             return source, stmt
