@@ -43,7 +43,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -99,7 +99,9 @@ class Timing:
         return min(self.runs, key=lambda r: r.wall)
 
 
-def run_timed(label: str, cmd: list[str], cwd: Path, env: dict[str, str], logs: Path, ok: tuple[int, ...]) -> Run:
+def run_timed(
+    label: str, cmd: list[str], cwd: Path, env: dict[str, str], logs: Path, ok: tuple[int, ...]
+) -> Run:
     """Run ``cmd``; wall time, and CPU time of it and its (waited-for) descendants."""
     n = len(list(logs.glob(f"{label}-*.out")))
     out_path = logs / f"{label}-{n}.out"
@@ -118,7 +120,10 @@ def run_timed(label: str, cmd: list[str], cwd: Path, env: dict[str, str], logs: 
         sys.stderr.write(f"\n{label}: `{' '.join(cmd)}` exited {proc.returncode}\n{stderr[-3000:]}\n")
         raise SystemExit(2)
     load = os.getloadavg()[0]
-    print(f"  {label:<22} {wall:8.2f} s wall  {cpu:8.2f} s cpu   (load before {load_before:.1f}, after {load:.1f})", flush=True)
+    print(
+        f"  {label:<22} {wall:8.2f} s wall  {cpu:8.2f} s cpu   (load before {load_before:.1f}, after {load:.1f})",
+        flush=True,
+    )
     return Run(label, wall, cpu, proc.returncode, stdout, stderr, (load_before, load))
 
 
@@ -148,7 +153,9 @@ def libcst_files(root: Path) -> set[str]:
     """The files LibCST's CLI codemods (its own ``gather_files``), relative to ``root``."""
     from libcst.codemod import gather_files
 
-    return {Path(f).resolve().relative_to(root.resolve()).as_posix() for f in gather_files([str(root / "Lib")])}
+    return {
+        Path(f).resolve().relative_to(root.resolve()).as_posix() for f in gather_files([str(root / "Lib")])
+    }
 
 
 def lazify_targets(root: Path) -> set[str]:
@@ -247,15 +254,19 @@ def libcst_counts(run: Run) -> dict[str, object]:
 
 
 def main() -> int:
+    from importlib.metadata import version
+
     from lazifier import __version__ as lazify_version
     from lazifier.pool import default_jobs
 
-    from importlib.metadata import version
-
     libcst_version = version("libcst")
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--repeat", type=int, default=1, metavar="N", help="time each run N times, keep the best (default 1)")
-    ap.add_argument("-j", "--jobs", type=int, default=default_jobs(), help="processes for both tools (default: cores)")
+    ap.add_argument(
+        "--repeat", type=int, default=1, metavar="N", help="time each run N times, keep the best (default 1)"
+    )
+    ap.add_argument(
+        "-j", "--jobs", type=int, default=default_jobs(), help="processes for both tools (default: cores)"
+    )
     ap.add_argument("--stdlib", type=Path, default=Path(os.__file__).parent, help="the library to copy")
     ap.add_argument("--cases", default="AB", help="which cases to run (default AB)")
     ap.add_argument("--baseline-verify", action="store_true",
@@ -364,7 +375,9 @@ def main() -> int:
         (warm / "Lib" / "pkg").mkdir(parents=True)
         (warm / "Lib" / "pkg" / "__init__.py").write_text("")
         (warm / "Lib" / "pkg" / "a.py").write_text("import os\n\n\ndef f():\n    return os.getcwd()\n")
-        (warm / "Lib" / "pkg" / "b.py").write_text("import sys\nfrom pkg import a\n\n\ndef g():\n    return sys.argv, a.f()\n")
+        (warm / "Lib" / "pkg" / "b.py").write_text(
+            "import sys\nfrom pkg import a\n\n\ndef g():\n    return sys.argv, a.f()\n"
+        )
         (warm / ".libcst.codemod.yaml").write_text(LIBCST_CONFIG)
         print("warming up (not timed)")
         for table in ("", heavy_toml):
@@ -386,7 +399,9 @@ def main() -> int:
             if "A" in args.cases:
                 lz, lc = dirs["A", "lazify"], dirs["A", "libcst"]
                 t("A_libcst").runs.append(
-                    run_timed("A-libcst-donothing", libcst_cmd("commands.DoNothingCommand"), lc, env, logs, (0, 1))
+                    run_timed(
+                        "A-libcst-donothing", libcst_cmd("commands.DoNothingCommand"), lc, env, logs, (0, 1)
+                    )
                 )
                 shutil.rmtree(lz / ".lazify_cache", ignore_errors=True)
                 t("A_cold").runs.append(run_timed("A-lazify-cold", lazify_cmd, lz, env, logs, (0, 1, 2)))
@@ -408,7 +423,12 @@ def main() -> int:
         # -- results ------------------------------------------------------------------------
         rows = []
         results: dict[str, object] = {}
-        for key, base in (("A_cold", "A_libcst"), ("A_warm", "A_libcst"), ("B_cold", "B_libcst"), ("B_warm", "B_libcst")):
+        for key, base in (
+            ("A_cold", "A_libcst"),
+            ("A_warm", "A_libcst"),
+            ("B_cold", "B_libcst"),
+            ("B_warm", "B_libcst"),
+        ):
             if key not in timings:
                 continue
             lz_run, lc_run = timings[key].best, timings[base].best

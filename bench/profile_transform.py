@@ -44,13 +44,13 @@ def main() -> int:
     from libcst.codemod._cli import diff_code
     from libcst.helpers import calculate_module_and_package
     from libcst.metadata import MetadataWrapper
+    from libcst_baseline.commands import HeavyImportsCommand
 
-    from codemods._api import FileContext, Safety
+    from codemods._api import FileContext
     from codemods.heavy_imports import HeavyImports
     from lazifier.engine import Engine
     from lazifier.settings import load_settings
     from lazifier.transform import Policy, _parse, _suppressed, fix_id, suppressions, transform
-    from libcst_baseline.commands import HeavyImportsCommand
 
     lib = args.root / "Lib"
     # heavy-imports alone, as in the benchmark's case B.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import accumulate
-from typing import Iterable, Iterator, Mapping, Sequence
 
 import libcst as cst
 from libcst import matchers as m
@@ -56,12 +56,9 @@ def is_docstring(stmt: cst.BaseStatement) -> bool:
 
 
 def is_future_import(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and any(
-            isinstance(s, cst.ImportFrom) and s.module is not None and dotted_name(s.module) == "__future__"
-            for s in stmt.body
-        )
+    return isinstance(stmt, cst.SimpleStatementLine) and any(
+        isinstance(s, cst.ImportFrom) and s.module is not None and dotted_name(s.module) == "__future__"
+        for s in stmt.body
     )
 
 
@@ -89,13 +86,16 @@ def is_main_guard(stmt: cst.BaseStatement) -> bool:
     """``if __name__ == "__main__":``"""
     if not isinstance(stmt, cst.If):
         return False
-    return m.matches(
-        stmt.test,
-        m.Comparison(
-            left=m.Name("__name__"),
-            comparisons=[m.ComparisonTarget(m.Equal(), m.SimpleString())],
-        ),
-    ) and "__main__" in stmt.test.comparisons[0].comparator.value  # type: ignore[attr-defined]
+    return (
+        m.matches(
+            stmt.test,
+            m.Comparison(
+                left=m.Name("__name__"),
+                comparisons=[m.ComparisonTarget(m.Equal(), m.SimpleString())],
+            ),
+        )
+        and "__main__" in stmt.test.comparisons[0].comparator.value
+    )  # type: ignore[attr-defined]
 
 
 def body_insert_index(stmts: Sequence[cst.BaseStatement], *, after_future: bool = False) -> int:
@@ -109,9 +109,7 @@ def body_insert_index(stmts: Sequence[cst.BaseStatement], *, after_future: bool 
     return i
 
 
-def prepend_to_block(
-    body: cst.BaseSuite, new: Sequence[cst.BaseStatement]
-) -> cst.BaseSuite:
+def prepend_to_block(body: cst.BaseSuite, new: Sequence[cst.BaseStatement]) -> cst.BaseSuite:
     """Insert statements at the top of a block, after its docstring.
 
     A one-line suite (``def f(): return x``) becomes an indented block, keeping its comment.
@@ -125,13 +123,13 @@ def prepend_to_block(
     return body.with_changes(body=[*stmts[:i], *new, *stmts[i:]])
 
 
-def with_trailing_comment(stmt: cst.SimpleStatementLine, comment: cst.Comment | None) -> cst.SimpleStatementLine:
+def with_trailing_comment(
+    stmt: cst.SimpleStatementLine, comment: cst.Comment | None
+) -> cst.SimpleStatementLine:
     if comment is None:
         return stmt
     return stmt.with_changes(
-        trailing_whitespace=cst.TrailingWhitespace(
-            whitespace=cst.SimpleWhitespace("  "), comment=comment
-        )
+        trailing_whitespace=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "), comment=comment)
     )
 
 
@@ -201,14 +199,19 @@ def add_getattr_branches(
     module's PEP 562 ``__getattr__``: extend the one lazify generated, or add one after
     statement ``after`` (so what it calls is defined)."""
     code = "".join(
-        f'    if name == "{b[0]}"{" and " + b[2] if len(b) > 2 else ""}:\n        return {b[1]}\n' for b in branches
+        f'    if name == "{b[0]}"{" and " + b[2] if len(b) > 2 else ""}:\n        return {b[1]}\n'
+        for b in branches
     )
     for i, stmt in enumerate(body):
         if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__getattr__":
             assert isinstance(stmt.body, cst.IndentedBlock)
             stmts = list(stmt.body.body)
             have = {cst.Module(body=[s]).code for s in stmts}
-            new = [s for s in cst.parse_module(code.replace("\n    ", "\n").lstrip()).body if cst.Module(body=[s]).code not in have]
+            new = [
+                s
+                for s in cst.parse_module(code.replace("\n    ", "\n").lstrip()).body
+                if cst.Module(body=[s]).code not in have
+            ]
             body[i] = stmt.with_changes(body=stmt.body.with_changes(body=[*stmts[:-1], *new, stmts[-1]]))
             return body
     func = cst.parse_statement(
@@ -499,7 +502,9 @@ def _target_names(target: cst.BaseExpression, out: set[str]) -> None:
         _target_names(target.value, out)
 
 
-def bound_in_a_function(name: str, node: cst.CSTNode, parents: Mapping[cst.CSTNode, cst.CSTNode], cache: dict) -> bool:
+def bound_in_a_function(
+    name: str, node: cst.CSTNode, parents: Mapping[cst.CSTNode, cst.CSTNode], cache: dict
+) -> bool:
     """Whether ``name`` read at ``node`` is a local (or closure) variable of a function around
     it, not the module's. LibCST 1.9's scope analysis sends a read of a parameter to the
     module's binding when the function assigns the parameter later (``def f(x): y = x; x = 1``);

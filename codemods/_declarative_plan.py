@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from codemods._api import resolve_relative
 from codemods._singleton_plan import dotted as _dotted
@@ -221,13 +221,23 @@ def plan_project(facts: Mapping[str, DeclarativeFacts], paths: Mapping[str, str]
             continue
         mapped[root] += 1
         if c.init_subclass:
-            problems[root].append((mod, c.line, f"`{c.name}` defines `__init_subclass__` without calling `super()`'s, and `DeclarativeBase` maps classes in its `__init_subclass__`"))
+            problems[root].append(
+                (
+                    mod,
+                    c.line,
+                    f"`{c.name}` defines `__init_subclass__` without calling `super()`'s, and `DeclarativeBase` maps classes in its `__init_subclass__`",
+                )
+            )
         if c.metaclass:
-            problems[root].append((mod, c.line, f"`{c.name}` sets its own metaclass, which must derive from the base's"))
+            problems[root].append(
+                (mod, c.line, f"`{c.name}` sets its own metaclass, which must derive from the base's")
+            )
     for mod, f in sorted(facts.items()):
         for line in f.metaclass_names[:1]:  # the first place in each module says it
             for root in bases:
-                problems[root].append((mod, line, "`DeclarativeMeta` is named here, and the base's metaclass is no longer it"))
+                problems[root].append(
+                    (mod, line, "`DeclarativeMeta` is named here, and the base's metaclass is no longer it")
+                )
         for target, line, how in f.inspections:
             target = canonical(target)
             if target in bases:
@@ -237,7 +247,13 @@ def plan_project(facts: Mapping[str, DeclarativeFacts], paths: Mapping[str, str]
                     why = f"{how} looks at what changes: the metaclass, inherited attributes or annotations"
                 problems[target].append((mod, line, why))
             elif target in root_of and not how.startswith("passed to"):
-                problems[root_of[target]].append((mod, line, f"{how} looks at a mapped class's metaclass, inherited attributes or annotations"))
+                problems[root_of[target]].append(
+                    (
+                        mod,
+                        line,
+                        f"{how} looks at a mapped class's metaclass, inherited attributes or annotations",
+                    )
+                )
     out: dict[str, ModulePlan] = {}
     for q, (mod, name, line) in sorted(bases.items()):
         found = sorted({(paths.get(m, m), n, why) for m, n, why in problems.get(q, ())})

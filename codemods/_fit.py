@@ -50,7 +50,7 @@ def refit(code: str, original: str, width: int = LINE_LENGTH) -> str:
             continue
         lines[i] = "".join(part + (ending or "\n") for part in new)
         if not ending:
-            lines[i] = lines[i][: -1]
+            lines[i] = lines[i][:-1]
         changed = True
     return "".join(lines) if changed else code
 

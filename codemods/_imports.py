@@ -111,7 +111,11 @@ def type_checking_guard(body: Sequence[cst.BaseStatement]) -> str | None:
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
-            if isinstance(small, cst.ImportFrom) and dotted_name(small.module) == "typing" and not small.relative:
+            if (
+                isinstance(small, cst.ImportFrom)
+                and dotted_name(small.module) == "typing"
+                and not small.relative
+            ):
                 if isinstance(small.names, cst.ImportStar):
                     return "TYPE_CHECKING"
                 for a in small.names:
@@ -140,7 +144,11 @@ def add_type_checking_imports(body: list[cst.BaseStatement], lines: Sequence[str
     start, end = import_section(body)
     for i in range(start, end):
         block = body[i]
-        if _is_type_checking_block(block) and block.orelse is None and isinstance(block.body, cst.IndentedBlock):
+        if (
+            _is_type_checking_block(block)
+            and block.orelse is None
+            and isinstance(block.body, cst.IndentedBlock)
+        ):
             stmts = list(block.body.body)
             for code in lines:
                 stmts = add_import(stmts, code, indent=_BLOCK_INDENT)
@@ -223,7 +231,9 @@ def _ensure_blank_lines(stmt: cst.BaseStatement, n: int) -> cst.BaseStatement:
 def _already_bound(body: Sequence[cst.BaseStatement], new: cst.Import | cst.ImportFrom) -> bool:
     """The import section already has this import as a plain line (same names, no ``as``)."""
     assert not isinstance(new.names, cst.ImportStar)
-    want = {(_module_of(new) if isinstance(new, cst.ImportFrom) else "", dotted_name(a.name)) for a in new.names}
+    want = {
+        (_module_of(new) if isinstance(new, cst.ImportFrom) else "", dotted_name(a.name)) for a in new.names
+    }
     have = set()
     for stmt in body[: import_section(body)[1]]:
         for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
@@ -256,7 +266,9 @@ def _extend_from_import(
         names = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in small.names]
         for a in new.names:  # type: ignore[union-attr]
             key = _name_key(dotted_name(a.name) or "")
-            at = next((j for j, b in enumerate(names) if _name_key(dotted_name(b.name) or "") > key), len(names))
+            at = next(
+                (j for j, b in enumerate(names) if _name_key(dotted_name(b.name) or "") > key), len(names)
+            )
             names.insert(at, a.with_changes(comma=cst.MaybeSentinel.DEFAULT))
         comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
         names = [a.with_changes(comma=comma) for a in names[:-1]] + [names[-1]]
@@ -292,7 +304,9 @@ def add_import(
     would put it. ``first_party``: the project's own top-level packages; ``indent``: the
     block's indentation, for the line length."""
     line = cst.parse_statement(fitted(code, indent) + "\n")
-    assert isinstance(line, cst.SimpleStatementLine) and isinstance(line.body[0], (cst.Import, cst.ImportFrom))
+    assert isinstance(line, cst.SimpleStatementLine) and isinstance(
+        line.body[0], (cst.Import, cst.ImportFrom)
+    )
     new = line.body[0]
     if _already_bound(body, new):
         return body

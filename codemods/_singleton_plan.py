@@ -12,8 +12,8 @@ from __future__ import annotations
 import ast
 import fnmatch
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
 
 from codemods._api import resolve_relative
 
@@ -238,8 +238,8 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         bound_here: set[str] = set()
 
         def bind_once(name: str, target: str = "") -> None:
-            if name not in bound_here:
-                bound_here.add(name)
+            if name not in bound_here:  # noqa: B023 (called only in this iteration)
+                bound_here.add(name)  # noqa: B023
                 bind(name, target)
 
         if isinstance(stmt, ast.Import):
@@ -319,12 +319,7 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
             else:
                 all_computed = True
         calls = _calls(value) if value is not None else []
-        if (
-            len(targets) == 1
-            and len(names) == 1
-            and calls
-            and not isinstance(stmt, ast.AugAssign)
-        ):
+        if len(targets) == 1 and len(names) == 1 and calls and not isinstance(stmt, ast.AugAssign):
             reads = _reads(value)  # type: ignore[arg-type]
             assigns.append(
                 AssignFact(
@@ -370,7 +365,9 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
     reads_anywhere = set()
     maybe_modules = {**{k: v for k, v in bindings.items() if v}, **module_aliases}
     for stmt in tree.body:
-        at_import = not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))
+        at_import = not isinstance(
+            stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+        )
         script_only = {id(n) for s in stmt.body for n in ast.walk(s)} if _is_main_guard(stmt) else set()
         for node in ast.walk(stmt):
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
@@ -469,7 +466,9 @@ def _schema_fact(stmt: ast.stmt, engine: str) -> SchemaFact:
     )  # fmt: skip
 
 
-def _class_fact(node: ast.ClassDef, bindings: Mapping[str, str] | None = None, module: str | None = None) -> ClassFact:
+def _class_fact(
+    node: ast.ClassDef, bindings: Mapping[str, str] | None = None, module: str | None = None
+) -> ClassFact:
     bases = [(_dotted(b) or "").split(".")[-1] for b in node.bases]
     decorators = [_dotted(d.func if isinstance(d, ast.Call) else d) or "" for d in node.decorator_list]
     value_object = (
@@ -593,7 +592,9 @@ def _matches(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def _pattern_matcher(patterns: tuple[str, ...], definitions: Mapping[str, str]) -> Callable[[str], str | None]:
+def _pattern_matcher(
+    patterns: tuple[str, ...], definitions: Mapping[str, str]
+) -> Callable[[str], str | None]:
     """name -> the pattern it is (``sqlmodel.create_engine`` is ``sqlalchemy.create_engine``:
     both are defined at ``sqlalchemy.engine.create.create_engine``), or None."""
     defined = {definitions.get(p, p): p for p in reversed(patterns) if not any(ch in p for ch in "*?[")}
@@ -611,7 +612,9 @@ def _pattern_matcher(patterns: tuple[str, ...], definitions: Mapping[str, str]) 
     return match
 
 
-def external_names(facts: Mapping[str, ModuleFacts], factories: Iterable[str], cheap: Iterable[str]) -> set[str]:
+def external_names(
+    facts: Mapping[str, ModuleFacts], factories: Iterable[str], cheap: Iterable[str]
+) -> set[str]:
     """The names whose definitions the plan asks about: every call a module-level value makes,
     and the patterns' own names."""
     names = {a.callee for f in facts.values() for a in f.assigns if a.callee}
@@ -691,7 +694,9 @@ def plan_project(
                 kind = "build"
                 if returns is None and a.func_text and a.func_text.split(".")[0] in taken:
                     returns = a.func_text
-            elif (factory := factory_of(callee) if callee is not None else None) is not None or loads is not None:
+            elif (
+                factory := factory_of(callee) if callee is not None else None
+            ) is not None or loads is not None:
                 kind = "build"
                 returns = returns or RETURN_TYPES.get(factory)
             if kind is None:
@@ -757,7 +762,10 @@ def plan_project(
             block(c, f"`{name}` is assigned more than once (or declared `global`)")
         changing = sorted(set(_construction_reads(c, f)) & set(f.rebound))
         if changing:
-            block(c, f"building it reads `{changing[0]}`, which the module binds again: built later, it could see another value")
+            block(
+                c,
+                f"building it reads `{changing[0]}`, which the module binds again: built later, it could see another value",
+            )
         if f.has_getattr:
             block(c, "the module defines its own `__getattr__`")
         if f.all_computed:
@@ -801,7 +809,11 @@ def plan_project(
                     c.remote_schema.append(((paths or {}).get(mod, mod), use.line, code))
                     moved[mod].append((key[0], key[1], use.name, use.line))
                     continue
-                block(c, f"its schema work on line {use.line} of {mod} can't run in its getter: {why}", ((mod, use.line, "schema work at import"),))
+                block(
+                    c,
+                    f"its schema work on line {use.line} of {mod} can't run in its getter: {why}",
+                    ((mod, use.line, "schema work at import"),),
+                )
                 continue
             if use.in_assign is not None and (mod, use.in_assign) in cands:
                 cands[(mod, use.in_assign)].builds.append((key[0], key[1], use.line, "its value reads it"))
@@ -818,7 +830,11 @@ def plan_project(
             if target in facts and facts[target].all_names is None:
                 for (m2, name), c in cands.items():
                     if m2 == target and not name.startswith("_"):
-                        block(c, f"{mod} star-imports this module (line {line}), which has no `__all__`", ((mod, line, "star import"),))
+                        block(
+                            c,
+                            f"{mod} star-imports this module (line {line}), which has no `__all__`",
+                            ((mod, line, "star import"),),
+                        )
     # Constructors that read singletons build them when they run.
     for (mod, name), c in cands.items():
         cls = classes.get(c.fact.callee or "")
@@ -841,17 +857,28 @@ def plan_project(
                 d = cands.get((owner, name))
                 if d is None or d.blocked is not None or d.kind == "proxy":
                     continue
-                chain = (*c.blocked.chain, (c.module, c.fact.line, f"`{c.fact.name}` stays eager"), (owner, line, how))
+                chain = (
+                    *c.blocked.chain,
+                    (c.module, c.fact.line, f"`{c.fact.name}` stays eager"),
+                    (owner, line, how),
+                )
                 block(d, f"built at import anyway: `{c.fact.name}` stays eager and {how}", chain)
                 changed = True
 
     out: dict[str, ModulePlan] = {}
     plans = {
         k: Plan(
-            c.module, c.fact.name, c.getter, c.kind, c.fact.line, _returns(c),
-            tuple(sorted(c.schema_lines)), (paths or {}).get(c.module, c.module), c.accessor,
+            c.module,
+            c.fact.name,
+            c.getter,
+            c.kind,
+            c.fact.line,
+            _returns(c),
+            tuple(sorted(c.schema_lines)),
+            (paths or {}).get(c.module, c.module),
+            c.accessor,
             remote_schema=tuple(c.remote_schema),
-        )  # fmt: skip
+        )
         for k, c in cands.items()
         if c.blocked is None
     }
@@ -862,7 +889,11 @@ def plan_project(
         refs |= {(o, n) for o, n, _ in f.attribute_uses if (o, n) in plans}
         imported = tuple(plans[k] for k in sorted(refs))
         # Plans read through module aliases (`import m` / `from pkg import m`; `m.x` in functions).
-        extra = tuple(plans[k] for k in sorted(set(f.attribute_reads)) if k in plans and k[0] != mod and plans[k] not in imported)
+        extra = tuple(
+            plans[k]
+            for k in sorted(set(f.attribute_reads))
+            if k in plans and k[0] != mod and plans[k] not in imported
+        )
         gone = tuple(m for m in moved.get(mod, ()) if (m[0], m[1]) in plans)
         if own or blocked or imported or extra or gone:
             out[mod] = ModulePlan(own, blocked, imported + extra, gone)  # type: ignore[arg-type]
@@ -870,7 +901,11 @@ def plan_project(
 
 
 def _remote_schema(
-    facts: Mapping[str, ModuleFacts], mod: str, use: UseFact, key: tuple[str, str], canonical: Callable[[str], str]
+    facts: Mapping[str, ModuleFacts],
+    mod: str,
+    use: UseFact,
+    key: tuple[str, str],
+    canonical: Callable[[str], str],
 ) -> tuple[str | None, str]:
     """The code that runs ``mod``'s schema statement in the getter of ``key`` (its engine, in
     another module), or None and why it can't: everything the statement names must be reached

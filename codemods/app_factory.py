@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider, ScopeProvider
@@ -329,16 +329,36 @@ class _Analyzer:
             return Analysis([self.blocked(name, stmt, b.reason, b.line, b.note)])
         unsafe = []
         if plan.mode == "lazy":
-            unsafe.append((self.span(stmt), f"`{name}` is a stand-in that builds the app on first use (`isinstance` checks see `{LAZY_CLASS}`)"))
+            unsafe.append(
+                (
+                    self.span(stmt),
+                    f"`{name}` is a stand-in that builds the app on first use (`isinstance` checks see `{LAZY_CLASS}`)",
+                )
+            )
         if plan.mode == "none":
-            unsafe.append((self.span(stmt), f"the module no longer has `{name}`: serve `{FACTORY}()` with the server's factory option"))
+            unsafe.append(
+                (
+                    self.span(stmt),
+                    f"the module no longer has `{name}`: serve `{FACTORY}()` with the server's factory option",
+                )
+            )
         for i, role in sorted(plan.roles.items()):
             if role == "setup":
-                unsafe.append((self.span(self.body[i]), "runs once before the first request instead of at import"))
+                unsafe.append(
+                    (self.span(self.body[i]), "runs once before the first request instead of at import")
+                )
             if role == "extension" and plan.extensions[i].unsafe:
                 unsafe.append((self.span(self.body[i]), plan.extensions[i].unsafe))
-        where = {"eager": f"`{name} = {FACTORY}()` keeps", "lazy": f"`{name}` builds it on first use;", "none": "no"}[plan.mode]
-        tail = {"eager": " a module-level app", "lazy": " nothing is built at import", "none": " module-level app remains"}[plan.mode]
+        where = {
+            "eager": f"`{name} = {FACTORY}()` keeps",
+            "lazy": f"`{name}` builds it on first use;",
+            "none": "no",
+        }[plan.mode]
+        tail = {
+            "eager": " a module-level app",
+            "lazy": " nothing is built at import",
+            "none": " module-level app remains",
+        }[plan.mode]
         findings.append(
             Finding(
                 code=self.code,
@@ -369,7 +389,14 @@ class _Analyzer:
             stmt.visit(V())
         return out
 
-    def blocked(self, name: str, stmt: cst.CSTNode, reason: str, line: int | Location | None = None, note: str | None = None) -> Finding:
+    def blocked(
+        self,
+        name: str,
+        stmt: cst.CSTNode,
+        reason: str,
+        line: int | Location | None = None,
+        note: str | None = None,
+    ) -> Finding:
         related: tuple = ()
         if isinstance(line, Location):
             related = ((line, note or reason),)
@@ -392,10 +419,16 @@ class _Analyzer:
             if taken in bound:
                 a = self.ctx.in_source_order(self.gscope.assignments[taken])[0]
                 node = getattr(a, "node", None)
-                raise _Blocked(f"the module already defines `{taken}`", self.line(node) if isinstance(node, cst.CSTNode) else None, "defined here")
+                raise _Blocked(
+                    f"the module already defines `{taken}`",
+                    self.line(node) if isinstance(node, cst.CSTNode) else None,
+                    "defined here",
+                )
         assignments = list(self.gscope.assignments[name])
         if len(assignments) > 1:
-            lines = sorted(self.line(a.node) for a in assignments if isinstance(getattr(a, "node", None), cst.CSTNode))
+            lines = sorted(
+                self.line(a.node) for a in assignments if isinstance(getattr(a, "node", None), cst.CSTNode)
+            )
             other = next((ln for ln in lines if ln != self.line(self.body[index])), None)
             raise _Blocked(f"`{name}` is rebound", other, f"`{name}` is bound again here")
         # Another module that configures the app at import would be missing from the factory.
@@ -412,16 +445,20 @@ class _Analyzer:
         if elsewhere and mode != "eager":
             instead = "removes" if mode == "none" else "replaces with a stand-in built on first use"
             raise _Blocked(
-                f"a test configures the module-level `{name}` at import, which `module-app = \"{mode}\"` {instead}",
+                f'a test configures the module-level `{name}` at import, which `module-app = "{mode}"` {instead}',
                 elsewhere[0],
                 f"configures `{name}` at import",
             )
         for loc, _how in self.ctx.project.refs_to(name):
             if mode == "none":
-                raise _Blocked(f"another module imports `{name}`, which `module-app = \"none\"` removes", loc, f"imports `{name}`")
+                raise _Blocked(
+                    f'another module imports `{name}`, which `module-app = "none"` removes',
+                    loc,
+                    f"imports `{name}`",
+                )
 
         if mode == "none" and name in self._dunder_all():
-            raise _Blocked(f"`{name}` is in `__all__`, and `module-app = \"none\"` removes it")
+            raise _Blocked(f'`{name}` is in `__all__`, and `module-app = "none"` removes it')
         plan = _Plan(app=name, interface=interface, returns=returns, create=index, mode=mode)
         plan.roles[index] = "move"
         from_object_self = None
@@ -462,7 +499,9 @@ class _Analyzer:
             if count == 0:
                 return None, 0
             if isinstance(stmt, cst.ClassDef):
-                raise _Blocked("a class is registered with a decorator on the app", self.line(stmt), "registered here")
+                raise _Blocked(
+                    "a class is registered with a decorator on the app", self.line(stmt), "registered here"
+                )
             for d in decorators[:count]:
                 method = _last_attr(d.decorator)
                 if method not in REGISTERING:
@@ -518,7 +557,9 @@ class _Analyzer:
                     continue
                 return False
             if isinstance(small, (cst.Assign, cst.AugAssign)):
-                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                targets = (
+                    [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                )
                 if all(
                     isinstance(t, (cst.Attribute, cst.Subscript)) and (_root(t) is not None and _root(t).value == app)  # type: ignore[union-attr]
                     for t in targets
@@ -531,7 +572,9 @@ class _Analyzer:
         """An ``if``/``try``/``for`` block that uses the app when it runs (``if FORCE_HTTPS:
         app.add_middleware(...)``, ``try: from .extra import router ... else:
         app.include_router(router)``): it moves as a whole; what it binds is checked later."""
-        if not isinstance(stmt, (cst.If, cst.Try, cst.For)) or isinstance(stmt, cst.For) and stmt.asynchronous:
+        if not isinstance(stmt, (cst.If, cst.Try, cst.For)) or (
+            isinstance(stmt, cst.For) and stmt.asynchronous
+        ):
             return False
         if isinstance(stmt, cst.If) and (u.is_main_guard(stmt) or u.is_type_checking_test(stmt.test)):
             return False
@@ -580,7 +623,11 @@ class _Analyzer:
         if target is None:
             return None
         call = stmt.body[0].value  # type: ignore[attr-defined]
-        found = [self.ctx.project.extensions[q] for q in sorted(self.qualified(call.func)) if q in self.ctx.project.extensions]
+        found = [
+            self.ctx.project.extensions[q]
+            for q in sorted(self.qualified(call.func))
+            if q in self.ctx.project.extensions
+        ]
         if not found:
             return None
         ext = found[0]
@@ -595,7 +642,11 @@ class _Analyzer:
             )
 
         def blocked(why: str) -> _Blocked:
-            return _Blocked(f"`{target} = {short}({app}, ...)` can't be split into `{short}(...)` and `{target}.init_app({app})`: {why}", line, f"`{target}` is built from `{app}`")
+            return _Blocked(
+                f"`{target} = {short}({app}, ...)` can't be split into `{short}(...)` and `{target}.init_app({app})`: {why}",
+                line,
+                f"`{target}` is built from `{app}`",
+            )
 
         given: dict[str, cst.BaseExpression] = {}
         extra: list[cst.Arg] = []  # keywords that go to the constructor's **kwargs
@@ -628,7 +679,9 @@ class _Analyzer:
             if isinstance(e, (cst.List, cst.Tuple, cst.Set)):
                 return all(isinstance(x, cst.Element) and simple(x.value) for x in e.elements)
             if isinstance(e, cst.Dict):
-                return all(isinstance(x, cst.DictElement) and simple(x.key) and simple(x.value) for x in e.elements)
+                return all(
+                    isinstance(x, cst.DictElement) and simple(x.key) and simple(x.value) for x in e.elements
+                )
             return False
 
         for q in ext.not_none:
@@ -637,7 +690,9 @@ class _Analyzer:
                 (isinstance(e, cst.Name) and e.value in bound and self._bound_to_call(e.value))
                 or (simple(e) and not isinstance(e, (cst.Name, cst.Attribute)))
             ):
-                raise blocked(f"`{short}()` calls `init_app` only when `{q}` is not None, which lazify can't tell here")
+                raise blocked(
+                    f"`{short}()` calls `init_app` only when `{q}` is not None, which lazify can't tell here"
+                )
         init_args: list[cst.Arg] = [cst.Arg(cst.Name(app))]
         pending: list[cst.Arg] = []
         for pos, q in enumerate(ext.init_args):
@@ -645,13 +700,13 @@ class _Analyzer:
                 for a in extra:
                     if not simple(a.value):
                         raise blocked(f"`{a.keyword.value}` would be computed twice")  # type: ignore[union-attr]
-                    init_args += pending + [a.with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+                    init_args += [*pending, a.with_changes(comma=cst.MaybeSentinel.DEFAULT)]
                     pending = []
                 continue
             if q in given:
                 if not simple(given[q]):
                     raise blocked(f"`{q}` would be computed twice")
-                init_args += pending + [cst.Arg(given[q])]
+                init_args += [*pending, cst.Arg(given[q])]
                 pending = []
                 continue
             default = defaults.get(q)
@@ -661,7 +716,7 @@ class _Analyzer:
             if pos < len(ext.init_defaults) and ext.init_defaults[pos] == default:
                 pending.append(value)  # the same default: left out unless a later argument follows
             else:
-                init_args += pending + [value]
+                init_args += [*pending, value]
                 pending = []
         kept: list[cst.Arg] = []
         reads: set[str] = set()
@@ -681,7 +736,9 @@ class _Analyzer:
         small = stmt.body[0]  # type: ignore[attr-defined]
         module = stmt.with_changes(body=[small.with_changes(value=call.with_changes(args=kept))])  # type: ignore[attr-defined]
         init = cst.SimpleStatementLine(
-            body=[cst.Expr(cst.Call(func=cst.Attribute(cst.Name(target), cst.Name("init_app")), args=init_args))]
+            body=[
+                cst.Expr(cst.Call(func=cst.Attribute(cst.Name(target), cst.Name("init_app")), args=init_args))
+            ]
         )
         return _Split(target, module, init, reads, ext.reason if ext.verdict == "unsafe" else None)
 
@@ -777,7 +834,9 @@ class _Analyzer:
             if not self.moved_ref(r, plan, values):
                 return self.line(r), f"reads `{n}` outside the factory"
         configuring = any(
-            plan.roles.get(self.top(a.node)) == "move" for a in self.gscope.assignments[n] if isinstance(getattr(a, "node", None), cst.CSTNode)
+            plan.roles.get(self.top(a.node)) == "move"
+            for a in self.gscope.assignments[n]
+            if isinstance(getattr(a, "node", None), cst.CSTNode)
         )
         if not configuring and not self.refs(n):
             return None, f"nothing in the factory reads `{n}`"
@@ -806,13 +865,17 @@ class _Analyzer:
             if isinstance(small, cst.AugAssign):
                 return isinstance(small.target, cst.Name)
             if isinstance(small, (cst.Import, cst.ImportFrom)) and i > plan.create:
-                if isinstance(small, cst.ImportFrom) and (isinstance(small.names, cst.ImportStar) or u.dotted_name(small.module) == "__future__"):
+                if isinstance(small, cst.ImportFrom) and (
+                    isinstance(small.names, cst.ImportStar) or u.dotted_name(small.module) == "__future__"
+                ):
                     return False
                 return True
             return False
         if isinstance(stmt, cst.If) and (u.is_main_guard(stmt) or u.is_type_checking_test(stmt.test)):
             return False
-        if isinstance(stmt, (cst.If, cst.Try, cst.For)) and not (isinstance(stmt, cst.For) and stmt.asynchronous):
+        if isinstance(stmt, (cst.If, cst.Try, cst.For)) and not (
+            isinstance(stmt, cst.For) and stmt.asynchronous
+        ):
             return all(self._only_assigns(b) for b in _blocks(stmt))
         return False
 
@@ -824,7 +887,10 @@ class _Analyzer:
                 for small in stmt.body:
                     if isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar):
                         return False
-                    if not isinstance(small, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Import, cst.ImportFrom, cst.Pass)):
+                    if not isinstance(
+                        small,
+                        (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Import, cst.ImportFrom, cst.Pass),
+                    ):
                         return False
             elif isinstance(stmt, (cst.If, cst.Try, cst.For)):
                 if not all(self._only_assigns(b) for b in _blocks(stmt)):
@@ -862,14 +928,18 @@ class _Analyzer:
             stmt = self.body[i]
             if self.deferred(ref) and isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 if plan.mode == "none":
-                    raise _Blocked(f"`{stmt.name.value}` uses `{app}`, which `module-app = \"none\"` removes", self.line(ref), f"uses `{app}`")
+                    raise _Blocked(
+                        f'`{stmt.name.value}` uses `{app}`, which `module-app = "none"` removes',
+                        self.line(ref),
+                        f"uses `{app}`",
+                    )
                 users.setdefault(stmt.name.value, self.line(ref))
                 continue
             if self._under_main_guard(ref, stmt):
                 # Runs only as a script, after the whole module: `app = create_app()` has run.
                 if i < last:
                     raise _Blocked(
-                        f"`if __name__ == \"__main__\":` uses `{app}` before the app's configuration ends, "
+                        f'`if __name__ == "__main__":` uses `{app}` before the app\'s configuration ends, '
                         f"so as a script it would run before `{FACTORY}()` is called",
                         self.line(ref),
                         f"uses `{app}`",
@@ -892,7 +962,11 @@ class _Analyzer:
                     f"uses `{app}`",
                 )
             if plan.mode == "none":
-                raise _Blocked(f"module-level code uses `{app}`, which `module-app = \"none\"` removes", self.line(ref), f"uses `{app}`")
+                raise _Blocked(
+                    f'module-level code uses `{app}`, which `module-app = "none"` removes',
+                    self.line(ref),
+                    f"uses `{app}`",
+                )
         for fname, line in sorted(users.items(), key=lambda kv: kv[1]):
             related.append((Location(self.ctx.path, line), f"`{fname}` keeps using the module-level `{app}`"))
         read_by_factory = self._names_read(plan)
@@ -920,7 +994,11 @@ class _Analyzer:
                     )
         for n in sorted(read_by_factory):
             if n != app and len(self.gscope.assignments[n]) > 1 and not self._moved_binding(n, plan):
-                nodes = [a.node for a in self.gscope.assignments[n] if isinstance(getattr(a, "node", None), cst.CSTNode)]
+                nodes = [
+                    a.node
+                    for a in self.gscope.assignments[n]
+                    if isinstance(getattr(a, "node", None), cst.CSTNode)
+                ]
                 if len(nodes) == len(self.gscope.assignments[n]) and all(
                     not self.deferred(x) and self.top(x) < read_by_factory[n] for x in nodes
                 ):
@@ -947,7 +1025,11 @@ class _Analyzer:
                 # Its module-level part now runs before the factory: what it does more with
                 # than store must not be something the factory changed first.
                 for n in sorted(plan.extensions[i].reads):
-                    if read_by_factory.get(n, i) < i and not self._is_import_binding(n) and n not in extension_objects:
+                    if (
+                        read_by_factory.get(n, i) < i
+                        and not self._is_import_binding(n)
+                        and n not in extension_objects
+                    ):
                         raise _Blocked(
                             f"`{plan.extensions[i].target}` is built from `{n}`, which the factory uses first; "
                             f"built at module level, it would see `{n}` before that",
@@ -958,7 +1040,9 @@ class _Analyzer:
             if i in moved:
                 continue
             stmt = self.body[i]
-            if isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body):
+            if isinstance(stmt, cst.SimpleStatementLine) and all(
+                isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+            ):
                 continue
             for node in self._executed_names(stmt):
                 n = node.value
@@ -967,10 +1051,16 @@ class _Analyzer:
                     # constructor built, which its verdict says `init_app` doesn't change.
                     continue
                 if n in app_users:
-                    raise _Blocked(f"a statement between the app's configuration lines uses `{n}`, which uses `{app}` before `{FACTORY}()` would have built it", self.line(node), f"uses `{n}`")
+                    raise _Blocked(
+                        f"a statement between the app's configuration lines uses `{n}`, which uses `{app}` before `{FACTORY}()` would have built it",
+                        self.line(node),
+                        f"uses `{n}`",
+                    )
                 # It ran after a factory statement that reads the same object: now it runs first.
                 if read_by_factory.get(n, i) < i and (not self._is_import_binding(n) or _mutates(stmt, n)):
-                    kept = sorted(m for m in bound.get(i, ()) if m in self.kept and self.kept[m][0] is not None)
+                    kept = sorted(
+                        m for m in bound.get(i, ()) if m in self.kept and self.kept[m][0] is not None
+                    )
                     if kept:
                         line, why = self.kept[kept[0]]
                         raise _Blocked(
@@ -1052,7 +1142,6 @@ class _Analyzer:
         from libcst.metadata import ImportAssignment
 
         return all(isinstance(a, ImportAssignment) for a in self.gscope.assignments[name])
-
 
 
 def _blocks(stmt: cst.If | cst.Try | cst.For) -> list[cst.BaseSuite]:
@@ -1158,7 +1247,9 @@ def _registration(stmt: cst.FunctionDef, count: int) -> cst.SimpleStatementLine:
     for d in reversed(decorators):
         value = cst.Call(func=d.decorator, args=[cst.Arg(value)])
     comments = [line for d in decorators for line in d.leading_lines if line.comment is not None]
-    trailing = next((d.trailing_whitespace.comment for d in decorators if d.trailing_whitespace.comment), None)
+    trailing = next(
+        (d.trailing_whitespace.comment for d in decorators if d.trailing_whitespace.comment), None
+    )
     return cst.SimpleStatementLine(
         body=[cst.Expr(value)],
         leading_lines=comments,
@@ -1184,7 +1275,9 @@ def _setup_hook(stmt: cst.With, app: str) -> list[cst.BaseStatement]:
     class Fill(cst.CSTTransformer):
         def leave_If(self, original: cst.If, updated: cst.If) -> cst.If:
             rest = list(updated.body.body[1:])
-            return updated.with_changes(body=updated.body.with_changes(body=[stmt.with_changes(leading_lines=[]), *rest]))
+            return updated.with_changes(
+                body=updated.body.with_changes(body=[stmt.with_changes(leading_lines=[]), *rest])
+            )
 
     return list(template.visit(Fill()).body)
 
@@ -1291,11 +1384,15 @@ def _blank_lines(stmt: cst.BaseStatement) -> int:
     return sum(1 for line in getattr(stmt, "leading_lines", ()) if line.comment is None)
 
 
-def _factory(plan: _Plan, inner: list[cst.BaseStatement], setup: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+def _factory(
+    plan: _Plan, inner: list[cst.BaseStatement], setup: list[cst.BaseStatement]
+) -> list[cst.BaseStatement]:
     create_at = next(i for i, s in enumerate(inner) if _creates(s, plan.app))
     rest = inner[create_at + 1 :]
     if setup and rest and not rest[0].leading_lines:  # type: ignore[attr-defined]
-        rest[0] = rest[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)])  # black: a blank line after a nested def
+        rest[0] = rest[0].with_changes(
+            leading_lines=[cst.EmptyLine(indent=False)]
+        )  # black: a blank line after a nested def
     stmts = inner[: create_at + 1] + setup + rest
     stmts.append(cst.parse_statement(f"return {plan.app}\n"))
     func = cst.parse_statement(f"def {FACTORY}() -> {plan.returns}:\n    pass\n")

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from codemods import _imports as imports
 from codemods import _cst as u
+from codemods import _imports as imports
 from codemods._api import Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span
-from codemods._declarative_plan import FACTORIES, BasePlan, DeclarativeFacts, ModulePlan, extract_facts, plan_project
+from codemods._declarative_plan import (
+    FACTORIES,
+    BasePlan,
+    DeclarativeFacts,
+    ModulePlan,
+    extract_facts,
+    plan_project,
+)
 
 #: Arguments with a faithful class-body form.
 CLASS_ATTRIBUTES = ("metadata", "type_annotation_map")
@@ -110,7 +117,10 @@ class DeclarativeBase(Codemod):
 
     @staticmethod
     def plan(
-        facts: Mapping[str, DeclarativeFacts], rewritten: set[str], paths: Mapping[str, str], settings: Settings
+        facts: Mapping[str, DeclarativeFacts],
+        rewritten: set[str],
+        paths: Mapping[str, str],
+        settings: Settings,
     ) -> dict[str, ModulePlan]:
         return {mod: p for mod, p in plan_project(facts, paths).items() if mod in rewritten}
 
@@ -205,7 +215,9 @@ def _version_problem(settings: Settings) -> str | None:
         return f"the project can't use SQLAlchemy 2.0 ({settings.sqlalchemy_source})"
     if settings.sqlalchemy2 != "yes":
         why = f" ({settings.sqlalchemy_source})" if settings.sqlalchemy_source else ""
-        return f"can't tell whether the project uses SQLAlchemy 2.0{why}; declare `sqlalchemy>=2` or install it"
+        return (
+            f"can't tell whether the project uses SQLAlchemy 2.0{why}; declare `sqlalchemy>=2` or install it"
+        )
     return None
 
 
@@ -214,12 +226,21 @@ def _unsafe_because(
 ) -> tuple[tuple[Location | Span, str], ...]:
     """What in the project could see the new class differ (empty: nothing, the fix is safe)."""
     if base is None:
-        return ((span, "the project plan says nothing about this base, so what its classes see can't be told"),)
-    out: list[tuple[Location | Span, str]] = [(Location(path, line), why) for path, line, why in base.problems]
+        return (
+            (span, "the project plan says nothing about this base, so what its classes see can't be told"),
+        )
+    out: list[tuple[Location | Span, str]] = [
+        (Location(path, line), why) for path, line, why in base.problems
+    ]
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == "cls" and not _plain_mixin(arg.value, module):
             code = module.code_for_node(arg.value)
-            out.append((span, f"the `cls=` mixin `{code}` may have an `__init__`, which `DeclarativeBase` keeps where `declarative_base()` replaced it"))
+            out.append(
+                (
+                    span,
+                    f"the `cls=` mixin `{code}` may have an `__init__`, which `DeclarativeBase` keeps where `declarative_base()` replaced it",
+                )
+            )
     return tuple(out)
 
 
@@ -267,7 +288,9 @@ def _is_import(stmt: cst.BaseStatement) -> bool:
     )
 
 
-def _fix_imports(body: list[cst.BaseStatement], module: cst.Module, still_used: bool) -> list[cst.BaseStatement]:
+def _fix_imports(
+    body: list[cst.BaseStatement], module: cst.Module, still_used: bool
+) -> list[cst.BaseStatement]:
     """Import DeclarativeBase (next to the old import when it came from sqlalchemy.orm) and drop
     ``declarative_base`` when nothing uses it any more."""
     added = False
@@ -287,9 +310,10 @@ def _fix_imports(body: list[cst.BaseStatement], module: cst.Module, still_used: 
                     added = True
                 if not names:
                     continue
-                names = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for a in names[:-1]] + [
-                    names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                ]
+                names = [
+                    a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                    for a in names[:-1]
+                ] + [names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
                 small = small.with_changes(names=names)
             smalls.append(small)
         if smalls:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable, Iterator, Sequence
 
 import libcst as cst
 from libcst.metadata import (
@@ -15,8 +15,8 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from codemods import _imports as imports
 from codemods import _cst as u
+from codemods import _imports as imports
 from codemods._api import Analysis, Codemod, FileContext, Finding, Safety, Settings, Span
 from codemods._imports import LINE_LENGTH
 
@@ -245,7 +245,9 @@ class HeavyImports(Codemod):
             return _apply_lazy_keyword(ctx.module, chosen)
         if ctx.settings.style == "lazy-modules":
             return _apply_lazy_modules(ctx.module, chosen)
-        return _LocalRewriter(ctx.module, plan, chosen, flags, lambda n: ctx.positions[n].start.column).rewrite()
+        return _LocalRewriter(
+            ctx.module, plan, chosen, flags, lambda n: ctx.positions[n].start.column
+        ).rewrite()
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,9 +278,7 @@ class _Analyzer:
         self.bindings: dict[str, _Binding] = {}
         self.flags: dict[str, _FlagBlock] = {}
         self.all_names, self.all_unknown = self._dunder_all()
-        self.classes = {
-            s.name.value: s for s in self.module.body if isinstance(s, cst.ClassDef)
-        }
+        self.classes = {s.name.value: s for s in self.module.body if isinstance(s, cst.ClassDef)}
         self.getattr_index, self.getattr_generated = self._module_getattr()
         self.globals_declared, self.signature_readers = self._scan()
 
@@ -439,9 +439,7 @@ class _Analyzer:
                         self._statement(small, stmt, index)
             elif isinstance(stmt, cst.Try):
                 self._try_block(stmt, index)
-            elif isinstance(stmt, cst.If) and (
-                u.is_type_checking_test(stmt.test) or u.is_main_guard(stmt)
-            ):
+            elif isinstance(stmt, cst.If) and (u.is_type_checking_test(stmt.test) or u.is_main_guard(stmt)):
                 continue
             elif not isinstance(stmt, cst.FunctionDef):
                 self._block_nested(stmt, "imported conditionally at module level")
@@ -450,9 +448,7 @@ class _Analyzer:
         plan = _Plan(self.bindings, self.flags, self.getattr_index, self.getattr_generated, groups)
         return Analysis(findings, plan)
 
-    def _heavy_aliases(
-        self, small: cst.Import | cst.ImportFrom
-    ) -> list[cst.ImportAlias] | None:
+    def _heavy_aliases(self, small: cst.Import | cst.ImportFrom) -> list[cst.ImportAlias] | None:
         """Aliases of a heavy import (``None`` for a heavy star import)."""
         if isinstance(small, cst.ImportFrom):
             if small.relative:
@@ -551,9 +547,11 @@ class _Analyzer:
         """The scope's assignments made by this alias. ``import a.b.c`` records ``a``, ``a.b``
         and ``a.b.c``; references to any of them are uses of the binding."""
         full = u.dotted_name(b.alias.name) or b.name
-        names = {b.name} if b.alias.asname is not None else {
-            ".".join(full.split(".")[:i]) for i in range(1, full.count(".") + 2)
-        }
+        names = (
+            {b.name}
+            if b.alias.asname is not None
+            else {".".join(full.split(".")[:i]) for i in range(1, full.count(".") + 2)}
+        )
         own = [
             a for n in names for a in self.gscope.assignments[n]
             if getattr(a, "node", None) is b.small
@@ -609,7 +607,12 @@ class _Analyzer:
 
         users: list[cst.CSTNode] = []
         accesses = self.ctx.in_source_order(
-            {acc for a in own for acc in a.references if not u.bound_in_a_function(name, acc.node, self.parents, self._locals)}
+            {
+                acc
+                for a in own
+                for acc in a.references
+                if not u.bound_in_a_function(name, acc.node, self.parents, self._locals)
+            }
         )
         for access in accesses:
             self._classify(b, access, users)
@@ -657,7 +660,7 @@ class _Analyzer:
         if isinstance(owner, cst.Param):
             owner = self._enclosing(owner, (cst.FunctionDef, cst.Lambda))
         if isinstance(owner, cst.AnnAssign):
-            where, target, kind = self._context(owner)
+            where, target, _kind = self._context(owner)
             container = self._enclosing(owner, (cst.FunctionDef, cst.ClassDef, cst.Module))
             if isinstance(container, cst.FunctionDef):
                 # A local variable annotation is never evaluated.
@@ -806,7 +809,8 @@ class _Analyzer:
                 parts.append(f"Move `{stmt}` into {names}")
             if b.annotation_uses:
                 parts.append(
-                    ("and" if parts else "Move it") + " under `if TYPE_CHECKING:`"
+                    ("and" if parts else "Move it")
+                    + " under `if TYPE_CHECKING:`"
                     + (" with quoted annotations" if b.quote else "")
                 )
             help_ = " ".join(parts)
@@ -945,9 +949,7 @@ class _Analyzer:
                 raise _Blocked("an `except` clause binds the exception", handler)
             paths.append(flags_in(handler.body.body, allow_imports=False, allow_calls=True))
         if len(flags_ok) != 1:
-            raise _Blocked(
-                "the block sets no flag" if not flags_ok else "the block sets several flags", node
-            )
+            raise _Blocked("the block sets no flag" if not flags_ok else "the block sets several flags", node)
         flag = next(iter(flags_ok))
         if any(flag not in p for p in paths):
             raise _Blocked(f"`{flag}` is not set on every path", node)
@@ -1215,7 +1217,9 @@ class _LocalRewriter(cst.CSTTransformer):
 def _header(fn: cst.FunctionDef) -> str:
     """The ``def ...:`` lines of a function, without decorators or body."""
     stub = fn.with_changes(
-        body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])]), decorators=[], leading_lines=[]
+        body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])]),
+        decorators=[],
+        leading_lines=[],
     )
     code = cst.Module(body=[stub]).code
     return code[: code.rindex(":") + 1]
@@ -1253,7 +1257,9 @@ def _refit_header(original: cst.FunctionDef, updated: cst.FunctionDef, column: i
             texts.append(item)
             continue
         assert isinstance(item, cst.Param)
-        item = item.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_param=cst.SimpleWhitespace(""))
+        item = item.with_changes(
+            comma=cst.MaybeSentinel.DEFAULT, whitespace_after_param=cst.SimpleWhitespace("")
+        )
         texts.append(bare.code_for_node(item).strip())
     if not texts or any("\n" in t for t in texts):
         return updated
@@ -1419,7 +1425,9 @@ def _flag_replacement(f: _FlagBlock, original: cst.BaseStatement) -> list[cst.Ba
 
 def _add_module_getattr(body: list[cst.BaseStatement], flags: list[_FlagBlock]) -> list[cst.BaseStatement]:
     probes = {f.probe for f in flags}
-    last_probe = max(i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef) and s.name.value in probes)
+    last_probe = max(
+        i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef) and s.name.value in probes
+    )
     return u.add_getattr_branches(body, [(f.flag, f"{f.probe}()") for f in flags], last_probe)
 
 
@@ -1453,7 +1461,17 @@ def _apply_lazy_keyword(module: cst.Module, chosen: list[_Binding]) -> cst.Modul
                 rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
                 smalls.append(small.with_changes(names=rest))
                 lazy[-1] = lazy[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                extra.append(cst.SimpleStatementLine(body=[_lazy_node(small.with_changes(names=lazy, lpar=None, rpar=None) if isinstance(small, cst.ImportFrom) else small.with_changes(names=lazy))]))
+                extra.append(
+                    cst.SimpleStatementLine(
+                        body=[
+                            _lazy_node(
+                                small.with_changes(names=lazy, lpar=None, rpar=None)
+                                if isinstance(small, cst.ImportFrom)
+                                else small.with_changes(names=lazy)
+                            )
+                        ]
+                    )
+                )
             else:
                 smalls.append(_lazy_node(small))
         out.append(stmt.with_changes(body=smalls))
@@ -1496,9 +1514,7 @@ def _apply_lazy_modules(module: cst.Module, chosen: list[_Binding]) -> cst.Modul
             and isinstance(small.value, (cst.List, cst.Tuple))
         ):
             have = [
-                e.value.evaluated_value
-                for e in small.value.elements
-                if isinstance(e.value, cst.SimpleString)
+                e.value.evaluated_value for e in small.value.elements if isinstance(e.value, cst.SimpleString)
             ]
             names = list(dict.fromkeys([*have, *wanted]))
             new = cst.parse_statement(f"__lazy_modules__ = {names!r}\n".replace("'", '"'))
@@ -1513,7 +1529,8 @@ def _apply_lazy_modules(module: cst.Module, chosen: list[_Binding]) -> cst.Modul
         new = new.with_changes(leading_lines=getattr(first, "leading_lines", []))
         body[idx] = first.with_changes(leading_lines=[])  # type: ignore[call-arg]
     if idx > 0:
-        new = new.with_changes(leading_lines=[cst.EmptyLine()] if not new.leading_lines else new.leading_lines)
+        new = new.with_changes(
+            leading_lines=[cst.EmptyLine()] if not new.leading_lines else new.leading_lines
+        )
     body.insert(idx, new)
     return module.with_changes(body=body)
-

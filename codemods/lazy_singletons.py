@@ -6,14 +6,13 @@ import ast
 import io
 import re
 import tokenize
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import libcst as cst
 
-from codemods import _imports as imports
-from codemods._imports import LINE_LENGTH
 from codemods import _cst as u
+from codemods import _imports as imports
 from codemods._api import (
     Analysis,
     Codemod,
@@ -26,6 +25,7 @@ from codemods._api import (
     Span,
     resolve_relative,
 )
+from codemods._imports import LINE_LENGTH
 from codemods._singleton_plan import (
     DEFAULT_CHEAP,
     DEFAULT_FACTORIES,
@@ -225,7 +225,9 @@ class LazySingletons(Codemod):
     @staticmethod
     def external_names(facts: Mapping[str, ModuleFacts], settings: Settings) -> set[str]:
         """Names the engine looks up in the installed packages (``settings.definitions``)."""
-        return external_names(facts, settings.singleton_factories or DEFAULT_FACTORIES, settings.cheap_calls or DEFAULT_CHEAP)
+        return external_names(
+            facts, settings.singleton_factories or DEFAULT_FACTORIES, settings.cheap_calls or DEFAULT_CHEAP
+        )
 
     def prefilter(self, text: str, settings: Settings) -> bool:
         return False  # a project-level codemod runs where the plan gives the file a slice
@@ -336,7 +338,7 @@ class _Analyzer:
 
     def run(self) -> Analysis:
         own: dict[str, _Own] = {}
-        by_line = {i: s for i, s in enumerate(self.module.body)}
+        by_line = dict(enumerate(self.module.body))
         lazy_statements: set[int] = set()
         for p in self.mp.own:
             found = self._find_assignment(p)
@@ -349,7 +351,9 @@ class _Analyzer:
                 accessor = self._find_accessor(p)
                 if accessor is None:
                     del own[p.name]
-                    self._blocked(p.name, p.line, f"`{p.getter}()` is not the plain accessor the plan expects")
+                    self._blocked(
+                        p.name, p.line, f"`{p.getter}()` is not the plain accessor the plan expects"
+                    )
                     continue
                 own[p.name].accessor = accessor
             if p.kind == "build":
@@ -368,15 +372,17 @@ class _Analyzer:
             ok[name] = o
         refs = self._refs(lazy_statements)
         for o in ok.values():
-            o.touched = {i for n in [*o.reads, *o.schema_reads] if (i := self.top_statement(n)) is not None} | {o.index}
+            o.touched = {
+                i for n in [*o.reads, *o.schema_reads] if (i := self.top_statement(n)) is not None
+            } | {o.index}
         for r in refs.values():
             r.touched = {i for n in r.reads if (i := self.top_statement(n)) is not None}
         self.findings.extend(_blocked_findings(self.mp))
-        for name, o in ok.items():
+        for o in ok.values():
             if o.plan.kind == "proxy" and not o.reads:
                 continue  # nothing to rewrite here; other modules' reads carry the decision
             self.findings.append(self._own_finding(o))
-        for key, r in refs.items():
+        for _key, r in refs.items():
             if r.removed and not r.reads:
                 self.findings.append(self._moved_finding(r))
                 continue
@@ -422,7 +428,11 @@ class _Analyzer:
         value = " ".join(self.module.code_for_node(o.value).split())
         if len(value) > 60:
             value = value[:57] + "..."
-        extra = f" and runs the schema work on line {', '.join(str(x) for x in p.schema_lines)}" if p.schema_lines else ""
+        extra = (
+            f" and runs the schema work on line {', '.join(str(x) for x in p.schema_lines)}"
+            if p.schema_lines
+            else ""
+        )
         if p.remote_schema:
             where = ", ".join(f"{path}:{line}" for path, line, _ in p.remote_schema)
             extra += f"{' and' if extra else ' and runs'} the schema work of {where}"
@@ -442,16 +452,24 @@ class _Analyzer:
             related=related,
         )
 
-    def _stale_prose(self, stmt: cst.BaseStatement, name: str, getter: str) -> tuple[tuple[Location, str], ...]:
+    def _stale_prose(
+        self, stmt: cst.BaseStatement, name: str, getter: str
+    ) -> tuple[tuple[Location, str], ...]:
         """Prose that will be wrong once the object is built on first use: the module docstring,
         or a comment on the assignment, saying it is made at import. Reported as a note on the
         change (a Location, not a Span: a Span beside a fix is one of its risks), never rewritten."""
         out: list[tuple[Location, str]] = []
         note = f"note: says `{name}` is made at import; after this change `{getter}()` builds it on first use (update the prose)"
         first = self.module.body[0] if self.module.body else None
-        if first is not None and u.is_docstring(first) and _AT_IMPORT.search(self.module.code_for_node(first)):
+        if (
+            first is not None
+            and u.is_docstring(first)
+            and _AT_IMPORT.search(self.module.code_for_node(first))
+        ):
             out.append((Location(self.ctx.path, self.span(first).line), "the module docstring " + note[6:]))
-        comments = [line.comment.value for line in getattr(stmt, "leading_lines", ()) if line.comment is not None]
+        comments = [
+            line.comment.value for line in getattr(stmt, "leading_lines", ()) if line.comment is not None
+        ]
         trailing = getattr(getattr(stmt, "trailing_whitespace", None), "comment", None)
         if trailing is not None:
             comments.append(trailing.value)
@@ -549,7 +567,12 @@ class _Analyzer:
         for index, stmt in enumerate(self.module.body):
             for small in u.iter_small_statements(stmt):
                 if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-                    base = resolve_relative(self.ctx.module_name, self.is_package, len(small.relative), u.dotted_name(small.module) if small.module else None)
+                    base = resolve_relative(
+                        self.ctx.module_name,
+                        self.is_package,
+                        len(small.relative),
+                        u.dotted_name(small.module) if small.module else None,
+                    )
                     for alias in small.names:
                         name = u.dotted_name(alias.name) or ""
                         p = by_target.get((base or "", name))
@@ -606,7 +629,9 @@ class _Analyzer:
                 else:
                     r.keep_alias = True
 
-    def _attribute_reads(self, by_target: dict, module_aliases: dict[str, str], refs: dict[str, _Ref]) -> None:
+    def _attribute_reads(
+        self, by_target: dict, module_aliases: dict[str, str], refs: dict[str, _Ref]
+    ) -> None:
         analyzer = self
 
         class V(cst.CSTVisitor):
@@ -692,7 +717,9 @@ class _Rewriter(cst.CSTTransformer):
         return updated
 
     def rewrite(self) -> cst.Module:
-        touched = {i for o in self.own.values() for i in o.touched} | {i for r in self.refs.values() for i in r.touched}
+        touched = {i for o in self.own.values() for i in o.touched} | {
+            i for r in self.refs.values() for i in r.touched
+        }
         new_module = u.visit_touched(self.module, self, touched)
         body = list(new_module.body)
         original = self.module.body
@@ -727,7 +754,9 @@ class _Rewriter(cst.CSTTransformer):
                 generated, annotation, tc = self._generated(o, body)
                 if tc:
                     tc_imports.append(tc)
-                needs_tc.append(f"{o.plan.name}: {annotation}" if annotation else f"{o.plan.name} = {o.plan.getter}()")
+                needs_tc.append(
+                    f"{o.plan.name}: {annotation}" if annotation else f"{o.plan.name} = {o.plan.getter}()"
+                )
                 if not lock_added:
                     lock = cst.parse_module(
                         "_lazify_lock = threading.RLock()\n"
@@ -756,9 +785,13 @@ class _Rewriter(cst.CSTTransformer):
             guard = imports.ensure_type_checking(out)
             if guard != "TYPE_CHECKING":
                 out = [
-                    s.with_changes(test=cst.parse_expression(guard))
-                    if isinstance(s, cst.If) and u.dotted_name(s.test) == "TYPE_CHECKING" and s not in body
-                    else s
+                    (
+                        s.with_changes(test=cst.parse_expression(guard))
+                        if isinstance(s, cst.If)
+                        and u.dotted_name(s.test) == "TYPE_CHECKING"
+                        and s not in body
+                        else s
+                    )
                     for s in out
                 ]
             if tc_imports:
@@ -775,7 +808,9 @@ class _Rewriter(cst.CSTTransformer):
             )
         return new_module.with_changes(body=out)
 
-    def _generated(self, o: _Own, body: list[cst.BaseStatement]) -> tuple[list[cst.BaseStatement], str | None, str | None]:
+    def _generated(
+        self, o: _Own, body: list[cst.BaseStatement]
+    ) -> tuple[list[cst.BaseStatement], str | None, str | None]:
         p = o.plan
         value = self.module.code_for_node(o.value)
         # Reads inside the value were replaced by the transformer: take the updated statement's value.
@@ -800,11 +835,14 @@ class _Rewriter(cst.CSTTransformer):
         for i in o.schema:
             stmt = body[i]
             schema_code += "".join(
-                " " * _BUILD_DEPTH + line + "\n" for line in cst.Module(body=[stmt]).code.strip("\n").split("\n")
+                " " * _BUILD_DEPTH + line + "\n"
+                for line in cst.Module(body=[stmt]).code.strip("\n").split("\n")
             )
         for path, line, code in p.remote_schema:
             # On its own line: a trailing comment could push the statement past the line length.
-            schema_code += " " * _BUILD_DEPTH + f"# moved here from {path}:{line}\n" + " " * _BUILD_DEPTH + f"{code}\n"
+            schema_code += (
+                " " * _BUILD_DEPTH + f"# moved here from {path}:{line}\n" + " " * _BUILD_DEPTH + f"{code}\n"
+            )
         target = "instance" if schema_code else p.name
         value = _reindent(_split_call(value, _BUILD_DEPTH + len(f"{target} = ")), " " * _BUILD_DEPTH)
         pad = " " * _BUILD_DEPTH
@@ -875,7 +913,11 @@ def _split_call(value: str, first: int, width: int = LINE_LENGTH) -> str:
         call = ast.parse(value, mode="eval").body
     except SyntaxError:
         return value
-    if not isinstance(call, ast.Call) or not (call.args or call.keywords) or call.end_col_offset != len(value):
+    if (
+        not isinstance(call, ast.Call)
+        or not (call.args or call.keywords)
+        or call.end_col_offset != len(value)
+    ):
         return value
     if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
         return value  # black's splits of *args / **kwargs follow the same rule, but keep it simple
@@ -909,7 +951,10 @@ def _reindent(code: str, indent: str) -> str:
         return code
     first, *rest = code.split("\n")
     return "\n".join(
-        [first, *(line if n in inside or not line.strip() else indent + line for n, line in enumerate(rest, 2))]
+        [
+            first,
+            *(line if n in inside or not line.strip() else indent + line for n, line in enumerate(rest, 2)),
+        ]
     )
 
 
@@ -930,7 +975,9 @@ def _module_names(module: cst.Module) -> set[str]:
     names = set()
     for stmt in module.body:
         for small in u.iter_small_statements(stmt):
-            if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
+            if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+                small.names, cst.ImportStar
+            ):
                 names.update(u.alias_binding(a) for a in small.names)
         if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
             names.add(stmt.name.value)
@@ -948,7 +995,9 @@ def _comments(node: cst.CSTNode) -> list[cst.Comment]:
     return found
 
 
-def _swap_aliases(stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAlias, _Ref]]) -> cst.SimpleStatementLine | None:
+def _swap_aliases(
+    stmt: cst.SimpleStatementLine, swaps: list[tuple[cst.ImportAlias, _Ref]]
+) -> cst.SimpleStatementLine | None:
     """``from m import x`` -> ``from m import get_x`` (keeping ``x`` where it is still needed,
     dropping it where nothing reads it any more: None when nothing is left to import)."""
     ids = {id(a): r for a, r in swaps}

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 __version__ = "0.1.0"
 
 
-@lru_cache(maxsize=None)
+@cache
 def build_id() -> str:
     """The version plus a fingerprint of lazify's own source files (size and mtime), so an
     editable install never reuses cache entries written by different code."""
     h = hashlib.blake2b(__version__.encode(), digest_size=12)
     for package in ("lazifier", "codemods"):
         root = Path(__file__).resolve().parent.parent / package
-        for f in sorted(root.glob("*.py")):
+        for f in sorted(root.rglob("*.py")):
             st = f.stat()
-            h.update(f"{package}/{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+            h.update(f"{package}/{f.relative_to(root).as_posix()}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()

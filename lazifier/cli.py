@@ -9,8 +9,9 @@ import sys
 import textwrap
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from codemods import BY_CODE, by_name_or_code
 from lazifier import __version__
@@ -20,11 +21,11 @@ from lazifier.report import (
     EXIT_OK,
     Colors,
     RunReport,
+    render_errors,
     render_github,
     render_json,
     render_patch,
     render_sarif,
-    render_errors,
     render_text,
     write_stderr,
 )
@@ -83,9 +84,7 @@ def _width() -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lazify", description=DESCRIPTION, formatter_class=_Formatter
-    )
+    parser = argparse.ArgumentParser(prog="lazify", description=DESCRIPTION, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"lazify {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -96,47 +95,105 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=APPLY_EPILOG,
         formatter_class=_Formatter,
     )
-    apply.add_argument("paths", nargs="*", metavar="PATH", type=Path, help="files or directories (default: .)")
+    apply.add_argument(
+        "paths", nargs="*", metavar="PATH", type=Path, help="files or directories (default: .)"
+    )
     mode = apply.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", "--check", dest="dry_run", action="store_true",
-                      help="write nothing; print the patch and exit 1 if anything would change")
+    mode.add_argument(
+        "--dry-run",
+        "--check",
+        dest="dry_run",
+        action="store_true",
+        help="write nothing; print the patch and exit 1 if anything would change",
+    )
     mode.add_argument("-y", "--yes", action="store_true", help="apply without review")
-    apply.add_argument("--select", metavar="CODEMODS", type=_csv, help="only these codemods (names or codes, comma-separated)")
+    apply.add_argument(
+        "--select",
+        metavar="CODEMODS",
+        type=_csv,
+        help="only these codemods (names or codes, comma-separated)",
+    )
     apply.add_argument("--ignore", metavar="CODEMODS", type=_csv, help="skip these codemods")
     apply.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply unsafe rewrites")
-    apply.add_argument("--strict", action="store_true", default=None,
-                       help="blocked findings and unapplied unsafe fixes count as changes (exit 1)")
-    apply.add_argument("--style", choices=("local", "lazy-keyword", "lazy-modules"),
-                       help="heavy-imports: function-local imports (default), PEP 810 `lazy import`, or `__lazy_modules__`")
-    apply.add_argument("--module-app", choices=("eager", "lazy", "none"),
-                       help="app-factory: keep `app = create_app()` (default), bind `app` to a stand-in that builds it on first use, or drop it")
+    apply.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="blocked findings and unapplied unsafe fixes count as changes (exit 1)",
+    )
+    apply.add_argument(
+        "--style",
+        choices=("local", "lazy-keyword", "lazy-modules"),
+        help="heavy-imports: function-local imports (default), PEP 810 `lazy import`, or `__lazy_modules__`",
+    )
+    apply.add_argument(
+        "--module-app",
+        choices=("eager", "lazy", "none"),
+        help="app-factory: keep `app = create_app()` (default), bind `app` to a stand-in that builds it on first use, or drop it",
+    )
     apply.add_argument("--target-version", choices=TARGET_VERSIONS, help="oldest Python the code must run on")
     apply.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per core)")
-    apply.add_argument("--output-format", choices=("text", "json", "github", "sarif"), default="text",
-                       help="text: patch on stdout, report on stderr; json; github annotations; sarif (2.1.0)")
-    apply.add_argument("--exit-zero", action="store_true",
-                       help="exit 0 even when changes (or, with --strict, blocked findings) are found; "
-                       "usage errors and files that could not be processed still exit 2")
-    apply.add_argument("--stdin-filename", metavar="PATH", type=Path,
-                       help="read the source from stdin (PATH `-`) as the file at PATH: its configuration, "
-                       "module name, report and project")
-    apply.add_argument("--format", dest="formatter", choices=FORMATTERS, metavar="black|ruff",
-                       help="format the files lazify changes with this formatter and the project's config "
-                       "(default: keep each file's formatting)")
-    apply.add_argument("--force-exclude", action="store_true", default=None,
-                       help="skip excluded files even when named as PATHs (for pre-commit)")
+    apply.add_argument(
+        "--output-format",
+        choices=("text", "json", "github", "sarif"),
+        default="text",
+        help="text: patch on stdout, report on stderr; json; github annotations; sarif (2.1.0)",
+    )
+    apply.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when changes (or, with --strict, blocked findings) are found; "
+        "usage errors and files that could not be processed still exit 2",
+    )
+    apply.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        type=Path,
+        help="read the source from stdin (PATH `-`) as the file at PATH: its configuration, "
+        "module name, report and project",
+    )
+    apply.add_argument(
+        "--format",
+        dest="formatter",
+        choices=FORMATTERS,
+        metavar="black|ruff",
+        help="format the files lazify changes with this formatter and the project's config "
+        "(default: keep each file's formatting)",
+    )
+    apply.add_argument(
+        "--force-exclude",
+        action="store_true",
+        default=None,
+        help="skip excluded files even when named as PATHs (for pre-commit)",
+    )
     apply.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    apply.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour output (default: on a terminal)")
+    apply.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour output (default: on a terminal)",
+    )
     apply.add_argument("-q", "--quiet", action="store_true", help="print only the summary on stderr")
     vcs = apply.add_argument_group("git (not with --dry-run)")
-    vcs.add_argument("--allow-dirty", action="store_true",
-                     help="rewrite files that have uncommitted changes (by default lazify refuses, naming them)")
-    vcs.add_argument("--branch", metavar="NAME",
-                     help="create branch NAME at HEAD and check it out before writing (NAME must not exist)")
-    vcs.add_argument("--commit", action="store_true",
-                     help="commit the changes, one commit per codemod; other staged changes stay staged and uncommitted")
+    vcs.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="rewrite files that have uncommitted changes (by default lazify refuses, naming them)",
+    )
+    vcs.add_argument(
+        "--branch",
+        metavar="NAME",
+        help="create branch NAME at HEAD and check it out before writing (NAME must not exist)",
+    )
+    vcs.add_argument(
+        "--commit",
+        action="store_true",
+        help="commit the changes, one commit per codemod; other staged changes stay staged and uncommitted",
+    )
 
-    sub.add_parser("codemods", help="list the codemods", description="List the codemods.", formatter_class=_Formatter)
+    sub.add_parser(
+        "codemods", help="list the codemods", description="List the codemods.", formatter_class=_Formatter
+    )
     config = sub.add_parser(
         "config", help="print the effective settings and where each comes from",
         description="Print the settings a run on PATHs would use: each key of [tool.lazify] with its "
@@ -144,9 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
         "about the project.",
         formatter_class=_Formatter,
     )  # fmt: skip
-    config.add_argument("paths", nargs="*", metavar="PATH", type=Path, help="files or directories (default: .)")
-    explain = sub.add_parser("explain", help="print a codemod's documentation",
-                             description="Print a codemod's documentation.", formatter_class=_Formatter)
+    config.add_argument(
+        "paths", nargs="*", metavar="PATH", type=Path, help="files or directories (default: .)"
+    )
+    explain = sub.add_parser(
+        "explain",
+        help="print a codemod's documentation",
+        description="Print a codemod's documentation.",
+        formatter_class=_Formatter,
+    )
     explain.add_argument("codemod", metavar="NAME-OR-CODE")
     from lazifier.doctor.command import add_parser as add_doctor
 
@@ -192,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # flush of stdout from printing a traceback of its own.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
-    except Exception as e:  # noqa: BLE001 - the last resort: one line, never a traceback
+    except Exception as e:
         write_stderr(_unexpected(e))
         return EXIT_ERROR
 
@@ -342,14 +405,21 @@ def _apply(args: argparse.Namespace) -> int:
         formatter_command(args.formatter)  # a missing formatter is an error before any work
     repo = _repository(args, settings.project_root)
     progress = _Progress(sys.stderr.isatty() and not args.quiet)
-    engine = Engine(settings, paths, jobs=args.jobs, use_cache=not args.no_cache, progress=progress, write=not args.dry_run)
+    engine = Engine(
+        settings,
+        paths,
+        jobs=args.jobs,
+        use_cache=not args.no_cache,
+        progress=progress,
+        write=not args.dry_run,
+    )
     try:
         return _apply_with(engine, args, settings, repo, progress)
     finally:
         engine.close()
 
 
-def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Progress) -> int:  # noqa: ANN001
+def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Progress) -> int:
     """The run itself, once the engine has the project (and, when it writes, its lock)."""
     from lazifier.transform import Policy
     from lazifier.writer import WriteFailed
@@ -386,7 +456,9 @@ def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Pro
 
         term = Terminal.open(args.color)  # stderr, or stdin's terminal when stderr is redirected
         if term is None:
-            write_stderr("lazify: error: can't open the terminal standard input is on to review the changes; pass --yes or --dry-run")
+            write_stderr(
+                "lazify: error: can't open the terminal standard input is on to review the changes; pass --yes or --dry-run"
+            )
             return EXIT_ERROR
         try:
             ask = term.questionary_ask()
@@ -406,7 +478,9 @@ def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Pro
 
     if args.formatter and report.changed_files:
         encodings = {r.path: engine.sources[r.path].decoded.encoding for r in report.changed_files}
-        report.write_errors.update(format_results(args.formatter, report.changed_files, encodings, root, jobs=engine.jobs))
+        report.write_errors.update(
+            format_results(args.formatter, report.changed_files, encodings, root, jobs=engine.jobs)
+        )
     commits: list[str] = []
     interrupted = False
     if not args.dry_run and report.changed_files:
@@ -422,7 +496,9 @@ def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Pro
             made = f"; {len(commits)} commit(s) made before it" if commits else ""
             if isinstance(e, WriteFailed):
                 raise ConfigError(f"{e}{made}") from None
-            write_stderr(f"lazify: interrupted; nothing was written{' in this step' if commits else ''}{made}")
+            write_stderr(
+                f"lazify: interrupted; nothing was written{' in this step' if commits else ''}{made}"
+            )
             return 130
     elif not args.dry_run and args.branch is not None:
         write_stderr(f"lazify: nothing to write; branch {args.branch} not created")
@@ -456,7 +532,7 @@ def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Pro
     return report.exit_code()
 
 
-def _repository(args: argparse.Namespace, root: Path):  # noqa: ANN202 - lazifier.vcs.Repository | None
+def _repository(args: argparse.Namespace, root: Path):
     """The git repository the files are in, when lazify will write (GitPython is imported only
     then). --branch and --commit need one; their problems are found before any work."""
     if args.dry_run:
@@ -467,7 +543,9 @@ def _repository(args: argparse.Namespace, root: Path):  # noqa: ANN202 - lazifie
     wanted = [opt for opt, on in (("--branch", args.branch is not None), ("--commit", args.commit)) if on]
     if repo is None:
         if wanted:
-            raise ConfigError(f"{' and '.join(wanted)} need{'s' if len(wanted) == 1 else ''} a git repository, and {root} is not in one")
+            raise ConfigError(
+                f"{' and '.join(wanted)} need{'s' if len(wanted) == 1 else ''} a git repository, and {root} is not in one"
+            )
         return None
     if args.branch is not None:
         repo.check_new_branch(args.branch)
@@ -476,13 +554,15 @@ def _repository(args: argparse.Namespace, root: Path):  # noqa: ANN202 - lazifie
     return repo
 
 
-def _refuse_dirty(repo, args: argparse.Namespace, root: Path, rels: list[str], display) -> None:  # noqa: ANN001
+def _refuse_dirty(repo, args: argparse.Namespace, root: Path, rels: list[str], display) -> None:
     """Refuse to rewrite files that hold uncommitted work (unless --allow-dirty), and always
     with --commit, which would commit that work as lazify's."""
     dirty = repo.uncommitted([root / rel for rel in rels])
     if not dirty or (args.allow_dirty and not args.commit):
         return
-    names = "\n".join(f"  {display(p.relative_to(root).as_posix())} ({why})" for p, why in sorted(dirty.items()))
+    names = "\n".join(
+        f"  {display(p.relative_to(root).as_posix())} ({why})" for p, why in sorted(dirty.items())
+    )
     if args.commit:
         raise ConfigError(
             f"these files have uncommitted changes, and --commit would commit them as lazify's:\n{names}\n"
@@ -494,7 +574,7 @@ def _refuse_dirty(repo, args: argparse.Namespace, root: Path, rels: list[str], d
     )
 
 
-def _report(args: argparse.Namespace, settings, outcome, targets: int) -> RunReport:  # noqa: ANN001
+def _report(args: argparse.Namespace, settings, outcome, targets: int) -> RunReport:
     return RunReport(
         results=outcome.results,
         skipped=outcome.skipped,
@@ -544,7 +624,9 @@ def _apply_stdin(args: argparse.Namespace) -> int:
     if args.paths and [str(p) for p in args.paths] != ["-"]:
         raise ConfigError("standard input (`-`, or --stdin-filename) can't be combined with other paths")
     if args.branch is not None or args.commit:
-        raise ConfigError("--branch and --commit write to the repository; standard input writes only to stdout")
+        raise ConfigError(
+            "--branch and --commit write to the repository; standard input writes only to stdout"
+        )
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs must be at least 1")
     name = args.stdin_filename or Path("-")
@@ -562,13 +644,22 @@ def _apply_stdin(args: argparse.Namespace) -> int:
         write_stderr(err_colors.bold("lazify: ") + f"{args.stdin_filename} is excluded: nothing done.")
         return EXIT_OK
     engine = Engine(settings, [], jobs=args.jobs, use_cache=not args.no_cache, stdin=(rel, raw))
-    outcome = engine.run(Policy(unsafe_fixes=settings.unsafe_fixes), change_diffs=args.output_format in ("json", "sarif"))
+    outcome = engine.run(
+        Policy(unsafe_fixes=settings.unsafe_fixes), change_diffs=args.output_format in ("json", "sarif")
+    )
     report = _report(args, settings, outcome, targets=1)
     src = engine.sources[rel]
     texts = {rel: src.decoded.text} if src.decoded is not None else {}
     if args.formatter and report.changed_files:
-        report.write_errors.update(format_results(args.formatter, report.changed_files, {rel: src.decoded.encoding},  # type: ignore[union-attr]
-                                                  root, paths={rel: name.resolve()}))
+        report.write_errors.update(
+            format_results(
+                args.formatter,
+                report.changed_files,
+                {rel: src.decoded.encoding},  # type: ignore[union-attr]
+                root,
+                paths={rel: name.resolve()},
+            )
+        )
     data = raw
     for r in report.changed_files:
         try:
@@ -585,7 +676,9 @@ def _apply_stdin(args: argparse.Namespace) -> int:
         if machine is not None:
             sys.stdout.write(machine)
         else:
-            originals = {rel: (src.decoded.text, src.decoded.encoding, src.decoded.bom)} if src.decoded else {}
+            originals = (
+                {rel: (src.decoded.text, src.decoded.encoding, src.decoded.bom)} if src.decoded else {}
+            )
             sys.stdout.buffer.write(render_patch(report.changed_files, originals, prefix))
     else:
         # The input itself when nothing changed or the file can't be processed: an editor that
@@ -602,7 +695,7 @@ def _apply_stdin(args: argparse.Namespace) -> int:
     return report.exit_code()
 
 
-def _write(engine, report: RunReport) -> bool:  # noqa: ANN001
+def _write(engine, report: RunReport) -> bool:
     """Write the run's files, each decision in all its files or in none. True if Ctrl-C came
     while the files were being replaced (the write was finished first)."""
     from lazifier.review import decisions, write_groups
@@ -615,7 +708,7 @@ def _write(engine, report: RunReport) -> bool:  # noqa: ANN001
     return written.interrupted
 
 
-def _write_texts(  # noqa: ANN001
+def _write_texts(
     engine, texts: dict[str, str], previous: dict[str, str], groups: list[list[str]], failed: dict[str, str]
 ) -> Written:
     """Write ``texts``, each group all or none; files in ``failed`` can't be written, and hold
@@ -631,13 +724,19 @@ def _write_texts(  # noqa: ANN001
             data = src.decoded.encode(text)
             expected = content_hash(src.decoded.encode(previous[rel])) if rel in previous else src.hash
         except UnicodeEncodeError as e:
-            pending[rel] = Pending(rel, src.path, b"", "", problem=f"the new text can't be encoded as {src.decoded.encoding}: {e.reason}")
+            pending[rel] = Pending(
+                rel,
+                src.path,
+                b"",
+                "",
+                problem=f"the new text can't be encoded as {src.decoded.encoding}: {e.reason}",
+            )
             continue
         pending.setdefault(rel, Pending(rel, src.path, data, expected))
     return write_all([[pending[rel] for rel in g if rel in pending] for g in groups], engine.journal_dir)
 
 
-def _write_and_commit(engine, report: RunReport, selection, repo, colors: Colors, commits: list[str]) -> bool:  # noqa: ANN001
+def _write_and_commit(engine, report: RunReport, selection, repo, colors: Colors, commits: list[str]) -> bool:
     """--commit: write and commit codemod by codemod, in registry order. Each step's files are
     written each decision all or none, then committed (only those paths); the last step leaves
     exactly what a single run writes. A file that could not be written in one step is not

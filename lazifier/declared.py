@@ -16,9 +16,10 @@ import configparser
 import json
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -105,7 +106,11 @@ def _from_pyproject(data: dict[str, Any], package: str) -> Iterable[tuple[str, s
         for name, value in table.items():
             if normalize(name) != package:
                 continue
-            version = value if isinstance(value, str) else value.get("version", "") if isinstance(value, dict) else ""
+            version = (
+                value
+                if isinstance(value, str)
+                else value.get("version", "") if isinstance(value, dict) else ""
+            )
             yield _poetry_spec(version), f"{name} = {json.dumps(value)}"
 
 
@@ -212,8 +217,16 @@ def requirements(root: Path, config: Path | None, package: str) -> list[Requirem
     out += [Requirement(s, line, "setup.py") for s, line in _from_setup_py(root / "setup.py", package)]
     for name, value in _toml(root / "Pipfile").get("packages", {}).items():
         if normalize(name) == package:
-            version = value if isinstance(value, str) else value.get("version", "") if isinstance(value, dict) else ""
-            out.append(Requirement("" if version.strip() == "*" else version, f"{name} = {json.dumps(value)}", "Pipfile"))
+            version = (
+                value
+                if isinstance(value, str)
+                else value.get("version", "") if isinstance(value, dict) else ""
+            )
+            out.append(
+                Requirement(
+                    "" if version.strip() == "*" else version, f"{name} = {json.dumps(value)}", "Pipfile"
+                )
+            )
     return out
 
 
@@ -247,7 +260,11 @@ def locked_version(root: Path, package: str) -> tuple[str, str] | None:
                             return version, name
             continue
         for entry in _toml(path).get("package", []):
-            if isinstance(entry, dict) and normalize(str(entry.get("name", ""))) == package and entry.get("version"):
+            if (
+                isinstance(entry, dict)
+                and normalize(str(entry.get("name", ""))) == package
+                and entry.get("version")
+            ):
                 return str(entry["version"]), name
     return None
 

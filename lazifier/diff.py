@@ -15,9 +15,7 @@ def unified_diff(path: str, old: str, new: str, context: int = 3) -> str:
     if old == new:
         return ""
     out = [f"diff --git a/{path} b/{path}\n"]
-    for line in difflib.unified_diff(
-        split_lines(old), split_lines(new), f"a/{path}", f"b/{path}", n=context
-    ):
+    for line in difflib.unified_diff(split_lines(old), split_lines(new), f"a/{path}", f"b/{path}", n=context):
         if line.endswith("\n"):
             out.append(line)
         else:

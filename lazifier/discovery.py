@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pathspec
 
@@ -161,7 +161,11 @@ def _file(ap: Path, root: Path, out: FileSet) -> str | None:
         real_rel = _rel(real, root)
         if real_rel is None:
             out.skipped.append(
-                Skipped(rel, f"symlink to {real}, outside the project: not written through", kind="symlink out of the project")
+                Skipped(
+                    rel,
+                    f"symlink to {real}, outside the project: not written through",
+                    kind="symlink out of the project",
+                )
             )
             return None
         out.links[rel] = real_rel

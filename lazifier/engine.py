@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Callable
 
 from codemods import REGISTRY
 from codemods._api import ProjectView
@@ -94,7 +94,9 @@ class Engine:
         self.lock = ProjectLock(self.journal_dir)
         if read_only:
             if has_journal(self.journal_dir):
-                self.notes.append("an interrupted lazify run left a journal: this run reads the files as they are now")
+                self.notes.append(
+                    "an interrupted lazify run left a journal: this run reads the files as they are now"
+                )
         else:
             self._open(write)
         self.files: FileSet = discover(settings, paths)
@@ -112,7 +114,7 @@ class Engine:
         self.index()
         if self._project_level:
             # Which files have something to do depends on the whole project's plan.
-            planned = {m for m in self.plans}
+            planned = set(self.plans)
             extra = [
                 r for r in self.files.targets
                 if r in self.sources and self.sources[r].decoded is not None
@@ -130,7 +132,9 @@ class Engine:
         if holder is not None:
             who = f"another lazify run (pid {holder})" if holder else "another lazify run"
             if write:
-                raise ConfigError(f"{who} is writing to this project ({self.root}); try again when it has finished")
+                raise ConfigError(
+                    f"{who} is writing to this project ({self.root}); try again when it has finished"
+                )
             self.notes.append(f"{who} is writing to this project: this run reads the files as they are now")
             return
         if self.lock.held:
@@ -181,7 +185,7 @@ class Engine:
 
     # -- the index ---------------------------------------------------------------------------
 
-    @lru_cache(maxsize=None)  # noqa: B019 - one engine per run
+    @cache  # noqa: B019 - one engine per run
     def _is_package_dir(self, d: str) -> bool:
         return (self.root / d / "__init__.py").is_file()
 
@@ -230,7 +234,9 @@ class Engine:
         for rel, args in todo:
             if rel in facts:
                 mod, is_pkg = args[1], args[2]
-                self.cache.put_facts(rel, f"{FACTS_VERSION}:{self.sources[rel].hash}:{mod}:{is_pkg}", facts[rel])
+                self.cache.put_facts(
+                    rel, f"{FACTS_VERSION}:{self.sources[rel].hash}:{mod}:{is_pkg}", facts[rel]
+                )
         self._index = ProjectIndex(named, facts)
         self._syntax_errors(facts)
         self._plan(named, facts)
@@ -289,7 +295,9 @@ class Engine:
         tops = {m.split(".")[0] for m in modules}
         names = {n for n in names if n.split(".")[0] not in tops}
         dirs = installed.site_dirs(self.root)
-        self.codemod_settings = dataclasses.replace(self.codemod_settings, definitions=installed.definitions(names, dirs))
+        self.codemod_settings = dataclasses.replace(
+            self.codemod_settings, definitions=installed.definitions(names, dirs)
+        )
 
     def view(self, rel: str) -> ProjectView:
         index = self.index()
@@ -301,7 +309,11 @@ class Engine:
         itself are not asked about."""
         if "LZY004" not in self.codes:
             return {}
-        wanted = [q for q in self.index().calls_with_names.get(rel, ()) if q.split(".")[0] not in self._own_packages()]
+        wanted = [
+            q
+            for q in self.index().calls_with_names.get(rel, ())
+            if q.split(".")[0] not in self._own_packages()
+        ]
         if not wanted:
             return {}
         from lazifier import extensions, installed
@@ -309,7 +321,7 @@ class Engine:
         dirs = installed.site_dirs(self.root)
         return {q: extensions.inspect(q, dirs) for q in wanted}
 
-    @lru_cache(maxsize=None)  # noqa: B019 - one engine per run
+    @cache  # noqa: B019 - one engine per run
     def _own_packages(self) -> frozenset[str]:
         return frozenset(m.split(".")[0] for m in self.index().files)
 
@@ -383,7 +395,16 @@ class Engine:
                 cached += 1
                 continue
             text = texts[rel] if texts and rel in texts else src.decoded.text
-            args = (text, rel, self.module_of(rel), self.codemod_settings, self.codes, view, policy, change_diffs)
+            args = (
+                text,
+                rel,
+                self.module_of(rel),
+                self.codemod_settings,
+                self.codes,
+                view,
+                policy,
+                change_diffs,
+            )
             tasks.append((rel, key, args))
         # Largest files first: a big file started last would leave the other workers idle.
         # Results are keyed by path and reported sorted, so the order of work shows nowhere.
@@ -446,7 +467,7 @@ def lint_notes(settings: Settings, results: list[FileResult]) -> list[str]:
 
         try:
             data = read_pyproject(settings.config_path)
-        except Exception:  # noqa: BLE001
+        except Exception:
             data = {}
         tool = data.get("tool", {})
         ruff = tool.get("ruff", {})
@@ -459,7 +480,7 @@ def lint_notes(settings: Settings, results: list[FileResult]) -> list[str]:
             notes.append(
                 "the project enables ruff's PLC0415 (import-outside-top-level): it will flag the "
                 "function-local imports lazify writes; add them to `per-file-ignores` or use "
-                "`style = \"lazy-modules\"`"
+                '`style = "lazy-modules"`'
             )
         pylint = tool.get("pylint", {})
         control = pylint.get("messages control") or pylint.get("messages_control") or {}

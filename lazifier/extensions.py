@@ -22,17 +22,25 @@ def inspect(qualified: str, dirs: tuple[Path, ...]) -> ExtensionInit:
     """The verdict on ``qualified``'s constructor (``flask_sqlalchemy.SQLAlchemy``)."""
     short = qualified.rsplit(".", 1)[-1]
     if not dirs:
-        return ExtensionInit(qualified, "blocked", "the project has no environment (`.venv`, `venv`, `$VIRTUAL_ENV`) to read it from")
+        return ExtensionInit(
+            qualified,
+            "blocked",
+            "the project has no environment (`.venv`, `venv`, `$VIRTUAL_ENV`) to read it from",
+        )
     found = installed.definition(qualified, dirs)
     if found is None:
-        return ExtensionInit(qualified, "blocked", f"`{short}` is not an installed package's class lazify can read")
+        return ExtensionInit(
+            qualified, "blocked", f"`{short}` is not an installed package's class lazify can read"
+        )
     path, cls = found
     if not isinstance(cls, ast.ClassDef):
         return ExtensionInit(qualified, "blocked", f"`{short}` is not a class")
     methods = {s.name: s for s in cls.body if isinstance(s, ast.FunctionDef)}
     init, init_app = methods.get("__init__"), methods.get("init_app")
     if init is None or init_app is None:
-        return ExtensionInit(qualified, "blocked", f"`{short}` defines no `__init__` and `init_app` of its own in {path.name}")
+        return ExtensionInit(
+            qualified, "blocked", f"`{short}` defines no `__init__` and `init_app` of its own in {path.name}"
+        )
     return _judge(qualified, short, init, init_app)
 
 
@@ -44,7 +52,12 @@ def _literal(node: ast.expr | None) -> str | None:
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
     value = getattr(node, "value", None)
-    if isinstance(node, ast.Constant) and isinstance(value, str) and value.isprintable() and not set(value) & {'"', "\\"}:
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(value, str)
+        and value.isprintable()
+        and not set(value) & {'"', "\\"}
+    ):
         return f'"{value}"'  # as black writes it
     return ast.unparse(node)
 
@@ -105,22 +118,36 @@ def _judge(qualified: str, short: str, init: ast.FunctionDef, init_app: ast.Func
     # The last statement: `if app is not None: self.init_app(app, ...)`.
     last = body[-1] if body else None
     tests = _not_none_test(last.test, app) if isinstance(last, ast.If) else None
-    call = _init_call(last.body[0], app) if isinstance(last, ast.If) and len(last.body) == 1 and not last.orelse else None
+    call = (
+        _init_call(last.body[0], app)
+        if isinstance(last, ast.If) and len(last.body) == 1 and not last.orelse
+        else None
+    )
     if last is None or tests is None or call is None:
-        return ExtensionInit(qualified, "blocked", f"`{short}.__init__` does not end by calling `self.init_app({app})` when `{app}` is given")
+        return ExtensionInit(
+            qualified,
+            "blocked",
+            f"`{short}.__init__` does not end by calling `self.init_app({app})` when `{app}` is given",
+        )
     forwarded: list[str] = []
     for a in call.args[1:]:
         if not (isinstance(a, ast.Name) and a.id in params):
-            return ExtensionInit(qualified, "blocked", f"`{short}.__init__` passes `{ast.unparse(a)}` to `init_app`")
+            return ExtensionInit(
+                qualified, "blocked", f"`{short}.__init__` passes `{ast.unparse(a)}` to `init_app`"
+            )
         forwarded.append(a.id)
     for k in call.keywords:
         if k.arg is None and isinstance(k.value, ast.Name) and k.value.id == var_keyword:
             forwarded.append(f"**{var_keyword}")
         else:
-            return ExtensionInit(qualified, "blocked", f"`{short}.__init__` passes `{ast.unparse(k)}` to `init_app`")
+            return ExtensionInit(
+                qualified, "blocked", f"`{short}.__init__` passes `{ast.unparse(k)}` to `init_app`"
+            )
     init_params, init_defs = _positional(init_app)
     positions = [p for p in forwarded if not p.startswith("**")]
-    init_defaults = tuple(init_defs.get(init_params[i + 1]) if i + 1 < len(init_params) else None for i in range(len(positions)))
+    init_defaults = tuple(
+        init_defs.get(init_params[i + 1]) if i + 1 < len(init_params) else None for i in range(len(positions))
+    )
     # Everything before it: the app may not appear; keeping it is unsafe, anything else blocks.
     kept = None
     for stmt in body[:-1]:
@@ -133,7 +160,11 @@ def _judge(qualified: str, short: str, init: ast.FunctionDef, init_app: ast.Func
         ):  # fmt: skip
             kept = stmt.targets[0].attr
             continue
-        return ExtensionInit(qualified, "blocked", f"`{short}.__init__` does more with `{app}` than pass it to `init_app` (line {stmt.lineno})")
+        return ExtensionInit(
+            qualified,
+            "blocked",
+            f"`{short}.__init__` does more with `{app}` than pass it to `init_app` (line {stmt.lineno})",
+        )
     stored_only = []
     for p in params[1:]:
         uses = [s for s in body[:-1] if p in _names(s)]
@@ -143,15 +174,15 @@ def _judge(qualified: str, short: str, init: ast.FunctionDef, init_app: ast.Func
             for s in uses
         ):  # fmt: skip
             stored_only.append(p)
-    common = dict(
-        params=tuple(params),
-        defaults=tuple((k, v) for k, v in defaults.items() if v is not None),
-        var_keyword=var_keyword,
-        init_args=tuple(forwarded),
-        init_defaults=init_defaults,
-        not_none=tuple(t for t in tests if t != app),
-        stored_only=tuple(stored_only),
-    )
+    common = {
+        "params": tuple(params),
+        "defaults": tuple((k, v) for k, v in defaults.items() if v is not None),
+        "var_keyword": var_keyword,
+        "init_args": tuple(forwarded),
+        "init_defaults": init_defaults,
+        "not_none": tuple(t for t in tests if t != app),
+        "stored_only": tuple(stored_only),
+    }
     if kept is not None:
         return ExtensionInit(
             qualified, "unsafe",

@@ -56,7 +56,9 @@ class _Dynamic(Exception):
 
 def _future_annotations(tree: ast.Module) -> bool:
     return any(
-        isinstance(s, ast.ImportFrom) and s.module == "__future__" and any(a.name == "annotations" for a in s.names)
+        isinstance(s, ast.ImportFrom)
+        and s.module == "__future__"
+        and any(a.name == "annotations" for a in s.names)
         for s in tree.body
     )
 

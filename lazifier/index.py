@@ -13,8 +13,8 @@ import hashlib
 import re
 import warnings
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from codemods import REGISTRY
 from codemods._api import Location, ProjectView, resolve_relative
@@ -186,8 +186,14 @@ def _calls_with_names(body: list[ast.stmt], aliases: Mapping[str, str]) -> set[s
     out: set[str] = set()
     for s in body:
         value = s.value if isinstance(s, (ast.Expr, ast.Assign, ast.AnnAssign)) else None
-        if isinstance(value, ast.Call) and any(isinstance(a, ast.Name) for a in [*value.args, *(k.value for k in value.keywords)]):
-            chain = _chain_through_calls(value.func) if isinstance(value.func, (ast.Name, ast.Attribute)) else None
+        if isinstance(value, ast.Call) and any(
+            isinstance(a, ast.Name) for a in [*value.args, *(k.value for k in value.keywords)]
+        ):
+            chain = (
+                _chain_through_calls(value.func)
+                if isinstance(value.func, (ast.Name, ast.Attribute))
+                else None
+            )
             if chain and chain[0] in aliases:
                 out.add(".".join([aliases[chain[0]], *chain[1:]]))
         elif isinstance(s, (ast.If, ast.Try)):
@@ -286,7 +292,10 @@ class ProjectIndex:
                         self.refs[prefix][parts[i]].append((Location(rel, line), _HOW[how].format(d=dotted)))
 
     def view(
-        self, rel: str, plans: Mapping[str, object] | None = None, extensions: Mapping[str, object] | None = None
+        self,
+        rel: str,
+        plans: Mapping[str, object] | None = None,
+        extensions: Mapping[str, object] | None = None,
     ) -> ProjectView:
         mod = self.module_of.get(rel)
         if mod is None:
@@ -296,7 +305,9 @@ class ProjectIndex:
             module=mod,
             star_imported_by=tuple(sorted(self.star.get(mod, ()))),
             external_refs={k: tuple(sorted(set(v))) for k, v in sorted(refs.items())},
-            configured_at_import={k: tuple(sorted(set(v))) for k, v in sorted(self.at_import.get(mod, {}).items())},
+            configured_at_import={
+                k: tuple(sorted(set(v))) for k, v in sorted(self.at_import.get(mod, {}).items())
+            },
             annotation_readers=frozenset(self.readers & self.defined.get(rel, set())),
             plans=dict(plans or {}),
             extensions=dict(extensions or {}),  # type: ignore[arg-type]

@@ -17,8 +17,8 @@ import functools
 import os
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 #: How many re-exports a name is followed through before giving up.
 MAX_HOPS = 12
@@ -41,7 +41,9 @@ def environments(root: Path) -> tuple[Path, ...]:
 
 
 def _site_packages(prefix: Path) -> list[Path]:
-    dirs = sorted(prefix.glob("lib/python3*/site-packages")) + sorted(prefix.glob("lib64/python3*/site-packages"))
+    dirs = sorted(prefix.glob("lib/python3*/site-packages")) + sorted(
+        prefix.glob("lib64/python3*/site-packages")
+    )
     dirs.append(prefix / "Lib" / "site-packages")  # Windows layout
     return [d for d in dirs if d.is_dir()]
 
@@ -241,4 +243,15 @@ def definition(qualified: str, dirs: tuple[Path, ...]) -> tuple[Path, ast.stmt] 
     return None
 
 
-__all__ = ["defined_as", "definition", "definitions", "distribution_version", "environments", "is_own_environment", "module_source", "parse", "resolve", "site_dirs"]
+__all__ = [
+    "defined_as",
+    "definition",
+    "definitions",
+    "distribution_version",
+    "environments",
+    "is_own_environment",
+    "module_source",
+    "parse",
+    "resolve",
+    "site_dirs",
+]

@@ -12,8 +12,9 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -43,7 +44,7 @@ def _worker(conn: Connection, parent_end: Connection, func: Callable[[Any], Any]
         index, task = item
         try:
             result: Any = ("ok", func(task))
-        except BaseException as e:  # noqa: BLE001 - reported to the parent, per task
+        except BaseException as e:
             result = ("error", f"{type(e).__name__}: {e}")
         try:
             conn.send((index, result))

@@ -12,8 +12,8 @@ import re
 import sys
 import textwrap
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from codemods._api import Location, Span
 from lazifier import __version__
@@ -31,7 +31,7 @@ class Colors:
         self.enabled = enabled
 
     @classmethod
-    def for_stream(cls, stream: object, mode: str = "auto") -> "Colors":
+    def for_stream(cls, stream: object, mode: str = "auto") -> Colors:
         if mode == "always":
             return cls(True)
         if mode == "never" or os.environ.get("NO_COLOR"):
@@ -142,10 +142,14 @@ class RunReport:
             tail.append(f"{_n(hidden, 'unsafe fix', 'unsafe fixes')} not applied (--unsafe-fixes)")
         if skipped_ok:
             why = Counter(s.kind or s.reason for s in skipped_ok)
-            parts.append(f"{len(skipped_ok)} skipped ({', '.join(f'{v} {k}' for k, v in sorted(why.items()))})")
+            parts.append(
+                f"{len(skipped_ok)} skipped ({', '.join(f'{v} {k}' for k, v in sorted(why.items()))})"
+            )
         if errors:
             why = Counter(_error_kind(e[3]) for e in errors)
-            parts.append(f"{_n(n_err, 'file')} failed ({', '.join(f'{v} {k}' for k, v in sorted(why.items()))})")
+            parts.append(
+                f"{_n(n_err, 'file')} failed ({', '.join(f'{v} {k}' for k, v in sorted(why.items()))})"
+            )
         line = ", ".join(parts)
         if tail:
             line += "; " + ", ".join(tail)
@@ -196,7 +200,9 @@ def frame(lines: list[str], span: Span, label: str, colors: Colors = PLAIN) -> l
     else:
         src = lines[first - 1].rstrip("\r\n") if 0 < first <= len(lines) else ""
         carets = "^" * max(1, len(src) - start_col + 1)
-    out.append(f"{' ' * width} {colors.cyan('|')} {' ' * (start_col - 1)}{colors.red(carets)} {colors.red(label)}")
+    out.append(
+        f"{' ' * width} {colors.cyan('|')} {' ' * (start_col - 1)}{colors.red(carets)} {colors.red(label)}"
+    )
     out.append(f"{' ' * width} {colors.cyan('|')}")
     return out
 
@@ -272,7 +278,15 @@ def render_text(
     out = []
     for r in report.results:
         for c in sorted(r.changes, key=lambda c: (c.line, c.finding.span.column, c.code)):
-            out.append(render_change(c, sources.get(r.path, ""), display_path=display(r.path), colors=colors, show_diff=show_diffs))
+            out.append(
+                render_change(
+                    c,
+                    sources.get(r.path, ""),
+                    display_path=display(r.path),
+                    colors=colors,
+                    show_diff=show_diffs,
+                )
+            )
     out += render_errors(report, display=display, colors=colors)
     for s in report.skipped:
         if not s.error:
@@ -282,7 +296,9 @@ def render_text(
     return "\n".join(out)
 
 
-def render_patch(results: Iterable[FileResult], originals: dict[str, tuple[str, str, bool]], prefix: str = "") -> bytes:
+def render_patch(
+    results: Iterable[FileResult], originals: dict[str, tuple[str, str, bool]], prefix: str = ""
+) -> bytes:
     """The whole run as one patch, each file's hunks in its own encoding (BOM included), so
     ``git apply`` from the repository root gives the same bytes as ``apply --yes``."""
     out = bytearray()
@@ -317,7 +333,11 @@ def _change_json(c: Change, display: Callable[[str], str]) -> dict:  # type: ign
         "help": f.help,
         "reason": f.reason,
         "related": [
-            {"file": display(w.path) if isinstance(w, Location) else display(c.path), "line": w.line, "message": m}
+            {
+                "file": display(w.path) if isinstance(w, Location) else display(c.path),
+                "line": w.line,
+                "message": m,
+            }
             for w, m in f.related
         ],
         "diff": c.diff,
@@ -338,7 +358,10 @@ def render_json(report: RunReport, display: Callable[[str], str] = lambda p: p) 
             "text": report.summary(),
         },
         "changes": [_change_json(c, display) for r in report.results for c in r.changes],
-        "errors": [{"file": display(p), "line": line, "column": col, "message": m} for p, line, col, m in report.errors],
+        "errors": [
+            {"file": display(p), "line": line, "column": col, "message": m}
+            for p, line, col, m in report.errors
+        ],
         "skipped": [{"file": display(s.path), "reason": s.reason} for s in report.skipped if not s.error],
         "notes": report.notes,
     }
@@ -400,7 +423,11 @@ def render_github(report: RunReport, display: Callable[[str], str] = lambda p: p
             props = [("file", display(c.path)), *_gh_span(f.span), ("title", title)]
             out.append(_gh_command(level, props, msg))
     for path, line, column, reason in report.errors:
-        props = [("file", display(path))] + ([("line", line)] if line else []) + ([("col", column)] if line and column else [])
+        props = (
+            [("file", display(path))]
+            + ([("line", line)] if line else [])
+            + ([("col", column)] if line and column else [])
+        )
         props.append(("title", "lazify: error"))
         out.append(_gh_command("error", props, reason))
     for note in report.notes:
@@ -432,7 +459,7 @@ def _sarif_rules() -> list[dict]:  # type: ignore[type-arg]
 
     rules = []
     for cls in BY_CODE:
-        first, what, doc = codemod_doc(cls)
+        _first, what, doc = codemod_doc(cls)
         rules.append({
             "id": cls.code,
             "name": cls.name,
@@ -574,7 +601,9 @@ def _sarif_result(
     return res
 
 
-def render_sarif(report: RunReport, texts: dict[str, str], prefix: str = "", repo_root: str | None = None) -> str:
+def render_sarif(
+    report: RunReport, texts: dict[str, str], prefix: str = "", repo_root: str | None = None
+) -> str:
     """The run as a SARIF 2.1.0 log: one run, every codemod a rule, every change and blocked
     finding a result (with its fix, when the change's diff is a diff of the original file), every
     file that could not be processed a tool execution notification.
@@ -603,11 +632,17 @@ def render_sarif(report: RunReport, texts: dict[str, str], prefix: str = "", rep
     notifications = []
     for path, line, column, reason in report.errors:
         region = ({"startLine": line} | ({"startColumn": column} if column else {})) if line else None
-        notifications.append({"level": "error", "message": {"text": reason}, "locations": [_sarif_location(uri(path), region)]})
+        notifications.append(
+            {"level": "error", "message": {"text": reason}, "locations": [_sarif_location(uri(path), region)]}
+        )
     for s in report.skipped:
         if not s.error:
             notifications.append(
-                {"level": "note", "message": {"text": f"skipped: {s.reason}"}, "locations": [_sarif_location(uri(s.path))]}
+                {
+                    "level": "note",
+                    "message": {"text": f"skipped: {s.reason}"},
+                    "locations": [_sarif_location(uri(s.path))],
+                }
             )
     invocation: dict = {  # type: ignore[type-arg]
         "executionSuccessful": not report.errors,
@@ -615,7 +650,9 @@ def render_sarif(report: RunReport, texts: dict[str, str], prefix: str = "", rep
         "toolExecutionNotifications": notifications,
     }
     if report.notes:
-        invocation["toolConfigurationNotifications"] = [{"level": "note", "message": {"text": n}} for n in report.notes]
+        invocation["toolConfigurationNotifications"] = [
+            {"level": "note", "message": {"text": n}} for n in report.notes
+        ]
     run: dict = {  # type: ignore[type-arg]
         "tool": {"driver": {
             "name": "lazify",

@@ -26,8 +26,9 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from codemods import REGISTRY
 from codemods._api import Location
@@ -193,7 +194,9 @@ class Selection:
                         todo.append(q)
         return sorted(seen)
 
-    def run_only(self, paths: Iterable[str], only: Iterable[str], *, change_diffs: bool = False) -> dict[str, FileResult]:
+    def run_only(
+        self, paths: Iterable[str], only: Iterable[str], *, change_diffs: bool = False
+    ) -> dict[str, FileResult]:
         """The engine's results for ``paths`` (and their closure) with exactly ``only`` applied."""
         files = self.closure(paths)
         relevant = {c.fix_id for p in files for c in self.results[p].changes if c.fix_id is not None}
@@ -201,7 +204,9 @@ class Selection:
         key = (tuple(files), chosen, change_diffs)
         if key not in self._memo:
             policy = Policy(unsafe_fixes=self.unsafe_fixes, only=chosen)
-            self._memo[key] = {r.path: r for r in self.engine.run(policy, only=files, change_diffs=change_diffs).results}
+            self._memo[key] = {
+                r.path: r for r in self.engine.run(policy, only=files, change_diffs=change_diffs).results
+            }
         return self._memo[key]
 
     def original(self, path: str) -> str:
@@ -300,9 +305,7 @@ def _row(a: int | None, b: int | None, sign: str, line: str, width: int, colors:
     return colors.dim(gutter) + "│" + text
 
 
-def render_head(
-    d: Decision, position: tuple[int, int], display: Callable[[str], str], colors: Colors
-) -> str:
+def render_head(d: Decision, position: tuple[int, int], display: Callable[[str], str], colors: Colors) -> str:
     """The header of a decision: its number, codemod and safety, then each finding."""
     n, total = position
     safety = colors.yellow("unsafe") if d.safety == "unsafe" else colors.green("safe")
@@ -351,7 +354,15 @@ def title(d: Decision, display: Callable[[str], str]) -> str:
 # The review
 
 
-APPLY, SKIP, FILE, CODEMOD, EXPLAIN, DIFF, QUIT = "apply", "skip", "file", "codemod", "explain", "diff", "quit"
+APPLY, SKIP, FILE, CODEMOD, EXPLAIN, DIFF, QUIT = (
+    "apply",
+    "skip",
+    "file",
+    "codemod",
+    "explain",
+    "diff",
+    "quit",
+)
 
 
 @dataclass
@@ -437,7 +448,9 @@ def show_decision(term: Terminal, head: str, diff: str, files: int) -> None:
     if term.show(head + "\n" + diff, reserve=PROMPT_ROWS):
         rows = diff.count("\n")
         where = f"{rows} lines, {files} files" if files > 1 else f"{rows} lines"
-        term.write(head + term.colors.dim(f"  (the diff, {where}, was shown in the pager; d shows it again)") + "\n")
+        term.write(
+            head + term.colors.dim(f"  (the diff, {where}, was shown in the pager; d shows it again)") + "\n"
+        )
 
 
 def render_outcome(result: Outcome, display: Callable[[str], str], colors: Colors) -> str:
@@ -447,7 +460,14 @@ def render_outcome(result: Outcome, display: Callable[[str], str], colors: Color
         tail = colors.dim(f"  [{note}]") if note and note != "applied" else ""
         return f"  {title(d, display)}{tail}"
 
-    out = ["", colors.bold(f"Applied ({len(result.applied)}):") if result.applied else colors.bold("Applied: nothing")]
+    out = [
+        "",
+        (
+            colors.bold(f"Applied ({len(result.applied)}):")
+            if result.applied
+            else colors.bold("Applied: nothing")
+        ),
+    ]
     out += [line(d, how) for d, how in sorted(result.applied, key=lambda x: x[0].sort_key)]
     if result.skipped:
         out.append(colors.bold(f"Skipped ({len(result.skipped)}):"))
@@ -458,9 +478,12 @@ def render_outcome(result: Outcome, display: Callable[[str], str], colors: Color
     return "\n".join(out) + "\n"
 
 
-def render_rest(report: RunReport, texts: dict[str, str], display: Callable[[str], str], colors: Colors) -> str:
+def render_rest(
+    report: RunReport, texts: dict[str, str], display: Callable[[str], str], colors: Colors
+) -> str:
     """Everything the review does not ask about: blocked findings, unsafe fixes left out,
     errors, skipped files and notes."""
+
     def left_out(c: Change) -> bool:
         unsafe = c.finding.safety is not None and c.finding.safety.value == "unsafe"
         return c.finding.blocked or (unsafe and not c.applied and not report.unsafe_fixes)
@@ -529,7 +552,7 @@ class Terminal:
             return cls(sys.stderr, Colors.for_stream(sys.stderr, color))
         try:
             name = os.ttyname(sys.stdin.fileno())
-            stream = open(name, "w", encoding=sys.stdin.encoding or "utf-8", errors="replace")  # noqa: SIM115
+            stream = open(name, "w", encoding=sys.stdin.encoding or "utf-8", errors="replace")
         except (OSError, AttributeError):  # AttributeError: no os.ttyname (Windows)
             return None
         return cls(stream, Colors.for_stream(stream, color), owned=True)
@@ -604,7 +627,9 @@ class Terminal:
         instruction after it, or cut short (the header above has all of it)."""
         width = self.size()[0] - 3  # "? " before it, and the last column
         room = "\0" * (len(INSTRUCTION) + 1)  # the instruction follows on the last row
-        lines = textwrap.wrap(f"{question}? {room}", width, subsequent_indent="  ", max_lines=QUESTION_ROWS, placeholder=" …")
+        lines = textwrap.wrap(
+            f"{question}? {room}", width, subsequent_indent="  ", max_lines=QUESTION_ROWS, placeholder=" …"
+        )
         if lines[-1].endswith(room):
             lines[-1] = lines[-1][: -len(room)].rstrip()
         else:  # cut short: make room on the last row
@@ -662,7 +687,7 @@ def pager_command() -> list[str] | None:
     return argv
 
 
-def _submit_on_shortcut(app, control_type: type) -> None:  # noqa: ANN001
+def _submit_on_shortcut(app, control_type: type) -> None:
     """questionary's shortcut keys only move the pointer; make one key press answer, as
     ``git add -p`` does with ``interactive.singleKey``."""
     control = None
@@ -676,7 +701,7 @@ def _submit_on_shortcut(app, control_type: type) -> None:  # noqa: ANN001
         if not key:
             continue
 
-        def answer(event, i=i, value=choice.value) -> None:  # noqa: ANN001
+        def answer(event, i=i, value=choice.value) -> None:
             control.pointed_at = i
             control.is_answered = True
             event.app.exit(result=value)
@@ -684,12 +709,16 @@ def _submit_on_shortcut(app, control_type: type) -> None:  # noqa: ANN001
         app.key_bindings.add(key, eager=True)(answer)
 
 
-def confirm(report: RunReport, texts: dict[str, str], display: Callable[[str], str], terminal: Terminal) -> bool:
+def confirm(
+    report: RunReport, texts: dict[str, str], display: Callable[[str], str], terminal: Terminal
+) -> bool:
     """The fallback when questionary can't run: show every change (paged), ask once for all."""
     listing = render_text(report, texts, display=display, colors=terminal.colors, show_diffs=True)
     terminal.show(listing, reserve=2)
     n = count_changes(c for c in report.changes if c.applied)
     files = len(report.changed_files)
-    terminal.write(f"\nApply {n} change{'s' if n != 1 else ''} to {files} file{'s' if files != 1 else ''}? [y/N] ")
+    terminal.write(
+        f"\nApply {n} change{'s' if n != 1 else ''} to {files} file{'s' if files != 1 else ''}? [y/N] "
+    )
     answer = sys.stdin.readline()
     return answer.strip().lower() in ("y", "yes")

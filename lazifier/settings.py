@@ -8,9 +8,10 @@ import functools
 import hashlib
 import re
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from codemods import REGISTRY
 from codemods._api import Settings as CodemodSettings
@@ -168,7 +169,9 @@ def read_pyproject(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML: not UTF-8 (byte {e.object[e.start]:#04x} at offset {e.start})") from None
+        raise ConfigError(
+            f"{path}: invalid TOML: not UTF-8 (byte {e.object[e.start]:#04x} at offset {e.start})"
+        ) from None
     except OSError as e:
         raise ConfigError(f"{path}: {e.strerror}") from None
 
@@ -226,7 +229,9 @@ def load_settings_with_origins(
         for key, value in table.items():
             spec = CONFIG_KEYS.get(key)
             if spec is None:
-                raise ConfigError(f"{where}: unknown key `{key}`{_did_you_mean(key, CONFIG_KEYS)} (known: {', '.join(sorted(CONFIG_KEYS))})")
+                raise ConfigError(
+                    f"{where}: unknown key `{key}`{_did_you_mean(key, CONFIG_KEYS)} (known: {', '.join(sorted(CONFIG_KEYS))})"
+                )
             values[spec.field] = _coerce(key, spec, value, where)
             origin[spec.field] = where
         if "target_version" not in values:
@@ -307,4 +312,4 @@ def replace(settings: Settings, **changes: Any) -> Settings:
     return dataclasses.replace(settings, **changes)
 
 
-__all__ = ["ConfigError", "Settings", "load_settings", "field"]
+__all__ = ["ConfigError", "Settings", "field", "load_settings"]

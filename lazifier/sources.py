@@ -48,7 +48,7 @@ def decode(raw: bytes) -> Decoded:
         raise SourceError(f"bad encoding declaration: {e.msg}", getattr(e, "lineno", None) or 1) from None
     if encoding == "utf-8-sig":
         encoding = "utf-8"
-    body = raw[len(BOM):] if bom else raw
+    body = raw[len(BOM) :] if bom else raw
     try:
         codecs.lookup(encoding)
     except LookupError:

@@ -13,8 +13,8 @@ import re
 import sys
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from codemods import REGISTRY
 from codemods._api import Codemod, FileContext, Finding, ProjectView, Safety, Settings, Span
@@ -114,19 +114,23 @@ class _LineMap:
 
         self.lines: dict[int, tuple[int, bool]] = {}
         matcher = difflib.SequenceMatcher(None, split_lines(original), split_lines(current), autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for tag, i1, _i2, j1, j2 in matcher.get_opcodes():
             for k in range(j2 - j1):
                 self.lines[j1 + k + 1] = (i1 + k + 1, True) if tag == "equal" else (i1 + 1, False)
 
     def span(self, span: Span) -> Span:
         line, exact = self.lines.get(span.line, (span.line, False))
         end_line, end_exact = self.lines.get(span.end_line, (span.end_line, False))
-        return Span(line, span.column if exact else 1, max(line, end_line), span.end_column if end_exact else 0)
+        return Span(
+            line, span.column if exact else 1, max(line, end_line), span.end_column if end_exact else 0
+        )
 
     def finding(self, f: Finding) -> Finding:
         related = tuple((self.span(w) if isinstance(w, Span) else w, note) for w, note in f.related)
         # "... used at module level on line 8": the line the user sees, too.
-        message = _ON_LINE.sub(lambda m: f"{m.group(1)}{self.lines.get(int(m.group(2)), (int(m.group(2)),))[0]}", f.message)
+        message = _ON_LINE.sub(
+            lambda m: f"{m.group(1)}{self.lines.get(int(m.group(2)), (int(m.group(2)),))[0]}", f.message
+        )
         return dataclasses.replace(f, span=self.span(f.span), related=related, message=message)
 
 
@@ -274,9 +278,16 @@ def transform(
         return _transform(text, path, module_name, settings, codes, view, policy, change_diffs)
     except RecursionError:
         return FileResult(path, error="too deeply nested for LibCST (RecursionError)", error_kind="parse")
-    except Exception as e:  # noqa: BLE001 - the contract is "never raises"
+    except Exception as e:
         tb = traceback.extract_tb(e.__traceback__)
-        where = next((f"{fr.filename.rsplit('/', 1)[-1]}:{fr.lineno}" for fr in reversed(tb) if "codemods" in fr.filename), "")
+        where = next(
+            (
+                f"{fr.filename.rsplit('/', 1)[-1]}:{fr.lineno}"
+                for fr in reversed(tb)
+                if "codemods" in fr.filename
+            ),
+            "",
+        )
         return FileResult(
             path,
             error=f"internal error: {type(e).__name__}: {e}" + (f" (in {where})" if where else ""),
@@ -410,7 +421,9 @@ def _transform(
         )  # fmt: skip
 
         def diff_of(key: str) -> str:  # called right away, inside this iteration
-            return unified_diff(path, current, refit(cm.apply(ctx, analysis, frozenset({key})).code, current))  # noqa: B023
+            return unified_diff(
+                path, current, refit(cm.apply(ctx, analysis, frozenset({key})).code, current)  # noqa: B023
+            )
 
         _record(result, cls, path, findings, keys, diff_of if change_diffs else None)
         if not keys:

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import os
 import textwrap
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 # Without a git executable GitPython raises at import unless told to stay quiet; we report
 # the failure when git is actually needed.
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
-import git  # noqa: E402
-from git.exc import GitCommandError, GitCommandNotFound, InvalidGitRepositoryError, NoSuchPathError  # noqa: E402
+import git
+from git.exc import (
+    GitCommandError,
+    GitCommandNotFound,
+    InvalidGitRepositoryError,
+    NoSuchPathError,
+)
 
-from lazifier.settings import ConfigError  # noqa: E402
+from lazifier.settings import ConfigError
 
 
 class VcsError(ConfigError):
@@ -57,7 +62,9 @@ class Repository:
                 pass  # outside this working tree (a symlinked directory): not git's to judge
         if not by_rel:
             return {}
-        out = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=no", "--", *sorted(by_rel))
+        out = self._git(
+            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=no", "--", *sorted(by_rel)
+        )
         found: dict[Path, str] = {}
         entries = out.split("\0")
         i = 0
@@ -112,7 +119,9 @@ class Repository:
         environment). Returns the new commit's id."""
         rels = sorted({self.relpath(p) for p in paths})
         try:
-            self._git("commit", "--quiet", "--only", "--no-edit", "--cleanup=verbatim", "-m", message, "--", *rels)
+            self._git(
+                "commit", "--quiet", "--only", "--no-edit", "--cleanup=verbatim", "-m", message, "--", *rels
+            )
         except GitCommandError as e:
             raise VcsError(f"--commit: git commit failed: {_stderr(e)}") from None
         return self.repo.head.commit.hexsha
@@ -126,7 +135,11 @@ def _describe(xy: str) -> str:
         return "unmerged"
     parts = []
     if staged not in " ?":
-        parts.append({"A": "added", "D": "deleted", "R": "renamed", "C": "copied", "T": "type changed"}.get(staged, "staged"))
+        parts.append(
+            {"A": "added", "D": "deleted", "R": "renamed", "C": "copied", "T": "type changed"}.get(
+                staged, "staged"
+            )
+        )
         if parts[-1] != "staged":
             parts[-1] += ", staged"
     if worktree not in " ?":
@@ -171,7 +184,13 @@ def commit_message(cls: type, items: list[tuple[str, int, str, str]]) -> str:
         body += [*textwrap.wrap("Why: " + why, 72), ""]
     unsafe = sum(1 for i in items if i[3] == "unsafe")
     if unsafe:
-        body += [*textwrap.wrap(f"Includes {unsafe} unsafe rewrite{'s' if unsafe != 1 else ''}, applied with --unsafe-fixes: they may change more than timing.", 72), ""]
+        body += [
+            *textwrap.wrap(
+                f"Includes {unsafe} unsafe rewrite{'s' if unsafe != 1 else ''}, applied with --unsafe-fixes: they may change more than timing.",
+                72,
+            ),
+            "",
+        ]
     body += [f"- {p}:{line}: {message}" for p, line, message, _ in sorted(items)]
     body += ["", f"Made by `lazify apply`; `lazify explain {name}` documents the rewrite and its safety."]
     return subject + "\n\n" + "\n".join(body) + "\n"

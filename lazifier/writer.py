@@ -169,7 +169,10 @@ def recover(journal_dir: Path) -> list[str]:
     if entries is None:
         what = "an empty" if journal.stat().st_size == 0 else "an unreadable"
         journal.unlink()
-        return [*notes, f"removed {what} journal of an interrupted write ({journal}): it named no file to restore"]
+        return [
+            *notes,
+            f"removed {what} journal of an interrupted write ({journal}): it named no file to restore",
+        ]
     restored, replaced = [], 0
     for e in entries:
         try:
@@ -248,7 +251,9 @@ class _Journal:
             os.replace(tmp, self.path)
         except OSError as e:
             tmp.unlink(missing_ok=True)
-            raise WriteFailed(f"{self.path}: can't write the journal: {e.strerror or e}; nothing was written") from None
+            raise WriteFailed(
+                f"{self.path}: can't write the journal: {e.strerror or e}; nothing was written"
+            ) from None
 
     def commit(self) -> None:
         """The write stands: a rename, which needs no free space."""

@@ -112,22 +112,39 @@ def log(name: str, msg: str) -> None:
         print(f"[corpus] {name}: {msg}", file=sys.stderr, flush=True)
 
 
-def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float | None = None,
-        logfile: Path | None = None) -> tuple[int | None, str, str, float]:
+def run(
+    cmd: list[str],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+    logfile: Path | None = None,
+) -> tuple[int | None, str, str, float]:
     """(returncode or None on timeout, stdout, stderr, seconds)."""
     t0 = time.perf_counter()
     try:
-        p = subprocess.run(cmd, cwd=cwd, env=env, timeout=timeout, capture_output=True, text=True,
-                           stdin=subprocess.DEVNULL, errors="replace")
+        p = subprocess.run(
+            cmd,
+            cwd=cwd,
+            env=env,
+            timeout=timeout,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            errors="replace",
+        )
         rc, out, err = p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired as e:
         rc = None
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        err = (e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")) + f"\n[timeout after {timeout}s]"
+        err = (
+            e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        ) + f"\n[timeout after {timeout}s]"
     dt = time.perf_counter() - t0
     if logfile is not None:
         logfile.parent.mkdir(parents=True, exist_ok=True)
-        logfile.write_text(f"$ {shlex.join(cmd)}\n(cwd {cwd}; rc {rc}; {dt:.1f}s)\n--- stdout\n{out}\n--- stderr\n{err}")
+        logfile.write_text(
+            f"$ {shlex.join(cmd)}\n(cwd {cwd}; rc {rc}; {dt:.1f}s)\n--- stdout\n{out}\n--- stderr\n{err}"
+        )
     return rc, out, err, dt
 
 
@@ -161,8 +178,11 @@ def setup_venv(p: dict[str, str], corpus: Path) -> Path:
     rc, _, err, _ = run([sys.executable, "-m", "venv", str(venv)], timeout=300)
     if rc != 0:
         raise SetupError(f"python -m venv failed: {last_line(err)}")
-    rc, out, err, dt = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-r", str(freeze)],
-                           timeout=3600, logfile=BUILD / "logs" / f"{p['name']}.venv.log")
+    rc, _out, err, dt = run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-r", str(freeze)],
+        timeout=3600,
+        logfile=BUILD / "logs" / f"{p['name']}.venv.log",
+    )
     if rc != 0:
         errors = [ln for ln in err.splitlines() if ln.startswith("ERROR")]
         raise SetupError(f"pip install -r {freeze.name} failed: {(errors or [last_line(err)])[0][:300]}")
@@ -242,7 +262,9 @@ def norm_reason(reason: str | None) -> str:
     return r
 
 
-def lazify_run(lazify: str, cwd: Path, paths: list[str], dry_run: bool, logfile: Path, venv: Path | None = None) -> dict:
+def lazify_run(
+    lazify: str, cwd: Path, paths: list[str], dry_run: bool, logfile: Path, venv: Path | None = None
+) -> dict:
     """``lazify apply`` as a user runs it: with the project's virtualenv active, so what lazify
     reads of the installed packages (re-exported factories, Flask extensions, the SQLAlchemy
     version) is the project's, as it would be on their machine."""
@@ -254,12 +276,21 @@ def lazify_run(lazify: str, cwd: Path, paths: list[str], dry_run: bool, logfile:
     if venv is not None:
         env["VIRTUAL_ENV"] = str(venv)
     rc, out, err, dt = run(cmd, cwd=cwd, env=env, timeout=LAZIFY_TIMEOUT, logfile=logfile)
-    res: dict = {"cmd": shlex.join(cmd[1:]), "rc": rc, "seconds": round(dt, 2), "stderr_tail": err.strip().splitlines()[-5:]}
+    res: dict = {
+        "cmd": shlex.join(cmd[1:]),
+        "rc": rc,
+        "seconds": round(dt, 2),
+        "stderr_tail": err.strip().splitlines()[-5:],
+    }
     try:
         res["report"] = json.loads(out)
     except json.JSONDecodeError:
         res["report"] = None
-        res["crash"] = "no JSON on stdout" + ("; traceback on stderr" if "Traceback" in err else "") + f": {last_line(err)}"
+        res["crash"] = (
+            "no JSON on stdout"
+            + ("; traceback on stderr" if "Traceback" in err else "")
+            + f": {last_line(err)}"
+        )
     if "Traceback" in err:
         res["crash"] = "traceback on stderr: " + last_line(err)
     return res
@@ -297,7 +328,9 @@ def parse_pytest(out: str) -> dict:
     counts: dict[str, int] = {}
     for line in reversed(out.splitlines()):
         s = line.strip().strip("=").strip()
-        if re.search(r"\bin [\d.]+s\b", s) and re.search(r"\d+ (passed|failed|error|errors|skipped|deselected|no tests ran)", s + " "):
+        if re.search(r"\bin [\d.]+s\b", s) and re.search(
+            r"\d+ (passed|failed|error|errors|skipped|deselected|no tests ran)", s + " "
+        ):
             for n, word in re.findall(r"(\d+) (\w+)", s):
                 if word in SUMMARY_WORDS:
                     counts["errors" if word == "error" else word] = int(n)
@@ -324,8 +357,13 @@ def ensure_pytest(p: dict[str, str], venv: Path, corpus: Path) -> str | None:
 
 def run_smoke(name: str, venv: Path, copy: Path, which: str) -> dict:
     cmd = [str(venv / "bin" / "python"), "-c", SMOKE[name]]
-    rc, out, err, dt = run(cmd, cwd=copy, env=project_env(name, venv), timeout=IMPORT_TIMEOUT,
-                           logfile=BUILD / "logs" / f"{name}.smoke-{which}.log")
+    rc, out, err, _dt = run(
+        cmd,
+        cwd=copy,
+        env=project_env(name, venv),
+        timeout=IMPORT_TIMEOUT,
+        logfile=BUILD / "logs" / f"{name}.smoke-{which}.log",
+    )
     return {"rc": rc, "output": out, "error": last_line(err) if rc != 0 else None}
 
 
@@ -335,10 +373,27 @@ def run_tests(p: dict[str, str], venv: Path, copy: Path, which: str) -> dict:
             return {"skipped": "no tests in the manifest", "smoke": run_smoke(p["name"], venv, copy, which)}
         return {"skipped": "no tests in the manifest"}
     if p.get("install_self", "no") == "yes":
-        run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "-e", str(copy)], timeout=600)
-    cmd = [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", *shlex.split(p["test_args"])]
-    rc, out, err, dt = run(cmd, cwd=copy, env=project_env(p["name"], venv), timeout=TEST_TIMEOUT,
-                           logfile=BUILD / "logs" / f"{p['name']}.tests-{which}.log")
+        run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "-e", str(copy)],
+            timeout=600,
+        )
+    cmd = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-rfE",
+        *shlex.split(p["test_args"]),
+    ]
+    rc, out, err, dt = run(
+        cmd,
+        cwd=copy,
+        env=project_env(p["name"], venv),
+        timeout=TEST_TIMEOUT,
+        logfile=BUILD / "logs" / f"{p['name']}.tests-{which}.log",
+    )
     res = parse_pytest(out)
     res.update(rc=rc, seconds=round(dt, 1), passed=res["counts"].get("passed", 0))
     if rc is None:
@@ -368,8 +423,14 @@ def time_imports(name: str, venv: Path, copies: dict[str, Path], entry: str) -> 
     for _ in range(3):
         for which in list(times):
             t0 = time.perf_counter()
-            proc = subprocess.Popen(cmd, cwd=copies[which], env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                cmd,
+                cwd=copies[which],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             _, status, usage = os.wait4(proc.pid, 0)
             times[which].append(time.perf_counter() - t0)
             cpu.setdefault(which, []).append(usage.ru_utime + usage.ru_stime)
@@ -378,8 +439,12 @@ def time_imports(name: str, venv: Path, copies: dict[str, Path], entry: str) -> 
                 out[which] = {"ok": False, "error": f"fails after the warm-up (exit {proc.returncode})"}
                 del times[which]
     for which, ts in times.items():
-        out[which] = {"ok": True, "median": round(statistics.median(ts), 4), "runs": [round(t, 4) for t in ts],
-                      "cpu_median": round(statistics.median(cpu[which]), 4)}
+        out[which] = {
+            "ok": True,
+            "median": round(statistics.median(ts), 4),
+            "runs": [round(t, 4) for t in ts],
+            "cpu_median": round(statistics.median(cpu[which]), 4),
+        }
     return out
 
 
@@ -413,7 +478,9 @@ def prepare(p: dict[str, str], args: argparse.Namespace) -> dict:
             res["problems"].append(f"path {path} is not in the repository")
 
     log(name, "lazify apply --yes")
-    first = lazify_run(args.lazify, after, paths, dry_run=False, logfile=BUILD / "logs" / f"{name}.lazify.log", venv=venv)
+    first = lazify_run(
+        args.lazify, after, paths, dry_run=False, logfile=BUILD / "logs" / f"{name}.lazify.log", venv=venv
+    )
     res["lazify"] = {k: v for k, v in first.items() if k != "report"}
     res["lazify"].update(summarize_report(first["report"]))
     if "crash" in first:
@@ -426,11 +493,28 @@ def prepare(p: dict[str, str], args: argparse.Namespace) -> dict:
     (BUILD / "patches").mkdir(parents=True, exist_ok=True)
     (BUILD / "patches" / f"{name}.diff").write_text(patch + ("\n" if patch else ""))
 
-    second = lazify_run(args.lazify, after, paths, dry_run=True, logfile=BUILD / "logs" / f"{name}.lazify-second.log", venv=venv)
+    second = lazify_run(
+        args.lazify,
+        after,
+        paths,
+        dry_run=True,
+        logfile=BUILD / "logs" / f"{name}.lazify-second.log",
+        venv=venv,
+    )
     summ = summarize_report(second["report"])
-    res["second_run"] = {"rc": second["rc"], "files_changed": summ.get("files_changed"), "applied": summ.get("applied", []),
-                         "errors": summ.get("errors", []), "crash": second.get("crash")}
-    res["second_run"]["clean"] = bool(second["report"]) and summ.get("files_changed") == 0 and not summ.get("errors") and second["rc"] == 0
+    res["second_run"] = {
+        "rc": second["rc"],
+        "files_changed": summ.get("files_changed"),
+        "applied": summ.get("applied", []),
+        "errors": summ.get("errors", []),
+        "crash": second.get("crash"),
+    }
+    res["second_run"]["clean"] = (
+        bool(second["report"])
+        and summ.get("files_changed") == 0
+        and not summ.get("errors")
+        and second["rc"] == 0
+    )
 
     if venv is not None and p["test_args"].strip() != "-":
         try:
@@ -456,7 +540,9 @@ def prepare(p: dict[str, str], args: argparse.Namespace) -> dict:
             regressed = sorted(set(ta.get("failing", [])) - set(tb.get("failing", [])))
             if regressed:
                 res["regressed"] = regressed
-                res["problems"].append(f"{len(regressed)} test(s) fail only after the rewrite: {', '.join(regressed[:5])}")
+                res["problems"].append(
+                    f"{len(regressed)} test(s) fail only after the rewrite: {', '.join(regressed[:5])}"
+                )
             for t in (tb, ta):
                 if t.get("problem"):
                     res["problems"].append(t["problem"])
@@ -465,9 +551,13 @@ def prepare(p: dict[str, str], args: argparse.Namespace) -> dict:
             if sb["rc"] != 0:
                 res["problems"].append(f"smoke check fails before: {sb['error']}")
             if sa["rc"] != 0 or sa["output"] != sb["output"]:
-                res["problems"].append(f"smoke check differs after the rewrite: {sa['error'] or 'other output'}")
+                res["problems"].append(
+                    f"smoke check differs after the rewrite: {sa['error'] or 'other output'}"
+                )
             else:
-                res["notes"].append(f"smoke check ({len(sb['output'].splitlines())} requests) same before and after")
+                res["notes"].append(
+                    f"smoke check ({len(sb['output'].splitlines())} requests) same before and after"
+                )
     log(name, "prepared")
     return res
 
@@ -482,7 +572,9 @@ def measure(res: dict) -> None:
         return
     venv = Path(res["_venv"])
     log(res["name"], f"import {entry}: timing")
-    timed = time_imports(res["name"], venv, {"before": Path(res["_before"]), "after": Path(res["_after"])}, entry)
+    timed = time_imports(
+        res["name"], venv, {"before": Path(res["_before"]), "after": Path(res["_after"])}, entry
+    )
     res["import_before"], res["import_after"] = timed["before"], timed["after"]
     b, a = res["import_before"], res["import_after"]
     if b["ok"] and not a["ok"]:
@@ -503,14 +595,20 @@ def fmt_tests(res: dict, baseline: str) -> str:
         return "n/a"
     if "skipped" in tb:
         if "smoke" in tb:
-            ok = tb["smoke"]["rc"] == 0 and ta["smoke"]["rc"] == 0 and tb["smoke"]["output"] == ta["smoke"]["output"]
+            ok = (
+                tb["smoke"]["rc"] == 0
+                and ta["smoke"]["rc"] == 0
+                and tb["smoke"]["output"] == ta["smoke"]["output"]
+            )
             return "no tests; smoke " + ("same" if ok else "**differs**")
         return "no tests"
+
     def one(t: dict) -> str:
         c = t.get("counts", {})
         s = str(c.get("passed", 0))
         bad = c.get("failed", 0) + c.get("errors", 0)
         return s + (f" ({bad} failed)" if bad else "") + (" (timeout)" if t.get("rc") is None else "")
+
     return f"{one(tb)} / {baseline} / {one(ta)}"
 
 
@@ -519,6 +617,7 @@ def fmt_import(res: dict) -> str:
         if not t:
             return "n/a"
         return f"{t['median'] * 1000:.0f} ms" if t["ok"] else "fails"
+
     b, a = res.get("import_before"), res.get("import_after")
     if not b and not a:
         return "n/a"
@@ -533,14 +632,24 @@ def fmt_blocked(lz: dict) -> str:
     if not reasons:
         return "0"
     total = sum(reasons.values())
-    top = "; ".join(f"{r} ×{n}" for r, n in list(reasons.items())[:2])
+    times = "\u00d7"  # the multiplication sign
+    top = "; ".join(f"{r} {times}{n}" for r, n in list(reasons.items())[:2])
     more = f"; +{len(reasons) - 2} more" if len(reasons) > 2 else ""
     return f"{total}: {top}{more}".replace("|", "\\|")
 
 
 def table(results: list[dict], manifest: dict[str, dict[str, str]]) -> str:
-    head = ["project", "files rewritten", *CODES, "blocked (top reasons)", "unsafe not applied",
-            "tests before / baseline / after", "2nd run clean", "import entry: before → after", "notes"]
+    head = [
+        "project",
+        "files rewritten",
+        *CODES,
+        "blocked (top reasons)",
+        "unsafe not applied",
+        "tests before / baseline / after",
+        "2nd run clean",
+        "import entry: before → after",
+        "notes",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join([" --- "] * len(head)) + "|"]
     for r in results:
         lz = r.get("lazify", {})
@@ -569,8 +678,15 @@ def lazify_identity(lazify: str) -> dict:
     ident["version"] = out.strip() if rc == 0 else None
     # An editable install: name the commit of the source it runs.
     # cwd=/: with -c, the working directory comes first on sys.path (this repo's lazifier/!).
-    rc, out, _, _ = run([str(exe.parent / "python"), "-c", "import lazifier, os; print(os.path.dirname(os.path.dirname(lazifier.__file__)))"],
-                        cwd=Path("/"), timeout=60)
+    rc, out, _, _ = run(
+        [
+            str(exe.parent / "python"),
+            "-c",
+            "import lazifier, os; print(os.path.dirname(os.path.dirname(lazifier.__file__)))",
+        ],
+        cwd=Path("/"),
+        timeout=60,
+    )
     if rc == 0 and out.strip():
         src = Path(out.strip())
         rc, head, _, _ = run(["git", "-C", str(src), "log", "-1", "--format=%H %s"], timeout=60)
@@ -578,29 +694,67 @@ def lazify_identity(lazify: str) -> dict:
             ident["source"] = str(src)
             ident["head"] = head.strip()
             # The last commit that changed lazify's code (HEAD may be a commit of this script).
-            rc, code, _, _ = run(["git", "-C", str(src), "log", "-1", "--format=%H %s", "--", "lazifier", "codemods", "pyproject.toml"], timeout=60)
+            rc, code, _, _ = run(
+                [
+                    "git",
+                    "-C",
+                    str(src),
+                    "log",
+                    "-1",
+                    "--format=%H %s",
+                    "--",
+                    "lazifier",
+                    "codemods",
+                    "pyproject.toml",
+                ],
+                timeout=60,
+            )
             ident["commit"] = code.strip() if rc == 0 else head.strip()
-            rc, dirty, _, _ = run(["git", "-C", str(src), "status", "--porcelain", "--", "lazifier", "codemods"], timeout=60)
+            rc, dirty, _, _ = run(
+                ["git", "-C", str(src), "status", "--porcelain", "--", "lazifier", "codemods"], timeout=60
+            )
             ident["source_dirty"] = bool(dirty.strip())
     return ident
 
 
 def main(argv: list[str] | None = None) -> int:
     global WORK
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--only", help="comma-separated project names")
     ap.add_argument("--keep", action="store_true", help="keep the copies (under --workdir)")
-    ap.add_argument("--workdir", type=Path, default=WORK,
-                    help="where the copies go; no pyproject.toml may be above it (default: %(default)s)")
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=WORK,
+        help="where the copies go; no pyproject.toml may be above it (default: %(default)s)",
+    )
     ap.add_argument("--jobs", "-j", type=int, default=1, help="projects in parallel (at most 2)")
-    ap.add_argument("--lazify", default=str(ROOT / ".venv" / "bin" / "lazify"), help="the lazify executable (default: %(default)s)")
-    ap.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus"), help="manifest.tsv and freeze/ (default: %(default)s)")
-    ap.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"), help="git mirrors, OWNER+NAME/repo (default: %(default)s)")
+    ap.add_argument(
+        "--lazify",
+        default=str(ROOT / ".venv" / "bin" / "lazify"),
+        help="the lazify executable (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--corpus",
+        type=Path,
+        default=Path("/work/shared/corpus"),
+        help="manifest.tsv and freeze/ (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--mirrors",
+        type=Path,
+        default=Path("/work/.mirror"),
+        help="git mirrors, OWNER+NAME/repo (default: %(default)s)",
+    )
     args = ap.parse_args(argv)
     WORK = args.workdir.resolve()
     above = [d for d in WORK.parents if (d / "pyproject.toml").is_file()]
     if above:
-        ap.error(f"--workdir {WORK} is under {above[0] / 'pyproject.toml'}: lazify would take that as the projects' root")
+        ap.error(
+            f"--workdir {WORK} is under {above[0] / 'pyproject.toml'}: lazify would take that as the projects' root"
+        )
     if not Path(args.lazify).is_file():
         ap.error(f"no lazify at {args.lazify} (make .venv/.installed-stamp, or --lazify PATH)")
     manifest = read_manifest(args.corpus)
@@ -614,7 +768,10 @@ def main(argv: list[str] | None = None) -> int:
         todo = [by_name[n] for n in names]
     jobs = max(1, min(2, args.jobs))
     ident = lazify_identity(args.lazify)
-    log("lazify", f"{ident.get('version')} at {ident.get('commit', '?')}{' (dirty)' if ident.get('source_dirty') else ''}")
+    log(
+        "lazify",
+        f"{ident.get('version')} at {ident.get('commit', '?')}{' (dirty)' if ident.get('source_dirty') else ''}",
+    )
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -622,33 +779,46 @@ def main(argv: list[str] | None = None) -> int:
     for res in results:  # one at a time, nothing else running
         try:
             measure(res)
-        except Exception as e:  # noqa: BLE001 - the table must still come out
+        except Exception as e:
             res["problems"].append(f"timing crashed: {e!r}")
         if not args.keep:
             shutil.rmtree(WORK / res["name"], ignore_errors=True)
 
     md = table(results, by_name)
-    info = f"{ident.get('version')} at `{ident.get('commit', '?')}`" + (" (uncommitted changes)" if ident.get("source_dirty") else "")
+    info = f"{ident.get('version')} at `{ident.get('commit', '?')}`" + (
+        " (uncommitted changes)" if ident.get("source_dirty") else ""
+    )
     doc_md = f"# lazify on the corpus\n\n{info}; {len(results)} projects in {time.perf_counter() - t0:.0f}s.\n\n{md}"
     (ROOT / "build").mkdir(exist_ok=True)
     (ROOT / "build" / "corpus.md").write_text(doc_md)
     for r in results:
         for k in [k for k in r if k.startswith("_")]:
             del r[k]
-    (ROOT / "build" / "corpus.json").write_text(json.dumps({"lazify": ident, "projects": results}, indent=2) + "\n")
+    (ROOT / "build" / "corpus.json").write_text(
+        json.dumps({"lazify": ident, "projects": results}, indent=2) + "\n"
+    )
     print(md, end="")
     log("done", "build/corpus.md, build/corpus.json, logs and patches under build/corpus/")
-    return 1 if any(r["problems"] or (r.get("second_run") and not r["second_run"]["clean"]) for r in results) else 0
+    return (
+        1
+        if any(r["problems"] or (r.get("second_run") and not r["second_run"]["clean"]) for r in results)
+        else 0
+    )
 
 
-def _guarded(fn, p: dict[str, str], args: argparse.Namespace) -> dict:  # noqa: ANN001
+def _guarded(fn, p: dict[str, str], args: argparse.Namespace) -> dict:
     try:
         return fn(p, args)
-    except Exception as e:  # noqa: BLE001 - one project's failure must not stop the others
+    except Exception as e:
         import traceback
 
         log(p["name"], f"crashed: {e!r}")
-        return {"name": p["name"], "problems": [f"corpus.py crashed: {e!r}"], "notes": [], "traceback": traceback.format_exc()}
+        return {
+            "name": p["name"],
+            "problems": [f"corpus.py crashed: {e!r}"],
+            "notes": [],
+            "traceback": traceback.format_exc(),
+        }
 
 
 if __name__ == "__main__":

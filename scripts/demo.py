@@ -49,7 +49,9 @@ def probe(where: Path = DEMO) -> dict:
     runs = []
     for _ in range(RUNS):
         with tempfile.TemporaryDirectory() as empty:
-            out = subprocess.run([sys.executable, "-c", PROBE, str(where)], cwd=empty, capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, "-c", PROBE, str(where)], cwd=empty, capture_output=True, text=True
+            )
         if out.returncode != 0:
             sys.exit(f"importing the app failed:\n{out.stderr}")
         runs.append(json.loads(out.stdout))
@@ -64,10 +66,11 @@ def show(label: str, p: dict) -> None:
     )
 
 
-
 def main() -> int:
     shutil.rmtree(DEMO, ignore_errors=True)
-    shutil.copytree(APP, DEMO, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.db", ".lazify_cache"))
+    shutil.copytree(
+        APP, DEMO, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.db", ".lazify_cache")
+    )
     step("before: what importing the app does")
     before = probe()
     show("before", before)
@@ -91,15 +94,23 @@ def main() -> int:
     step("after")
     after = probe()
     step("a second dry run changes nothing")
-    again = subprocess.run([*LAZIFY, "apply", "--dry-run", "--quiet", str(DEMO)], capture_output=True, text=True)
+    again = subprocess.run(
+        [*LAZIFY, "apply", "--dry-run", "--quiet", str(DEMO)], capture_output=True, text=True
+    )
     print(again.stderr.strip())
     if again.returncode != 0:
         return again.returncode
 
-    step("opt-in: lazify apply --yes --module-app lazy --unsafe-fixes  (on another copy: build/demo-lazy-app)")
+    step(
+        "opt-in: lazify apply --yes --module-app lazy --unsafe-fixes  (on another copy: build/demo-lazy-app)"
+    )
     shutil.rmtree(LAZY, ignore_errors=True)
-    shutil.copytree(APP, LAZY, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.db", ".lazify_cache"))
-    lazy = subprocess.run([*LAZIFY, "apply", "--yes", "--quiet", "--module-app", "lazy", "--unsafe-fixes", str(LAZY)])
+    shutil.copytree(
+        APP, LAZY, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.db", ".lazify_cache")
+    )
+    lazy = subprocess.run(
+        [*LAZIFY, "apply", "--yes", "--quiet", "--module-app", "lazy", "--unsafe-fixes", str(LAZY)]
+    )
     if lazy.returncode != 0:
         return lazy.returncode
     # Unsafe on purpose: the app's own test of `isinstance(index.app, FastAPI)` fails, which is

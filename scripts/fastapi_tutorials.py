@@ -86,7 +86,7 @@ TEST_PACKAGES = [
 ]  # fmt: skip
 #: A pytest plugin loaded into each test run: records which ``docs_src`` modules the tests
 #: imported and where ``fastapi`` came from.
-PROBE = '''\
+PROBE = """\
 import json, os, sys
 
 def pytest_sessionfinish(session, exitstatus):
@@ -98,12 +98,12 @@ def pytest_sessionfinish(session, exitstatus):
     # One file per process: with pytest-xdist the workers import the examples.
     with open(out + "." + os.environ.get("PYTEST_XDIST_WORKER", "main"), "w") as fh:
         json.dump({"fastapi": fastapi.__file__, "docs_src_modules": mods}, fh)
-'''
+"""
 
 #: Run in each copy: imports the examples and describes their apps (routes, middleware,
 #: exception handlers, event handlers, the OpenAPI schema), for ``app`` and, when the module
 #: has one, for a fresh ``create_app()``.
-APP_PROBE = r'''
+APP_PROBE = r"""
 import hashlib, importlib, json, sys, warnings
 warnings.simplefilter("ignore")
 from fastapi import FastAPI
@@ -142,7 +142,7 @@ for mod in json.loads(sys.argv[1]):
     except BaseException as e:
         out[mod] = {"error": type(e).__name__ + ": " + str(e)[:200]}
 json.dump(out, open(sys.argv[2], "w"))
-'''
+"""
 
 
 class SetupError(Exception):
@@ -153,7 +153,7 @@ def log(msg: str) -> None:
     print(f"fastapi-tutorials: {msg}", file=sys.stderr, flush=True)
 
 
-def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:  # noqa: ANN003
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     kw.setdefault("capture_output", True)
     kw.setdefault("text", True)
     return subprocess.run(cmd, **kw)
@@ -207,7 +207,9 @@ def copy_source(src: Path, dest: Path) -> None:
     for name in WANTED:
         p = src / name
         if p.is_dir():
-            shutil.copytree(p, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache"))
+            shutil.copytree(
+                p, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+            )
         elif p.is_file():
             shutil.copy2(p, dest / name)
     if not (dest / "docs_src").is_dir() or not (dest / "tests" / "test_tutorial").is_dir():
@@ -384,7 +386,9 @@ def run_tests(root: Path, python: str, probe_dir: Path, jobs: int, extra: list[s
         probe.setdefault("fastapi", one["fastapi"])
         if one["fastapi"] != probe["fastapi"]:
             probe["fastapi"] = f"{probe['fastapi']} and {one['fastapi']}"
-        probe["docs_src_modules"] = sorted(set(probe.get("docs_src_modules", [])) | set(one["docs_src_modules"]))
+        probe["docs_src_modules"] = sorted(
+            set(probe.get("docs_src_modules", [])) | set(one["docs_src_modules"])
+        )
     tail = "\n".join((p.stdout + p.stderr).strip().splitlines()[-15:])
     return TestRun(cmd, p.returncode, secs, outcomes, details, probe, tail)
 
@@ -401,7 +405,9 @@ def probe_apps(root: Path, python: str, modules: list[str]) -> dict:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", ADMIN_EMAIL="admin@example.com")
     env.pop("PYTHONPATH", None)
     try:
-        p = run([python, "-c", APP_PROBE, json.dumps(modules), str(out), str(root)], cwd=cwd, env=env, timeout=600)
+        p = run(
+            [python, "-c", APP_PROBE, json.dumps(modules), str(out), str(root)], cwd=cwd, env=env, timeout=600
+        )
     except subprocess.TimeoutExpired:
         return {"_error": "timed out"}
     if not out.is_file():
@@ -487,7 +493,11 @@ def examples_of_test(tid: str, root: Path, details: str) -> list[str]:
 def key_lines(text: str, n: int = 12) -> str:
     """The end of a failure: the lines that say what went wrong."""
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    picked = [ln for ln in lines if re.match(r"^(E |\S+Error|\S+Exception|docs_src/|tests/)", ln.strip()) or ln.startswith("E ")]
+    picked = [
+        ln
+        for ln in lines
+        if re.match(r"^(E |\S+Error|\S+Exception|docs_src/|tests/)", ln.strip()) or ln.startswith("E ")
+    ]
     return "\n".join((picked or lines)[-n:])
 
 
@@ -502,7 +512,9 @@ def setup_venv(version: str) -> None:
         subprocess.run([python, "-m", "venv", str(TUTORIAL_VENV)], check=True)
     constraints = BUILD / "tutorial-constraints.txt"
     freeze = run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"])
-    lines = [ln for ln in freeze.stdout.splitlines() if "==" in ln and not ln.lower().startswith(("lazify", "-e"))]
+    lines = [
+        ln for ln in freeze.stdout.splitlines() if "==" in ln and not ln.lower().startswith(("lazify", "-e"))
+    ]
     constraints.write_text("\n".join(lines) + "\n")
     cmd = [str(TUTORIAL_VENV / "bin" / "python"), "-m", "pip", "install", "-q", "-c", str(constraints),
            f"fastapi=={version}", *TEST_PACKAGES]  # fmt: skip
@@ -515,13 +527,21 @@ def setup_venv(version: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--python", help=f"interpreter for the tests (default: {TUTORIAL_VENV}/bin/python)")
     ap.add_argument("--setup-venv", action="store_true", help=f"create/refresh {TUTORIAL_VENV} first")
-    ap.add_argument("--source", type=Path, help="an extracted fastapi sdist to use instead of downloading one")
-    ap.add_argument("--workdir", type=Path, help="where to make the copies (default: a new temporary directory)")
+    ap.add_argument(
+        "--source", type=Path, help="an extracted fastapi sdist to use instead of downloading one"
+    )
+    ap.add_argument(
+        "--workdir", type=Path, help="where to make the copies (default: a new temporary directory)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    ap.add_argument("-n", "--jobs", type=int, default=1, help="pytest-xdist workers per test run (default: 1, serial)")
+    ap.add_argument(
+        "-n", "--jobs", type=int, default=1, help="pytest-xdist workers per test run (default: 1, serial)"
+    )
     ap.add_argument("--module-app", choices=("eager", "lazy", "none"), default="eager")
     ap.add_argument("--lazify", help="the lazify command (default: the project's venv's)")
     ap.add_argument("--pytest-args", default="", help="extra pytest arguments (e.g. '-k body')")
@@ -605,15 +625,17 @@ def main(argv: list[str] | None = None) -> int:
     for rel, st in status.items():
         if st == "blocked":
             for c in lz.blocked[rel]:
-                by_reason[norm_reason(c["reason"])].append({"file": rel, "line": c["line"], "reason": c["reason"]})
+                by_reason[norm_reason(c["reason"])].append(
+                    {"file": rel, "line": c["line"], "reason": c["reason"]}
+                )
         elif st == "error":
             for m in lz.errors[rel]:
                 by_reason["error: " + m.split(": ", 1)[-1][:80]].append({"file": rel, "reason": m})
         elif st == "not applied":
             for c in lz.unapplied[rel]:
-                by_reason["not applied (" + (c.get("safety") or "?") + "): " + norm_reason(c["message"])].append(
-                    {"file": rel, "line": c["line"], "reason": c["message"]}
-                )
+                by_reason[
+                    "not applied (" + (c.get("safety") or "?") + "): " + norm_reason(c["message"])
+                ].append({"file": rel, "line": c["line"], "reason": c["message"]})
     unexplained = [rel for rel, st in status.items() if st == "no reason"]
     extra_rewritten = sorted(lz.rewritten - set(examples))
 
@@ -657,11 +679,21 @@ def main(argv: list[str] | None = None) -> int:
     apps_after = probe_apps(rewritten, python, probe_mods)
     app_problems = compare_apps(apps_before, apps_after, probe_mods)
     if "_error" in apps_before or "_error" in apps_after:
-        app_problems.append({"module": "(probe)", "problems": [str(apps_before.get("_error") or apps_after.get("_error"))]})
+        app_problems.append(
+            {"module": "(probe)", "problems": [str(apps_before.get("_error") or apps_after.get("_error"))]}
+        )
     import_failing_both = sorted(m for m in probe_mods if "error" in apps_before.get(m, {}))
 
     no_baseline = not passed_before
-    ok = not no_baseline and share >= THRESHOLD and not regressed and not app_problems and not unexplained and not lazify_crashed and not bad_fastapi
+    ok = (
+        not no_baseline
+        and share >= THRESHOLD
+        and not regressed
+        and not app_problems
+        and not unexplained
+        and not lazify_crashed
+        and not bad_fastapi
+    )
     report = {
         "ok": ok,
         "no_baseline": no_baseline,
@@ -683,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
             "rewritten_share": round(share, 4),
             "threshold": THRESHOLD,
             "counts": dict(counts),
-            "left_alone_by_reason": {k: v for k, v in sorted(by_reason.items(), key=lambda kv: -len(kv[1]))},
+            "left_alone_by_reason": dict(sorted(by_reason.items(), key=lambda kv: -len(kv[1]))),
             "unexplained": unexplained,
             "rewritten_without_module_level_app_line": extra_rewritten,
             "rewritten_and_imported_by_tests": len(tested),
@@ -720,9 +752,14 @@ def main(argv: list[str] | None = None) -> int:
     p = print
     p(f"FastAPI {version} tutorials ({source}), module-app = {args.module_app}")
     p(f"lazify source {code_hash}" + (" (CHANGED while lazify ran)" if code_changed else ""))
-    p(f"lazify: exit {lz.returncode}, {lz.seconds:.1f}s: {(lz.doc or {}).get('summary', {}).get('text', '(no JSON output)')}")
+    p(
+        f"lazify: exit {lz.returncode}, {lz.seconds:.1f}s: {(lz.doc or {}).get('summary', {}).get('text', '(no JSON output)')}"
+    )
     if lazify_crashed:
-        p("  lazify crashed or reported internal errors:\n    " + "\n    ".join(lz.stderr.strip().splitlines()[-10:]))
+        p(
+            "  lazify crashed or reported internal errors:\n    "
+            + "\n    ".join(lz.stderr.strip().splitlines()[-10:])
+        )
     p(f"examples with a module-level `app = FastAPI(`: {n_examples} of {len(all_py)} docs_src files")
     p(f"  rewritten: {n_rewritten} ({share:.1%}; needed {THRESHOLD:.0%})")
     for st in ("blocked", "error", "not applied", "no reason"):
@@ -746,7 +783,10 @@ def main(argv: list[str] | None = None) -> int:
     p(f"  passed: {len(passed_before)} untouched, {len(passed_after)} rewritten; "
       f"{len(regressed)} regressed, {len(fixed)} pass only on the rewritten copy")  # fmt: skip
     if no_baseline:
-        p("FAIL: no test passed on the untouched copy (a setup problem?):\n    " + t_before.tail.replace("\n", "\n    "))
+        p(
+            "FAIL: no test passed on the untouched copy (a setup problem?):\n    "
+            + t_before.tail.replace("\n", "\n    ")
+        )
     if bad_fastapi:
         p(f"FAIL: the tests did not import the installed fastapi: {bad_fastapi}")
     p(f"apps compared (untouched `app` vs rewritten `app` and `create_app()`: routes, middleware, "

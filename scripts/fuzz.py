@@ -67,13 +67,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--configs", default="safe,unsafe")
     ap.add_argument("--no-run", action="store_true", help="skip the runtime comparison")
     ap.add_argument("--timeout", type=int, default=5, help="seconds per program run")
-    ap.add_argument("--minimise-per-kind", type=int, default=2, help="minimise the first N failures of each kind")
+    ap.add_argument(
+        "--minimise-per-kind", type=int, default=2, help="minimise the first N failures of each kind"
+    )
     ap.add_argument("--minimise-budget", type=int, default=120, help="checks one minimisation may run")
     args = ap.parse_args(argv)
     gens = [g.strip() for g in args.generators.split(",") if g.strip()]
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     if any(g not in F.GENERATORS for g in gens) or any(c not in F.CONFIGS for c in configs):
-        print(f"fuzz: generators are {','.join(F.GENERATORS)}; configs {','.join(F.CONFIGS)}", file=sys.stderr)
+        print(
+            f"fuzz: generators are {','.join(F.GENERATORS)}; configs {','.join(F.CONFIGS)}", file=sys.stderr
+        )
         return 2
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
@@ -81,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     counts: dict[str, Counter] = {}
     failures: list[dict] = []
     minimised_per_kind: Counter = Counter()
-    print(f"[fuzz] seed {args.seed}, {args.count} programs per generator: {', '.join(gens)}; configs {', '.join(configs)}")
+    print(
+        f"[fuzz] seed {args.seed}, {args.count} programs per generator: {', '.join(gens)}; configs {', '.join(configs)}"
+    )
     runner = None if args.no_run else F.Runner(timeout=args.timeout)
     try:
         for gen in gens:
@@ -90,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             c = counts[gen] = Counter()
             c["generated"] = len(programs)
             c["distinct"] = len(set(programs))
-            print(f"[fuzz] {gen}: generated {len(programs)} ({c['distinct']} distinct) in {time.perf_counter() - t0:.1f}s", flush=True)
+            print(
+                f"[fuzz] {gen}: generated {len(programs)} ({c['distinct']} distinct) in {time.perf_counter() - t0:.1f}s",
+                flush=True,
+            )
             t0 = time.perf_counter()
             for idx, source in enumerate(programs):
                 for config in configs:

@@ -100,16 +100,16 @@ class Timer:
     def __init__(self) -> None:
         self.phases: dict[str, float] = {}
 
-    def phase(self, name: str):  # noqa: ANN201
+    def phase(self, name: str):
         timer = self
 
         class _Ctx:
-            def __enter__(self):  # noqa: ANN204
+            def __enter__(self):
                 self.t0 = time.perf_counter()
                 print(f"[sweep] {name} ...", flush=True)
                 return self
 
-            def __exit__(self, *exc):  # noqa: ANN204, ANN002
+            def __exit__(self, *exc):
                 dt = time.perf_counter() - self.t0
                 timer.phases[name] = round(dt, 2)
                 print(f"[sweep] {name}: {dt:.1f}s", flush=True)
@@ -121,7 +121,9 @@ class Timer:
 #: Set by main(): run lazify from a snapshot of its source taken when the sweep starts, so that
 #: both runs use the same code even if the working tree changes meanwhile.
 SNAPSHOT: Path | None = None
-LAUNCHER = "import sys; del sys.path[0]; from lazifier.cli import main; sys.argv[0] = 'lazify'; sys.exit(main())"
+LAUNCHER = (
+    "import sys; del sys.path[0]; from lazifier.cli import main; sys.argv[0] = 'lazify'; sys.exit(main())"
+)
 
 
 def lazify_exe() -> list[str]:
@@ -197,7 +199,7 @@ def error_group(msg: str) -> str:
         return f"{head}): {detail}"
     if msg.startswith("internal error: "):
         # internal error: KeyError: 'x' (in heavy_imports.py:123)
-        rest = msg[len("internal error: "):]
+        rest = msg[len("internal error: ") :]
         exc = rest.split(":")[0]
         where = re.search(r"\(in ([^)]*)\)$", msg)
         return f"internal error: {exc}" + (f" (in {where.group(1)})" if where else "")
@@ -215,11 +217,19 @@ def try_compile(data: bytes, path: str) -> tuple[bool, bool, str]:
         try:
             ast.parse(data, filename=path)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
-            return False, False, f"{type(e).__name__}: {getattr(e, 'msg', e)} (line {getattr(e, 'lineno', '?')})"
+            return (
+                False,
+                False,
+                f"{type(e).__name__}: {getattr(e, 'msg', e)} (line {getattr(e, 'lineno', '?')})",
+            )
         try:
             compile(data, path, "exec", dont_inherit=True)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
-            return True, False, f"{type(e).__name__}: {getattr(e, 'msg', e)} (line {getattr(e, 'lineno', '?')})"
+            return (
+                True,
+                False,
+                f"{type(e).__name__}: {getattr(e, 'msg', e)} (line {getattr(e, 'lineno', '?')})",
+            )
     return True, True, ""
 
 
@@ -249,7 +259,9 @@ def run_lazify(args: list[str], cwd: Path, log_prefix: Path, timeout: float, fmt
     cmd = [*lazify_exe(), *args]
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            cmd, cwd=cwd, env=env, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
         code, out, err = proc.returncode, proc.stdout, proc.stderr
     except subprocess.TimeoutExpired as e:
         code, out, err = None, e.stdout or b"", (e.stderr or b"") + b"\n[sweep] TIMEOUT\n"
@@ -299,7 +311,7 @@ def parse_text_report(patch: bytes, err_text: str) -> dict:
     for raw in patch.split(b"\n"):
         if raw.startswith(b"diff --git a/"):
             line = raw.decode("utf-8", "replace")
-            current = line[len("diff --git a/"):].rsplit(" b/", 1)[0]
+            current = line[len("diff --git a/") :].rsplit(" b/", 1)[0]
             patched[current] = []
         if current is not None:
             patched[current].append(raw.decode("utf-8", "replace"))
@@ -308,9 +320,11 @@ def parse_text_report(patch: bytes, err_text: str) -> dict:
     for line in err_text.splitlines():
         m = ERROR_LINE.match(line)
         if m and not line.startswith("lazify: "):
-            errors.append({"file": m["file"], "line": int(m["line"]) if m["line"] else None, "message": m["message"]})
+            errors.append(
+                {"file": m["file"], "line": int(m["line"]) if m["line"] else None, "message": m["message"]}
+            )
         if line.startswith("lazify: ") and not line.startswith("lazify: error"):
-            summary = line[len("lazify: "):]
+            summary = line[len("lazify: ") :]
     return {
         "summary": {"text": summary},
         "errors": errors,
@@ -369,7 +383,13 @@ def install_pandas(dest: Path) -> Path:
 
 
 def sweep_copy(
-    name: str, original: Path, project: Path, pkg_dir: Path, jobs: int, logs: Path, timeout: float,
+    name: str,
+    original: Path,
+    project: Path,
+    pkg_dir: Path,
+    jobs: int,
+    logs: Path,
+    timeout: float,
     recheck_json: bool = False,
 ) -> dict:
     """``original``: the pristine tree; ``pkg_dir``: its copy (inside ``project``)."""
@@ -431,11 +451,19 @@ def sweep_copy(
     res["apply"]["errors_by_kind"] = dict(err_groups.most_common())
     res["apply"]["error_examples"] = {}
     for e in errors:
-        res["apply"]["error_examples"].setdefault(error_group(e["message"]), f"{e['file']}:{e['line']}: {e['message'][:300]}")
-    crashes = [{"file": e["file"], "line": e["line"], "message": e["message"]} for e in errors if is_crash(e["message"])]
+        res["apply"]["error_examples"].setdefault(
+            error_group(e["message"]), f"{e['file']}:{e['line']}: {e['message'][:300]}"
+        )
+    crashes = [
+        {"file": e["file"], "line": e["line"], "message": e["message"]}
+        for e in errors
+        if is_crash(e["message"])
+    ]
     res["apply"]["crashes"] = crashes
     if doc.get("skipped"):
-        res["apply"]["skipped_by_reason"] = dict(Counter(s["reason"].split(":")[0] for s in doc["skipped"]).most_common())
+        res["apply"]["skipped_by_reason"] = dict(
+            Counter(s["reason"].split(":")[0] for s in doc["skipped"]).most_common()
+        )
 
     # -- verify the rewritten files ------------------------------------------------------------
     with timer.phase(f"{name}: parse/compile rewritten files"):
@@ -454,7 +482,7 @@ def sweep_copy(
             parses, compiles, why = try_compile(data, rel)
             if compiles:
                 continue
-            o_parses, o_compiles, o_why = try_compile((original / rel).read_bytes(), rel)
+            _o_parses, o_compiles, o_why = try_compile((original / rel).read_bytes(), rel)
             if not o_compiles:
                 orig_broken.append({"file": rel, "why": why, "original": o_why})
             elif not parses:
@@ -528,12 +556,12 @@ def sweep_copy(
 def print_table(results: list[dict]) -> None:
     rows: list[tuple[str, list[str]]] = []
 
-    def row(label: str, fn) -> None:  # noqa: ANN001
+    def row(label: str, fn) -> None:
         vals = []
         for r in results:
             try:
                 vals.append(str(fn(r)))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 vals.append("-")
         rows.append((label, vals))
 
@@ -583,7 +611,10 @@ def print_table(results: list[dict]) -> None:
             ("uncompilable", r["verify"]["uncompilable"]),
             ("non-idempotent", r["recheck"]["non_idempotent"]),
             ("new error on recheck", r["recheck"]["new_errors"]),
-            ("crash on recheck", r["recheck"]["crashes"] + [{"file": "-", "message": s} for s in r["recheck"]["crash_signs"]]),
+            (
+                "crash on recheck",
+                r["recheck"]["crashes"] + [{"file": "-", "message": s} for s in r["recheck"]["crash_signs"]],
+            ),
         ]
         for label, items in problems:
             for it in items:
@@ -617,8 +648,13 @@ def applied_changes_by_file(doc: dict) -> dict[str, list[dict]]:
 
 
 def sweep_package(
-    pkg: str, configs: list[str], site: Path, tmp: Path, logs: Path, args: argparse.Namespace,
-    on_result,  # noqa: ANN001
+    pkg: str,
+    configs: list[str],
+    site: Path,
+    tmp: Path,
+    logs: Path,
+    args: argparse.Namespace,
+    on_result,
 ) -> list[dict]:
     """Both configurations of one installed package; ``on_result`` gets each as it is done."""
     import sweep_imports as SI
@@ -689,8 +725,12 @@ def package_counts(r: dict) -> dict[str, int]:
         "modules": r["imports"]["modules"],
         "imported_pristine": r["imports"]["imported_pristine"],
         "regressions": len(r["imports"]["regressions"]),
-        "internal_errors": len(a["crashes"]) + len(a["crash_signs"]) + len(r["recheck"]["crashes"])
-        + len(r["recheck"]["crash_signs"]) + len(r["verify"]["unparseable"]) + len(r["verify"]["uncompilable"]),
+        "internal_errors": len(a["crashes"])
+        + len(a["crash_signs"])
+        + len(r["recheck"]["crashes"])
+        + len(r["recheck"]["crash_signs"])
+        + len(r["verify"]["unparseable"])
+        + len(r["verify"]["uncompilable"]),
         "second_pass": len(r["recheck"]["non_idempotent"]) + len(r["recheck"]["new_errors"]),
         "black_unstable": len(r["black"]["unstable"]),
     }
@@ -725,12 +765,20 @@ def print_package_table(results: list[dict], header: bool = True) -> None:
         if regs:
             print(f"\n== {r['package']} ({r['config']}): {len(regs)} regression(s), by where they broke:")
             for where, modules in r["imports"]["regression_causes"].items():
-                print(f"  {where[:160]}\n      {len(modules)} module(s): {', '.join(modules[:6])}{' ...' if len(modules) > 6 else ''}")
-        for label, items in (("non-idempotent", r["recheck"]["non_idempotent"]), ("black-unstable", r["black"]["unstable"])):
+                print(
+                    f"  {where[:160]}\n      {len(modules)} module(s): {', '.join(modules[:6])}{' ...' if len(modules) > 6 else ''}"
+                )
+        for label, items in (
+            ("non-idempotent", r["recheck"]["non_idempotent"]),
+            ("black-unstable", r["black"]["unstable"]),
+        ):
             for it in items[:10]:
                 print(f"  {label.upper()}: {it['file'] if isinstance(it, dict) else it}")
         if not r["smoke"]["rewritten"]["ok"] and r["smoke"]["pristine"]["ok"]:
-            print(f"  SMOKE FAILS on the rewritten copy:\n    " + r["smoke"]["rewritten"]["output_tail"][-800:].replace("\n", "\n    "))
+            print(
+                "  SMOKE FAILS on the rewritten copy:\n    "
+                + r["smoke"]["rewritten"]["output_tail"][-800:].replace("\n", "\n    ")
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -741,20 +789,36 @@ def main(argv: list[str] | None = None) -> int:
     only.add_argument("--stdlib-only", action="store_true", help="only the standard-library copy")
     ap.add_argument("--pandas", action="store_true", help="also pandas (pip-installed into a temp venv)")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="lazify -j (default: cores)")
-    ap.add_argument("--recheck-json", action="store_true",
-                    help="second run with --output-format json too (slower) instead of text")
+    ap.add_argument(
+        "--recheck-json",
+        action="store_true",
+        help="second run with --output-format json too (slower) instead of text",
+    )
     ap.add_argument("--select", metavar="CODEMODS", help="pass --select to lazify (both runs)")
-    ap.add_argument("--no-snapshot", action="store_true",
-                    help="run the installed lazify instead of a snapshot of /work/main's source")
+    ap.add_argument(
+        "--no-snapshot",
+        action="store_true",
+        help="run the installed lazify instead of a snapshot of /work/main's source",
+    )
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per lazify run")
-    ap.add_argument("--packages", metavar="NAMES",
-                    help="the import sweep over these installed packages (comma-separated, or 'all': "
-                    "requests,flask,starlette,fastapi,pydantic,sqlalchemy,django,scipy,pandas) instead of "
-                    "stdlib/numpy; installs them into build/sweep-venv first if needed")
-    ap.add_argument("--configs", default="a,b",
-                    help="with --packages: a (lazify's defaults), b (widened heavy-modules + unsafe fixes)")
-    ap.add_argument("--module-timeout", type=int, default=60, help="with --packages: seconds per module import")
-    ap.add_argument("--upgrade-venv", action="store_true", help="with --packages: pip install --upgrade first")
+    ap.add_argument(
+        "--packages",
+        metavar="NAMES",
+        help="the import sweep over these installed packages (comma-separated, or 'all': "
+        "requests,flask,starlette,fastapi,pydantic,sqlalchemy,django,scipy,pandas) instead of "
+        "stdlib/numpy; installs them into build/sweep-venv first if needed",
+    )
+    ap.add_argument(
+        "--configs",
+        default="a,b",
+        help="with --packages: a (lazify's defaults), b (widened heavy-modules + unsafe fixes)",
+    )
+    ap.add_argument(
+        "--module-timeout", type=int, default=60, help="with --packages: seconds per module import"
+    )
+    ap.add_argument(
+        "--upgrade-venv", action="store_true", help="with --packages: pip install --upgrade first"
+    )
     args = ap.parse_args(argv)
     if args.packages:
         return main_packages(args)
@@ -789,7 +853,9 @@ def main(argv: list[str] | None = None) -> int:
                     orig, copy = copy_package(tmp, "pandas", site)
                 plan.append(("pandas", orig, copy.parent, copy))
         for name, orig, project, pkg in plan:
-            results.append(sweep_copy(name, orig, project, pkg, args.jobs, logs, args.timeout, args.recheck_json))
+            results.append(
+                sweep_copy(name, orig, project, pkg, args.jobs, logs, args.timeout, args.recheck_json)
+            )
     finally:
         total = time.perf_counter() - started
         report = {
@@ -823,11 +889,17 @@ def main_packages(args: argparse.Namespace) -> int:
     import sweep_imports as SI
 
     global SNAPSHOT
-    names = list(SI.PACKAGES) if args.packages == "all" else [p.strip() for p in args.packages.split(",") if p.strip()]
+    names = (
+        list(SI.PACKAGES)
+        if args.packages == "all"
+        else [p.strip() for p in args.packages.split(",") if p.strip()]
+    )
     unknown = [n for n in names if n not in SI.PACKAGES]
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     if unknown or not names or any(c not in SI.CONFIGS for c in configs):
-        print(f"sweep: --packages takes {','.join(SI.PACKAGES)} (or all); --configs takes a,b", file=sys.stderr)
+        print(
+            f"sweep: --packages takes {','.join(SI.PACKAGES)} (or all); --configs takes a,b", file=sys.stderr
+        )
         return 2
     if args.select:
         SELECT[:] = ["--select", args.select]
@@ -861,7 +933,10 @@ def main_packages(args: argparse.Namespace) -> int:
             "own_deps_heavy_modules": {n: SI.OWN_DEPS[n] for n in names},
             "module_timeout": args.module_timeout,
             "times": {**timer.phases, "total": round(time.perf_counter() - started, 2)},
-            "table": [dict(zip([h for h, _ in PACKAGE_COLUMNS], [fn(r) for _, fn in PACKAGE_COLUMNS])) for r in results],
+            "table": [
+                dict(zip([h for h, _ in PACKAGE_COLUMNS], [fn(r) for _, fn in PACKAGE_COLUMNS]))
+                for r in results
+            ],
             "copies": results,
         }
         REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)

@@ -120,7 +120,16 @@ def setup_venv(upgrade: bool = False) -> dict[str, str]:
     have = installed_versions()
     missing = [d for d in [*PACKAGES, *EXTRA_REQUIREMENTS] if d not in have]
     if missing or upgrade:
-        cmd = [str(py), "-m", "pip", "install", "-q", *(["--upgrade"] if upgrade else []), *PACKAGES, *EXTRA_REQUIREMENTS]
+        cmd = [
+            str(py),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            *(["--upgrade"] if upgrade else []),
+            *PACKAGES,
+            *EXTRA_REQUIREMENTS,
+        ]
         subprocess.run(cmd, check=True)
     return installed_versions()
 
@@ -148,7 +157,9 @@ def copy_installed(site: Path, pkg: str, dest: Path) -> Path:
     the extensions find through ``$ORIGIN/../<pkg>.libs``-style RPATHs). Extension modules and
     data files come along; bytecode caches don't."""
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(site / pkg, dest / pkg, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        site / pkg, dest / pkg, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     libs = site / f"{pkg}.libs"
     if libs.is_dir():
         shutil.copytree(libs, dest / libs.name, symlinks=True)
@@ -168,7 +179,7 @@ def module_names(pkg_dir: Path) -> tuple[list[str], list[str]]:
             mods.append(".".join(parts))
         else:
             unnamed.append(f.relative_to(pkg_dir.parent).as_posix())
-    assert mods and mods[0] == pkg or pkg in mods, f"no {pkg}/__init__.py?"
+    assert (mods and mods[0] == pkg) or pkg in mods, f"no {pkg}/__init__.py?"
     return sorted(set(mods)), unnamed
 
 
@@ -377,14 +388,16 @@ def compare_imports(pristine: dict, rewritten: dict, changes_by_file: dict[str, 
         if before["ok"] and not r["ok"]:
             file_of_module = module_file(m, changes_by_file)
             where = r.get("where") or {}
-            regressions.append({
-                "module": m,
-                "outcome": r.get("outcome"),
-                "where": where,
-                "traceback": r.get("traceback"),
-                "changes_in_module_file": changes_by_file.get(file_of_module, []),
-                "changes_where_it_broke": changes_by_file.get(where.get("file", ""), []) if where else [],
-            })
+            regressions.append(
+                {
+                    "module": m,
+                    "outcome": r.get("outcome"),
+                    "where": where,
+                    "traceback": r.get("traceback"),
+                    "changes_in_module_file": changes_by_file.get(file_of_module, []),
+                    "changes_where_it_broke": changes_by_file.get(where.get("file", ""), []) if where else [],
+                }
+            )
         elif not before["ok"] and r["ok"]:
             fixed.append(m)
     # A broken module breaks every module that imports it: group by where it broke.
@@ -416,6 +429,7 @@ def module_file(module: str, changes_by_file: dict[str, list[dict]]) -> str:
 # ---------------------------------------------------------------------------------------------
 # black
 
+
 def black_exe() -> list[str]:
     for cand in (Path(sys.executable).parent / "black", ROOT / ".venv" / "bin" / "black"):
         if cand.is_file():
@@ -429,7 +443,7 @@ def black_unclean(files: list[Path], cwd: Path) -> set[str] | None:
         return set()
     out: set[str] = set()
     for i in range(0, len(files), 200):
-        chunk = files[i:i + 200]
+        chunk = files[i : i + 200]
         try:
             proc = subprocess.run(
                 [*black_exe(), "--check", "--config", os.devnull, "--workers", "2", *map(str, chunk)],
@@ -440,7 +454,7 @@ def black_unclean(files: list[Path], cwd: Path) -> set[str] | None:
         for line in proc.stderr.splitlines():
             for prefix in ("would reformat ", "error: cannot format "):
                 if line.startswith(prefix):
-                    out.add(str(Path(line[len(prefix):].split(": ")[0]).resolve()))
+                    out.add(str(Path(line[len(prefix) :].split(": ")[0]).resolve()))
     return out
 
 
@@ -458,7 +472,9 @@ def black_stability(original: Path, pkg_dir: Path, rewritten: list[str]) -> dict
 
 
 def black_diff(path: Path) -> str:
-    proc = subprocess.run([*black_exe(), "--diff", "-q", "--config", os.devnull, str(path)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [*black_exe(), "--diff", "-q", "--config", os.devnull, str(path)], capture_output=True, text=True
+    )
     return proc.stdout[:3000]
 
 
@@ -466,7 +482,7 @@ def black_diff(path: Path) -> str:
 # smoke scripts: one small real use per package, no network
 
 SMOKE = {
-    "requests": r'''
+    "requests": r"""
 import requests
 from requests.adapters import HTTPAdapter
 s = requests.Session()
@@ -486,8 +502,8 @@ except requests.HTTPError:
 else:
     raise AssertionError("no HTTPError")
 print("requests ok")
-''',
-    "flask": r'''
+""",
+    "flask": r"""
 from flask import Flask, jsonify, request, Blueprint, render_template_string
 app = Flask(__name__)
 bp = Blueprint("bp", __name__)
@@ -504,8 +520,8 @@ assert r.status_code == 200 and r.get_json() == {"hello": "world", "q": "1"}, r.
 assert c.get("/tpl").data == b"OK"
 assert c.get("/nope").status_code == 404
 print("flask ok")
-''',
-    "starlette": r'''
+""",
+    "starlette": r"""
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
@@ -522,8 +538,8 @@ with TestClient(app) as c:
     assert r.json() == {"path": "/", "q": "2"} and r.headers["access-control-allow-origin"] == "*"
     assert c.get("/t").text == "hi"
 print("starlette ok")
-''',
-    "fastapi": r'''
+""",
+    "fastapi": r"""
 from fastapi import FastAPI, Depends, HTTPException
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -546,8 +562,8 @@ assert c.post("/items", json={"name": "a"}).status_code == 422
 assert c.get("/fail").status_code == 418
 assert "/items" in c.get("/openapi.json").json()["paths"]
 print("fastapi ok")
-''',
-    "pydantic": r'''
+""",
+    "pydantic": r"""
 from typing import Optional
 from pydantic import BaseModel, Field, ValidationError, TypeAdapter, field_validator
 class User(BaseModel):
@@ -572,8 +588,8 @@ assert TypeAdapter(list[int]).validate_python(["1", 2]) == [1, 2]
 schema = User.model_json_schema()
 assert "User" in schema.get("$defs", {}) or "properties" in schema, schema
 print("pydantic ok")
-''',
-    "sqlalchemy": r'''
+""",
+    "sqlalchemy": r"""
 from sqlalchemy import create_engine, ForeignKey, select, func, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, Session
 class Base(DeclarativeBase):
@@ -597,8 +613,8 @@ with Session(engine) as s:
     assert [tuple(r) for r in rows] == [("a", 2), ("b", 0)], rows
     assert s.scalars(select(User).where(User.name == "a")).one().posts[0].user.name == "a"
 print("sqlalchemy ok")
-''',
-    "django": r'''
+""",
+    "django": r"""
 import sys, types
 from django.conf import settings
 urls = types.ModuleType("smoke_urls")
@@ -639,8 +655,8 @@ r = c.get("/hello/world/")
 assert r.status_code == 200 and r.json() == {"hello": "world"}, r.content
 assert c.get("/admin/login/").status_code == 200
 print("django ok")
-''',
-    "scipy": r'''
+""",
+    "scipy": r"""
 import numpy as np
 from scipy import linalg, optimize, stats, sparse, integrate, interpolate, signal, special
 a = np.array([[3.0, 1.0], [1.0, 2.0]])
@@ -655,8 +671,8 @@ assert abs(interpolate.interp1d([0, 1], [0, 2])(0.5) - 1) < 1e-12
 b, aa = signal.butter(2, 0.1)
 assert len(b) == 3 and abs(special.gamma(5) - 24) < 1e-9
 print("scipy ok")
-''',
-    "pandas": r'''
+""",
+    "pandas": r"""
 import io
 import numpy as np
 import pandas as pd
@@ -671,7 +687,7 @@ assert (m["v"] * m["w"]).sum() == 10 + 40 + 30
 s = pd.Series(np.arange(5), dtype="Int64"); s[1] = pd.NA
 assert s.isna().sum() == 1 and pd.read_json(io.StringIO(df.to_json())).shape == df.shape
 print("pandas ok")
-''',
+""",
 }
 
 

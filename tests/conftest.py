@@ -5,9 +5,9 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -68,6 +68,8 @@ def project(tmp_path: Path):
         return write_tree(root, files)
 
     return make
+
+
 collect_ignore_glob = ["fixtures/*"]
 
 

@@ -54,7 +54,17 @@ CONFIGS: dict[str, tuple[Policy, dict]] = {
 }
 
 #: Standard-library modules that do something when imported: stubbed like the others.
-_NOISY_STDLIB = {"antigravity", "this", "__hello__", "__phello__", "turtle", "turtledemo", "tkinter", "idlelib", "pydoc"}
+_NOISY_STDLIB = {
+    "antigravity",
+    "this",
+    "__hello__",
+    "__phello__",
+    "turtle",
+    "turtledemo",
+    "tkinter",
+    "idlelib",
+    "pydoc",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,7 +281,7 @@ def zero_arg_functions(tree: ast.Module) -> list[str]:
     return out[:8]
 
 
-SERVER = r'''
+SERVER = r"""
 import importlib, json, os, select, signal, sys, time
 real_stdout = os.fdopen(os.dup(1), "w", buffering=1)
 devnull = os.open(os.devnull, os.O_RDWR)
@@ -333,7 +343,7 @@ for line in sys.stdin:
     else:
         res = {"import": f"died ({status})", "calls": []}
     real_stdout.write(json.dumps(res) + "\n")
-'''
+"""
 
 
 class Runner:
@@ -347,7 +357,12 @@ class Runner:
 
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
-            env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONWARNINGS": "ignore"}
+            env = {
+                **os.environ,
+                "PYTHONHASHSEED": "0",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONWARNINGS": "ignore",
+            }
             env.pop("PYTHONPATH", None)
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -363,7 +378,9 @@ class Runner:
         (d / "m.py").write_text(source, encoding="utf-8")
         proc = self._start()
         assert proc.stdin and proc.stdout
-        proc.stdin.write(json.dumps({"dir": str(d), "module": "m", "calls": calls, "timeout": self.timeout}) + "\n")
+        proc.stdin.write(
+            json.dumps({"dir": str(d), "module": "m", "calls": calls, "timeout": self.timeout}) + "\n"
+        )
         proc.stdin.flush()
         ready, _, _ = select.select([proc.stdout], [], [], self.timeout + 30)
         line = proc.stdout.readline() if ready else ""
@@ -413,7 +430,9 @@ class Failure:
     def render(self) -> str:
         _, extra = CONFIGS[self.config]
         policy, _ = CONFIGS[self.config]
-        settings = f"Settings(heavy_modules=frozenset({sorted(self.heavy_modules)!r}), target_version={TARGET!r}"
+        settings = (
+            f"Settings(heavy_modules=frozenset({sorted(self.heavy_modules)!r}), target_version={TARGET!r}"
+        )
         settings += "".join(f", {k}={v!r}" for k, v in extra.items()) + ")"
         parts = [
             f"# kind: {self.kind}",
@@ -426,7 +445,10 @@ class Failure:
             parts.append(f"# unsafe fix applied: {m}")
         parts += ["# ----- input -----", self.program.rstrip("\n")]
         if self.output is not None:
-            parts += ["# ----- lazify's output -----", *("# " + line if line else "#" for line in self.output.rstrip("\n").split("\n"))]
+            parts += [
+                "# ----- lazify's output -----",
+                *("# " + line if line else "#" for line in self.output.rstrip("\n").split("\n")),
+            ]
         return "\n".join(parts) + "\n"
 
 
@@ -467,11 +489,13 @@ def check_program(source: str, config: str, runner: Runner | None) -> Checked:
     unsafe: list[str] = []
 
     def fail(kind: str, detail: str, output: str | None = None, outcomes: dict | None = None) -> Checked:
-        return Checked(config, "failed", [Failure(kind, config, detail, source, output, sorted(heavy), outcomes, unsafe)])
+        return Checked(
+            config, "failed", [Failure(kind, config, detail, source, output, sorted(heavy), outcomes, unsafe)]
+        )
 
     try:
         result = run_transform(source, settings, policy)
-    except Exception as e:  # noqa: BLE001 - transform() must never raise
+    except Exception as e:
         return fail("transform raised", f"{type(e).__name__}: {e}")
     if result.error_kind == "internal":
         return fail("internal error", result.error or "")
@@ -490,14 +514,16 @@ def check_program(source: str, config: str, runner: Runner | None) -> Checked:
         return fail("output does not compile", why, new)
     try:
         again = run_transform(new, settings, policy)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         return fail("second pass raised", f"{type(e).__name__}: {e}", new)
     if again.error:
         return fail("second pass error", again.error, new)
     if again.new_text is not None:
         import difflib
 
-        diff = "".join(difflib.unified_diff(new.splitlines(True), again.new_text.splitlines(True), "first", "second"))
+        diff = "".join(
+            difflib.unified_diff(new.splitlines(True), again.new_text.splitlines(True), "first", "second")
+        )
         return fail("second pass changes", diff[:3000], new)
     if runner is None:
         return Checked(config, "changed")
@@ -510,7 +536,9 @@ def check_program(source: str, config: str, runner: Runner | None) -> Checked:
     outcomes = {"input": before, "output": after}
     if before["import"] == "ok":
         if after["import"] != "ok":
-            return fail("import regression", f"the input imports, the output raises {after['import']}", new, outcomes)
+            return fail(
+                "import regression", f"the input imports, the output raises {after['import']}", new, outcomes
+            )
         b_calls, a_calls = dict(map(tuple, before["calls"])), dict(map(tuple, after["calls"]))
         for name, b in b_calls.items():
             a = a_calls.get(name)
@@ -522,7 +550,12 @@ def check_program(source: str, config: str, runner: Runner | None) -> Checked:
     if after["import"] == "ok":
         return Checked(config, "changed", deferred=True)
     if after["import"] != before["import"]:
-        return fail("different exception", f"the input raises {before['import']}, the output {after['import']}", new, outcomes)
+        return fail(
+            "different exception",
+            f"the input raises {before['import']}, the output {after['import']}",
+            new,
+            outcomes,
+        )
     return Checked(config, "changed")
 
 
@@ -538,14 +571,14 @@ def minimise(source: str, config: str, kind: str, runner: Runner | None, budget:
         calls[0] += 1
         try:
             c = check_program(text, config, runner)
-        except Exception:  # noqa: BLE001
+        except Exception:
             return False
         return any(f.kind == kind for f in c.failures)
 
     best = source
     try:
         unparsed = ast.unparse(ast.parse(source)) + "\n"
-    except Exception:  # noqa: BLE001
+    except Exception:
         unparsed = None
     if unparsed is not None and unparsed != source and fails(unparsed):
         best = unparsed
@@ -586,7 +619,7 @@ def minimise(source: str, config: str, kind: str, runner: Runner | None, budget:
                         lst.append(ast.Pass())
                     try:
                         text = ast.unparse(ast.fix_missing_locations(cand_tree)) + "\n"
-                    except Exception:  # noqa: BLE001
+                    except Exception:
                         continue
                     if text != best and fails(text):
                         best = text
@@ -598,9 +631,9 @@ def minimise(source: str, config: str, kind: str, runner: Runner | None, budget:
     lines = best.split("\n")
     i = len(lines) - 1
     while i >= 0 and calls[0] < budget:
-        cand = "\n".join(lines[:i] + lines[i + 1:])
+        cand = "\n".join(lines[:i] + lines[i + 1 :])
         if fails(cand):
-            lines = lines[:i] + lines[i + 1:]
+            lines = lines[:i] + lines[i + 1 :]
         i -= 1
     return "\n".join(lines)
 
@@ -613,11 +646,11 @@ REAL_MODULES = ["json", "collections", "typing", "os.path", "decimal"]
 STUB_NAMES = ["Thing", "Base", "helper", "CONST", "deco", "T", "make", "Model"]
 
 
-def _strategies():  # noqa: C901 - one place for the whole grammar of generated programs
+def _strategies():
     from hypothesis import strategies as st
 
     @st.composite
-    def an_import(draw, idx: int):  # noqa: ANN001, ANN202
+    def an_import(draw, idx: int):
         """(lines, refs: expressions that reach the imported thing, bound names, flag or None)."""
         if draw(st.integers(0, 5)) == 0:
             # A standard-library name used in annotations (typing, collections.abc).
@@ -626,7 +659,11 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
             return [f"from {mod} import {name}"], [name], [name], None
         mod = draw(st.sampled_from(HEAVY_STUBS + REAL_MODULES[:1] + ["hv"] * 3))
         real = not is_stubbed(mod)
-        name = draw(st.sampled_from(["dumps", "loads", "JSONDecoder"])) if real else draw(st.sampled_from(STUB_NAMES))
+        name = (
+            draw(st.sampled_from(["dumps", "loads", "JSONDecoder"]))
+            if real
+            else draw(st.sampled_from(STUB_NAMES))
+        )
         kind = draw(st.sampled_from([
             "import", "import", "import-as", "from", "from", "from-as", "star", "try-none",
             "try-flag", "type-checking", "import-dotted-sub", "try-from", "two-names",
@@ -671,16 +708,20 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
             )  # fmt: skip
         # import-dotted-sub: `import hpkg.sub` binds hpkg
         sub = "hpkg.sub" if not real else "os.path"
-        return [f"import {sub}"], [f"{sub}.{name if not real else 'join'}"], [sub.split('.')[0]], None
+        return [f"import {sub}"], [f"{sub}.{name if not real else 'join'}"], [sub.split(".")[0]], None
 
     @st.composite
-    def a_use(draw, i: int, ref: str, bound: list[str], tc_names: set[str]):  # noqa: ANN001, ANN202
+    def a_use(draw, i: int, ref: str, bound: list[str], tc_names: set[str]):
         """Lines that use ``ref`` (an expression) in some position; may define f{i}/C{i}/..."""
         # A name imported only under TYPE_CHECKING may only be used in annotations (as in real code).
         annot_only = ref.split(".")[0] in tc_names
         b = draw(st.sampled_from(bound)) if bound else "x"
         choices = [
-            "annotation", "annotation", "string-annotation", "class-annotation", "alias-string",
+            "annotation",
+            "annotation",
+            "string-annotation",
+            "class-annotation",
+            "alias-string",
         ]
         if not annot_only or draw(st.booleans()):
             choices += ["reader-class"]
@@ -731,7 +772,13 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
         if kind == "class-base":
             return [f"class C{i}({ref}):", "    pass", f"def {f}():", f"    return C{i}()"]
         if kind == "method":
-            return [f"class C{i}:", "    def m(self):", f"        return {ref}", f"def {f}():", f"    return C{i}().m()"]
+            return [
+                f"class C{i}:",
+                "    def m(self):",
+                f"        return {ref}",
+                f"def {f}():",
+                f"    return C{i}().m()",
+            ]
         if kind == "global-rebind":
             return [f"def {f}():", f"    global {b}", f"    {b} = {ref}", f"    return {b}"]
         if kind == "comprehension":
@@ -741,7 +788,13 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
                 f"def {f}():\n    return {{k: {ref} for k in 'ab'}}",
             ]))]  # fmt: skip
         if kind == "try-body":
-            return [f"def {f}():", "    try:", f"        return {ref}", "    except Exception:", "        return None"]
+            return [
+                f"def {f}():",
+                "    try:",
+                f"        return {ref}",
+                "    except Exception:",
+                "        return None",
+            ]
         if kind == "local-import-shadow":
             mod = draw(st.sampled_from(["hv", "hv2", "json"]))
             return [f"def {f}():", f"    import {mod}", f"    return {mod}, {ref}"]
@@ -768,7 +821,7 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
         raise AssertionError(kind)
 
     @st.composite
-    def a_twist(draw, i: int, bound: list[str], flags: list[str], funcs: list[str]):  # noqa: ANN001, ANN202
+    def a_twist(draw, i: int, bound: list[str], flags: list[str], funcs: list[str]):
         """Statements that make a name hard to move: rebinding, del, __all__, reads of a flag..."""
         b = draw(st.sampled_from(bound)) if bound else "x"
         kinds = ["rebind", "del", "all", "for-rebind", "augassign", "with-rebind", "def-rebind", "import-again",
@@ -783,7 +836,9 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
         if kind == "del":
             return [f"del {b}"]
         if kind == "all":
-            names = draw(st.lists(st.sampled_from(bound + funcs or ["x"]), min_size=1, max_size=3, unique=True))
+            names = draw(
+                st.lists(st.sampled_from(bound + funcs or ["x"]), min_size=1, max_size=3, unique=True)
+            )
             return [f"__all__ = {names!r}"]
         if kind == "all-funcs":
             return [f"__all__ = {sorted(set(funcs))!r}"]
@@ -798,7 +853,11 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
         if kind == "import-again":
             return [f"import hv as {b}" if b != "hv" else "import hv"]
         if kind == "sys-modules":
-            return ["import sys", f"def g{i}():", f"    return getattr(sys.modules[__name__], {b!r}, None) is not None"]
+            return [
+                "import sys",
+                f"def g{i}():",
+                f"    return getattr(sys.modules[__name__], {b!r}, None) is not None",
+            ]
         if kind == "getattr-module":
             return [f"def g{i}():", f"    return {b!r} in dir()"]
         if kind == "read-at-module-level":
@@ -816,7 +875,7 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
         raise AssertionError(kind)
 
     @st.composite
-    def a_singleton(draw, i: int, refs: list[str]):  # noqa: ANN001, ANN202
+    def a_singleton(draw, i: int, refs: list[str]):
         """A module-level object of a class defined in the file (lazy-singletons' candidates)."""
         ref = draw(st.sampled_from(refs)) if refs else "1"
         name = f"svc{i}"
@@ -837,7 +896,7 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
         return lines
 
     @st.composite
-    def a_framework(draw, i: int):  # noqa: ANN001, ANN202
+    def a_framework(draw, i: int):
         """An app built at import (app-factory), an engine (lazy-singletons), declarative_base."""
         kind = draw(st.sampled_from(["flask", "fastapi", "engine", "declarative", "sessionmaker"]))
         if kind == "flask":
@@ -857,7 +916,7 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
                 "    __tablename__ = 't'", f"def model{i}():", f"    return M{i}"]  # fmt: skip
 
     @st.composite
-    def program(draw):  # noqa: ANN001, ANN202
+    def program(draw):
         head: list[str] = []
         if draw(st.booleans()):
             head.append('"""Module docstring."""')
@@ -888,7 +947,9 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
             ref = draw(st.sampled_from(refs))
             lines = draw(a_use(i, ref, bound, tc_names))
             blocks.append(lines)
-            if lines[0].startswith(f"def f{i}(") or lines[0].startswith("@") and any(ln.startswith(f"def f{i}(") for ln in lines):
+            if lines[0].startswith(f"def f{i}(") or (
+                lines[0].startswith("@") and any(ln.startswith(f"def f{i}(") for ln in lines)
+            ):
                 funcs.append(f"f{i}")
         if draw(st.integers(0, 3)) == 0:
             blocks.append(draw(a_singleton(n_uses, [r for r in refs if r.split(".")[0] not in tc_names])))
@@ -906,18 +967,18 @@ def _strategies():  # noqa: C901 - one place for the whole grammar of generated 
     return program
 
 
-def targeted_programs():  # noqa: ANN201
+def targeted_programs():
     """Programs that import stub modules and use the names in every position lazify reasons about."""
     return _strategies()()
 
 
-def grammar_programs():  # noqa: ANN201
+def grammar_programs():
     import hypothesmith
 
     return hypothesmith.from_grammar()
 
 
-def node_programs():  # noqa: ANN201
+def node_programs():
     import hypothesmith
 
     return hypothesmith.from_node()

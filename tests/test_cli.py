@@ -15,9 +15,18 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import (
+    LAZIFY,
+    assert_moved,
+    concurrently,
+    diffed_files,
+    err,
+    run_lazify,
+    top_level_imports,
+    write_tree,
+)
 
 from codemods import REGISTRY
-from conftest import LAZIFY, assert_moved, concurrently, diffed_files, err, run_lazify, top_level_imports, write_tree
 from lazifier.cli import explain_text
 
 # ---------------------------------------------------------------------------------------------
@@ -48,7 +57,9 @@ def git_init(root: Path) -> None:
 
 def git_apply(patch: bytes, repo_root: Path) -> None:
     r = git("apply", "-", cwd=repo_root, input=patch)
-    assert r.returncode == 0, f"git apply failed: {r.stderr.decode()}\n--- patch ---\n{patch.decode(errors='replace')}"
+    assert (
+        r.returncode == 0
+    ), f"git apply failed: {r.stderr.decode()}\n--- patch ---\n{patch.decode(errors='replace')}"
 
 
 SKIP_DIRS = {".git", ".lazify_cache"}
@@ -152,7 +163,10 @@ def basic(tmp_path_factory: pytest.TempPathFactory) -> Basic:
     time.sleep(0.01)  # mtimes would move if anything were rewritten
     names = list(READ_ONLY_RUNS)
     results = concurrently(
-        *(lambda a=READ_ONLY_RUNS[n][0], e=READ_ONLY_RUNS[n][1]: run_lazify(*a, cwd=proj, env=e) for n in names)
+        *(
+            lambda a=READ_ONLY_RUNS[n][0], e=READ_ONLY_RUNS[n][1]: run_lazify(*a, cwd=proj, env=e)
+            for n in names
+        )
     )
     return Basic(pristine, proj, before, tree(proj), dict(zip(names, results)))
 
@@ -316,7 +330,7 @@ def test_unused_heavy_import_is_removed_only_with_unsafe_fixes(basic: Basic) -> 
 # 7. --strict
 
 
-def test_strict_makes_a_blocked_finding_fail_a_dry_run(project) -> None:  # noqa: ANN001
+def test_strict_makes_a_blocked_finding_fail_a_dry_run(project) -> None:
     root = project({"mod.py": "import numpy as np\n\nX = np.zeros(1)\n\n\ndef f():\n    return np.ones(1)\n"})
     plain, strict = concurrently(
         lambda: run_lazify("apply", "--dry-run", ".", cwd=root),
@@ -377,7 +391,11 @@ GITHUB_LINE = re.compile(
 
 
 def _gh_unescape(s: str) -> str:
-    return re.sub(r"%(25|0D|0A|3A|2C)", lambda m: {"25": "%", "0D": "\r", "0A": "\n", "3A": ":", "2C": ","}[m.group(1)], s)
+    return re.sub(
+        r"%(25|0D|0A|3A|2C)",
+        lambda m: {"25": "%", "0D": "\r", "0A": "\n", "3A": ":", "2C": ","}[m.group(1)],
+        s,
+    )
 
 
 def test_github_output(basic: Basic) -> None:
@@ -401,7 +419,7 @@ def test_github_output(basic: Basic) -> None:
 # 10. exit codes: the highest wins
 
 
-def test_a_broken_file_makes_exit_2_but_the_good_file_is_still_in_the_patch(project) -> None:  # noqa: ANN001
+def test_a_broken_file_makes_exit_2_but_the_good_file_is_still_in_the_patch(project) -> None:
     root = project({"good.py": MOVES_NUMPY, "broken.py": "import numpy as np\n\ndef f(:\n    return np\n"})
     before = tree(root)
     r = run_lazify("apply", "--dry-run", ".", cwd=root)
@@ -417,7 +435,7 @@ def test_a_broken_file_makes_exit_2_but_the_good_file_is_still_in_the_patch(proj
 # 11. -j does not change the output
 
 
-def test_output_does_not_depend_on_jobs(project) -> None:  # noqa: ANN001
+def test_output_does_not_depend_on_jobs(project) -> None:
     files = {f"pkg/m{i:02d}.py": MOVES_NUMPY for i in range(12)}
     files["pkg/__init__.py"] = ""
     files["pkg/z_blocked.py"] = "import torch\n\nT = torch.ones(1)\n"
@@ -469,7 +487,7 @@ def test_codemods_and_explain() -> None:
     assert all(f"- `{m}`\n" in doc for m in DEFAULT_HEAVY_MODULES)
 
 
-def test_config_shows_each_setting_and_where_it_came_from(project) -> None:  # noqa: ANN001
+def test_config_shows_each_setting_and_where_it_came_from(project) -> None:
     """Issue 15 #12: the effective settings, as a [tool.lazify] table one can paste, each with
     its origin: a default, which pyproject.toml, or the inference from requires-python."""
     import tomllib
@@ -500,7 +518,7 @@ def _python_block_after(doc: str, marker: str) -> str:
 
 
 @pytest.mark.parametrize("cls", REGISTRY, ids=lambda c: c.name)
-def test_documented_example_gives_exactly_use_instead(cls: type, project) -> None:  # noqa: ANN001
+def test_documented_example_gives_exactly_use_instead(cls: type, project) -> None:
     doc = explain_text(cls)
     example = _python_block_after(doc, "## Example")
     expected = _python_block_after(doc, "Use instead:")
@@ -516,7 +534,7 @@ def test_documented_example_gives_exactly_use_instead(cls: type, project) -> Non
 # 14. the cache
 
 
-def test_cache_is_not_stale_when_another_file_starts_importing_the_name(project) -> None:  # noqa: ANN001
+def test_cache_is_not_stale_when_another_file_starts_importing_the_name(project) -> None:
     root = project({
         "pkg/__init__.py": "",
         "pkg/mod.py": MOVES_NUMPY,
@@ -537,7 +555,7 @@ def test_cache_is_not_stale_when_another_file_starts_importing_the_name(project)
     assert "other.py" in err(third)
 
 
-def test_no_cache_leaves_no_cache_directory(project) -> None:  # noqa: ANN001
+def test_no_cache_leaves_no_cache_directory(project) -> None:
     root = project({"a.py": MOVES_NUMPY, "b.py": MOVES_NUMPY})
     r = run_lazify("apply", "--yes", "--no-cache", ".", cwd=root)
     assert r.returncode == 0, err(r)
@@ -552,9 +570,14 @@ def test_no_cache_leaves_no_cache_directory(project) -> None:  # noqa: ANN001
 JSON_IN_FUNCTION = "import json\n\n\ndef f():\n    return json.dumps(1)\n"
 
 
-def test_config_heavy_modules_replaces_the_list_and_exclude_skips(project) -> None:  # noqa: ANN001
+def test_config_heavy_modules_replaces_the_list_and_exclude_skips(project) -> None:
     root = project(
-        {"j.py": JSON_IN_FUNCTION, "n.py": MOVES_NUMPY, "legacy_j.py": JSON_IN_FUNCTION, "sub/legacy_x.py": JSON_IN_FUNCTION},
+        {
+            "j.py": JSON_IN_FUNCTION,
+            "n.py": MOVES_NUMPY,
+            "legacy_j.py": JSON_IN_FUNCTION,
+            "sub/legacy_x.py": JSON_IN_FUNCTION,
+        },
         'heavy-modules = ["json"]\nexclude = ["legacy_*.py"]\n',
     )
     r = run_lazify("apply", "--dry-run", ".", cwd=root)
@@ -562,7 +585,9 @@ def test_config_heavy_modules_replaces_the_list_and_exclude_skips(project) -> No
     assert diffed_files(r.stdout) == ["j.py"]  # numpy is no longer heavy; legacy_* excluded
 
 
-def test_config_extend_heavy_extend_exclude_gitignore_generated_and_suppressions(project) -> None:  # noqa: ANN001
+def test_config_extend_heavy_extend_exclude_gitignore_generated_and_suppressions(
+    project,
+) -> None:
     files = {
         "j.py": JSON_IN_FUNCTION,
         "n.py": MOVES_NUMPY,
@@ -601,8 +626,14 @@ def test_config_extend_heavy_extend_exclude_gitignore_generated_and_suppressions
 # 16. a crashing worker costs one file
 
 
-def test_a_worker_crash_costs_one_file_not_the_run(project) -> None:  # noqa: ANN001
-    deep = "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n\n\nx = " + "(" * 5000 + "1" + ")" * 5000 + "\n"
+def test_a_worker_crash_costs_one_file_not_the_run(project) -> None:
+    deep = (
+        "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n\n\nx = "
+        + "(" * 5000
+        + "1"
+        + ")" * 5000
+        + "\n"
+    )
     files = {"deep.py": deep, **{f"ok{i}.py": MOVES_NUMPY for i in range(3)}}
     root = project(files)
     r = run_lazify("apply", "--yes", ".", cwd=root)
@@ -634,7 +665,7 @@ def test_no_colour_without_a_terminal_and_colour_with_always(basic: Basic) -> No
     assert ANSI.sub(b"", always.stderr) == plain.stderr
 
 
-def test_one_run_is_enough_when_later_codemods_would_open_up_more(project) -> None:  # noqa: ANN001
+def test_one_run_is_enough_when_later_codemods_would_open_up_more(project) -> None:
     """A heavy import used only by a singleton's value, or by a line that moves into
     ``create_app()``, is movable only after those rewrites: codemods that move code into
     functions run first, so a second run finds nothing (the stdlib sweep found this)."""
@@ -667,7 +698,9 @@ def test_a_repository_inside_another_project_is_its_own_project(tmp_path: Path) 
     """A checkout under an outer project's ignored `build/` takes neither the outer
     pyproject.toml nor its .gitignore: the nearest pyproject.toml or .git is the root."""
     outer = tmp_path / "outer"
-    write_tree(outer, {"pyproject.toml": "[tool.lazify]\nselect = ['app-factory']\n", ".gitignore": "build/\n"})
+    write_tree(
+        outer, {"pyproject.toml": "[tool.lazify]\nselect = ['app-factory']\n", ".gitignore": "build/\n"}
+    )
     inner = outer / "build" / "svc"
     write_tree(inner, {"m.py": "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"})
     subprocess.run(["git", "init", "-q", str(inner)], check=True)
@@ -676,7 +709,7 @@ def test_a_repository_inside_another_project_is_its_own_project(tmp_path: Path) 
     assert b"+    import numpy as np" in r.stdout
 
 
-def test_a_change_that_spans_files_counts_once_in_every_summary(project) -> None:  # noqa: ANN001
+def test_a_change_that_spans_files_counts_once_in_every_summary(project) -> None:
     """One unit everywhere: a change is one fix (one decision in the review), however many
     files it touches. A singleton and its reader are two files and one change, in the dry
     run's summary line, the JSON summary, and the --yes summary."""

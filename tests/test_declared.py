@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import write_tree
+
 from lazifier import declared, installed
 from lazifier.settings import detect_sqlalchemy
 
@@ -29,40 +29,167 @@ def detect(root: Path, files: dict[str, str | bytes]) -> tuple[str, str]:
     ("files", "state", "source"),
     [
         # A bare requirement installs the newest SQLAlchemy: 2.x.
-        ({"requirements.txt": "fastapi\nsqlalchemy\n"}, "yes", "declared `sqlalchemy` in requirements.txt, which installs SQLAlchemy 2.x"),
-        ({"requirements.txt": "SQLAlchemy[asyncio]>=2.0.20  # orm\n"}, "yes", "declared `SQLAlchemy[asyncio]>=2.0.20` in requirements.txt"),
-        ({"requirements.txt": "sqlalchemy>=1.3,<2.0\n"}, "no", "declared `sqlalchemy>=1.3,<2.0` in requirements.txt"),
-        ({"requirements.txt": "sqlalchemy~=1.4.0\n"}, "no", "declared `sqlalchemy~=1.4.0` in requirements.txt"),
-        ({"requirements-dev.txt": "sqlalchemy==2.0.*\n"}, "yes", "declared `sqlalchemy==2.0.*` in requirements-dev.txt"),
+        (
+            {"requirements.txt": "fastapi\nsqlalchemy\n"},
+            "yes",
+            "declared `sqlalchemy` in requirements.txt, which installs SQLAlchemy 2.x",
+        ),
+        (
+            {"requirements.txt": "SQLAlchemy[asyncio]>=2.0.20  # orm\n"},
+            "yes",
+            "declared `SQLAlchemy[asyncio]>=2.0.20` in requirements.txt",
+        ),
+        (
+            {"requirements.txt": "sqlalchemy>=1.3,<2.0\n"},
+            "no",
+            "declared `sqlalchemy>=1.3,<2.0` in requirements.txt",
+        ),
+        (
+            {"requirements.txt": "sqlalchemy~=1.4.0\n"},
+            "no",
+            "declared `sqlalchemy~=1.4.0` in requirements.txt",
+        ),
+        (
+            {"requirements-dev.txt": "sqlalchemy==2.0.*\n"},
+            "yes",
+            "declared `sqlalchemy==2.0.*` in requirements-dev.txt",
+        ),
         # Included files, relative to the file that includes them, and constraints files.
-        ({"requirements.txt": "-r requirements/base.txt\n", "requirements/base.txt": "-c ../constraints.txt\n", "constraints.txt": "sqlalchemy==1.4.52\n"},
-         "no", "declared `sqlalchemy==1.4.52` in constraints.txt"),
-        ({"requirements.txt": "--requirement=deps/prod.txt\n", "deps/prod.txt": "sqlalchemy>=2\n"}, "yes", "declared `sqlalchemy>=2` in deps/prod.txt"),
-        ({"requirements.txt": "-r requirements.txt\nsqlalchemy<2\n"}, "no", "declared `sqlalchemy<2` in requirements.txt"),  # a loop ends
-        ({"pyproject.toml": '[project]\nname = "x"\nversion = "1"\ndependencies = ["SQLAlchemy >= 2.0"]\n'}, "yes", "declared `SQLAlchemy >= 2.0` in pyproject.toml"),
-        ({"pyproject.toml": '[project]\nname = "x"\nversion = "1"\n[project.optional-dependencies]\ndb = ["sqlalchemy<2"]\n'}, "no", "declared `sqlalchemy<2` in pyproject.toml"),
-        ({"pyproject.toml": '[dependency-groups]\ndev = ["sqlalchemy>=2.0.30"]\n'}, "yes", "declared `sqlalchemy>=2.0.30` in pyproject.toml"),
-        ({"pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.10"\nSQLAlchemy = "^1.4"\n'}, "no", 'declared `SQLAlchemy = "^1.4"` in pyproject.toml'),
-        ({"pyproject.toml": '[tool.poetry.group.db.dependencies]\nsqlalchemy = {version = "^2.0", extras = ["asyncio"]}\n'}, "yes", None),
-        ({"setup.cfg": "[options]\ninstall_requires =\n    requests\n    SQLAlchemy>=1.4,<2\n"}, "no", "declared `SQLAlchemy>=1.4,<2` in setup.cfg"),
-        ({"setup.cfg": "[options.extras_require]\ndb = sqlalchemy>=2\n"}, "yes", "declared `sqlalchemy>=2` in setup.cfg"),
-        ({"setup.py": 'from setuptools import setup\nsetup(name="x", install_requires=["sqlalchemy==1.4.46"])\n'}, "no", "declared `sqlalchemy==1.4.46` in setup.py"),
-        ({"setup.py": 'import setuptools\nDB = ["sqlalchemy>=2"]\nsetuptools.setup(extras_require={"db": DB})\n'}, "yes", "declared `sqlalchemy>=2` in setup.py"),
-        ({"Pipfile": '[packages]\nsqlalchemy = "*"\n'}, "yes", 'declared `sqlalchemy = "*"` in Pipfile, which installs SQLAlchemy 2.x'),
+        (
+            {
+                "requirements.txt": "-r requirements/base.txt\n",
+                "requirements/base.txt": "-c ../constraints.txt\n",
+                "constraints.txt": "sqlalchemy==1.4.52\n",
+            },
+            "no",
+            "declared `sqlalchemy==1.4.52` in constraints.txt",
+        ),
+        (
+            {"requirements.txt": "--requirement=deps/prod.txt\n", "deps/prod.txt": "sqlalchemy>=2\n"},
+            "yes",
+            "declared `sqlalchemy>=2` in deps/prod.txt",
+        ),
+        (
+            {"requirements.txt": "-r requirements.txt\nsqlalchemy<2\n"},
+            "no",
+            "declared `sqlalchemy<2` in requirements.txt",
+        ),  # a loop ends
+        (
+            {
+                "pyproject.toml": '[project]\nname = "x"\nversion = "1"\ndependencies = ["SQLAlchemy >= 2.0"]\n'
+            },
+            "yes",
+            "declared `SQLAlchemy >= 2.0` in pyproject.toml",
+        ),
+        (
+            {
+                "pyproject.toml": '[project]\nname = "x"\nversion = "1"\n[project.optional-dependencies]\ndb = ["sqlalchemy<2"]\n'
+            },
+            "no",
+            "declared `sqlalchemy<2` in pyproject.toml",
+        ),
+        (
+            {"pyproject.toml": '[dependency-groups]\ndev = ["sqlalchemy>=2.0.30"]\n'},
+            "yes",
+            "declared `sqlalchemy>=2.0.30` in pyproject.toml",
+        ),
+        (
+            {"pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.10"\nSQLAlchemy = "^1.4"\n'},
+            "no",
+            'declared `SQLAlchemy = "^1.4"` in pyproject.toml',
+        ),
+        (
+            {
+                "pyproject.toml": '[tool.poetry.group.db.dependencies]\nsqlalchemy = {version = "^2.0", extras = ["asyncio"]}\n'
+            },
+            "yes",
+            None,
+        ),
+        (
+            {"setup.cfg": "[options]\ninstall_requires =\n    requests\n    SQLAlchemy>=1.4,<2\n"},
+            "no",
+            "declared `SQLAlchemy>=1.4,<2` in setup.cfg",
+        ),
+        (
+            {"setup.cfg": "[options.extras_require]\ndb = sqlalchemy>=2\n"},
+            "yes",
+            "declared `sqlalchemy>=2` in setup.cfg",
+        ),
+        (
+            {
+                "setup.py": 'from setuptools import setup\nsetup(name="x", install_requires=["sqlalchemy==1.4.46"])\n'
+            },
+            "no",
+            "declared `sqlalchemy==1.4.46` in setup.py",
+        ),
+        (
+            {
+                "setup.py": 'import setuptools\nDB = ["sqlalchemy>=2"]\nsetuptools.setup(extras_require={"db": DB})\n'
+            },
+            "yes",
+            "declared `sqlalchemy>=2` in setup.py",
+        ),
+        (
+            {"Pipfile": '[packages]\nsqlalchemy = "*"\n'},
+            "yes",
+            'declared `sqlalchemy = "*"` in Pipfile, which installs SQLAlchemy 2.x',
+        ),
         # Lock files pin what a requirement leaves open.
-        ({"requirements.txt": "sqlalchemy\n", "uv.lock": '[[package]]\nname = "sqlalchemy"\nversion = "1.4.54"\n'}, "no", "SQLAlchemy 1.4.54 in uv.lock"),
-        ({"poetry.lock": '[[package]]\nname = "SQLAlchemy"\nversion = "2.0.36"\n'}, "yes", "SQLAlchemy 2.0.36 in poetry.lock"),
-        ({"pdm.lock": '[[package]]\nname = "sqlalchemy"\nversion = "1.4.0"\n'}, "no", "SQLAlchemy 1.4.0 in pdm.lock"),
-        ({"Pipfile.lock": '{"default": {"sqlalchemy": {"version": "==2.0.1"}}, "develop": {}}'}, "yes", "SQLAlchemy 2.0.1 in Pipfile.lock"),
+        (
+            {
+                "requirements.txt": "sqlalchemy\n",
+                "uv.lock": '[[package]]\nname = "sqlalchemy"\nversion = "1.4.54"\n',
+            },
+            "no",
+            "SQLAlchemy 1.4.54 in uv.lock",
+        ),
+        (
+            {"poetry.lock": '[[package]]\nname = "SQLAlchemy"\nversion = "2.0.36"\n'},
+            "yes",
+            "SQLAlchemy 2.0.36 in poetry.lock",
+        ),
+        (
+            {"pdm.lock": '[[package]]\nname = "sqlalchemy"\nversion = "1.4.0"\n'},
+            "no",
+            "SQLAlchemy 1.4.0 in pdm.lock",
+        ),
+        (
+            {"Pipfile.lock": '{"default": {"sqlalchemy": {"version": "==2.0.1"}}, "develop": {}}'},
+            "yes",
+            "SQLAlchemy 2.0.1 in Pipfile.lock",
+        ),
         # A requirement that decides wins over a stale lock file.
-        ({"requirements.txt": "sqlalchemy>=2\n", "uv.lock": '[[package]]\nname = "sqlalchemy"\nversion = "1.4.54"\n'}, "yes", "declared `sqlalchemy>=2` in requirements.txt"),
+        (
+            {
+                "requirements.txt": "sqlalchemy>=2\n",
+                "uv.lock": '[[package]]\nname = "sqlalchemy"\nversion = "1.4.54"\n',
+            },
+            "yes",
+            "declared `sqlalchemy>=2` in requirements.txt",
+        ),
         ({}, "unknown", "not declared and not installed in the project's environment"),
         # Broken files say nothing; they never raise.
-        ({"pyproject.toml": "[project\n", "poetry.lock": "[[", "Pipfile.lock": "{", "setup.py": "setup(", "setup.cfg": "[options"}, "unknown", None),
-        ({"requirements.txt": "sqlalchemy<2\n".encode("utf-16")}, "no", "declared `sqlalchemy<2` in requirements.txt"),
+        (
+            {
+                "pyproject.toml": "[project\n",
+                "poetry.lock": "[[",
+                "Pipfile.lock": "{",
+                "setup.py": "setup(",
+                "setup.cfg": "[options",
+            },
+            "unknown",
+            None,
+        ),
+        (
+            {"requirements.txt": "sqlalchemy<2\n".encode("utf-16")},
+            "no",
+            "declared `sqlalchemy<2` in requirements.txt",
+        ),
     ],
 )
-def test_the_version_comes_from_what_the_project_declares(tmp_path: Path, files: dict, state: str, source: str | None) -> None:
+def test_the_version_comes_from_what_the_project_declares(
+    tmp_path: Path, files: dict, state: str, source: str | None
+) -> None:
     found = detect(tmp_path, files)
     assert found[0] == state, found
     if source is not None:
@@ -75,12 +202,17 @@ def _venv(root: Path, version: str, name: str = ".venv") -> None:
     (root / name / "pyvenv.cfg").write_text("home = /usr/bin\n")
 
 
-def test_the_projects_environment_counts_and_lazifys_own_does_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_projects_environment_counts_and_lazifys_own_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # lazify's own environment has SQLAlchemy 2: that says nothing about the project.
     assert detect(tmp_path, {}) == ("unknown", "not declared and not installed in the project's environment")
     _venv(tmp_path, "1.4.54", "venv")
     installed.site_dirs.cache_clear()
-    assert detect(tmp_path, {"requirements.txt": "sqlalchemy\n"}) == ("no", "SQLAlchemy 1.4.54 installed in the project's environment")
+    assert detect(tmp_path, {"requirements.txt": "sqlalchemy\n"}) == (
+        "no",
+        "SQLAlchemy 1.4.54 installed in the project's environment",
+    )
     # An activated virtualenv is the project's environment, even lazify's own.
     other = tmp_path / "other"
     _venv(other, "2.0.36")
@@ -104,7 +236,7 @@ def test_specifiers(spec: str, one: bool, two: bool) -> None:
 # ---------------------------------------------------------------------------------------------
 # What the safe rewrite keeps, on real SQLAlchemy: the same mapping, plain annotations included.
 
-MODELS = '''
+MODELS = """
 from typing import Optional
 from sqlalchemy import Column, ForeignKey, Integer, String, inspect
 from sqlalchemy.orm import relationship, Session
@@ -142,7 +274,7 @@ try:
         users: list = relationship(User)
 except Exception as e:
     print(type(e).__name__)
-'''
+"""
 
 
 def _run(code: str) -> str:
@@ -152,7 +284,13 @@ def _run(code: str) -> str:
 
 
 def test_both_bases_map_plain_annotations_the_same(tmp_path: Path) -> None:
-    legacy = _run(MODELS.format(base="from sqlalchemy.orm import declarative_base\nBase = declarative_base()"))
-    new = _run(MODELS.format(base="from sqlalchemy.orm import DeclarativeBase\nclass Base(DeclarativeBase):\n    pass"))
+    legacy = _run(
+        MODELS.format(base="from sqlalchemy.orm import declarative_base\nBase = declarative_base()")
+    )
+    new = _run(
+        MODELS.format(
+            base="from sqlalchemy.orm import DeclarativeBase\nclass Base(DeclarativeBase):\n    pass"
+        )
+    )
     assert legacy == new
     assert legacy.splitlines()[-1] == "MappedAnnotationError"  # raised by both: not the rewrite's doing

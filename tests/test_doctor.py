@@ -25,7 +25,9 @@ SCHEMA = json.loads((ROOT / "lazifier" / "doctor" / "schema.json").read_text())
 
 
 def _copy(src: Path, dest: Path) -> Path:
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.db", ".lazify_cache", ".pytest_cache"))
+    shutil.copytree(
+        src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.db", ".lazify_cache", ".pytest_cache")
+    )
     return dest
 
 
@@ -84,15 +86,24 @@ def test_every_effect_with_its_file_line_and_codemod(svc_json):
     assert sqlite["statement"] == {"file": "svc/db.py", "line": 3}
     assert sqlite["fix"]["codemod"] == "LZY002" and sqlite["fix"]["safety"] == "safe"
     write = _effect(entry, "open")
-    assert write["detail"]["path"] == "written.txt" and write["statement"] == {"file": "svc/writer.py", "line": 1}
+    assert write["detail"]["path"] == "written.txt" and write["statement"] == {
+        "file": "svc/writer.py",
+        "line": 1,
+    }
     assert write["fix"]["codemod"] is None and write["fix"]["note"].startswith("no codemod:")
     conn = _effect(entry, "connect")
-    assert conn["statement"] == {"file": "svc/net.py", "line": 9} and conn["line"] == {"file": "svc/net.py", "line": 6}
+    assert conn["statement"] == {"file": "svc/net.py", "line": 9} and conn["line"] == {
+        "file": "svc/net.py",
+        "line": 6,
+    }
     assert conn["chain"] == [{"file": "svc/main.py", "line": 4}, {"file": "svc/net.py", "line": 9}]
     thread = _effect(entry, "thread")
     assert thread["statement"] == {"file": "svc/worker.py", "line": 5}
     secret = _effect(entry, "random")
-    assert secret["statement"] == {"file": "svc/tokens.py", "line": 9} and secret["line"] == {"file": "svc/tokens.py", "line": 6}
+    assert secret["statement"] == {"file": "svc/tokens.py", "line": 9} and secret["line"] == {
+        "file": "svc/tokens.py",
+        "line": 6,
+    }
     assert secret["fix"]["codemod"] == "LZY002" and "tokens = Tokens()" in secret["fix"]["message"]
     assert {f["path"] for f in entry["files_left"]} == {"app.db", "written.txt"}
     assert entry["error"] is None and doc["exit_code"] == 0
@@ -130,7 +141,9 @@ def test_json_matches_the_documented_schema(svc_json):
 
 def test_an_import_that_raises_is_a_finding(tmp_path, capsys):
     project = _copy(FIXTURE, tmp_path / "svc")
-    code, out = doctor(capsys, "--runs", "1", "--output-format", "json", "--project", str(project), "svc.broken")
+    code, out = doctor(
+        capsys, "--runs", "1", "--output-format", "json", "--project", str(project), "svc.broken"
+    )
     doc = json.loads(out)
     err = doc["entries"][0]["error"]
     assert code == 1 and doc["exit_code"] == 1
@@ -143,17 +156,33 @@ def test_an_import_that_raises_is_a_finding(tmp_path, capsys):
 
 def test_budget_strict_and_exit_codes(tmp_path, capsys, listener):
     project = _copy(FIXTURE, tmp_path / "svc")
-    code, out = doctor(capsys, "--runs", "1", "--project", str(project), "--budget", "1ms", "--output-format", "github")
+    code, out = doctor(
+        capsys, "--runs", "1", "--project", str(project), "--budget", "1ms", "--output-format", "github"
+    )
     assert code == 1
     assert "::error" in out and "title=lazify doctor%3A over-budget" in out
     assert "::warning file=svc/db.py,line=3,title=lazify doctor%3A side-effect/sqlite::" in out
-    code, out = doctor(capsys, "--runs", "1", "--project", str(project), "--budget", "60s", "--strict", "--output-format", "sarif", "svc.db")
+    code, out = doctor(
+        capsys,
+        "--runs",
+        "1",
+        "--project",
+        str(project),
+        "--budget",
+        "60s",
+        "--strict",
+        "--output-format",
+        "sarif",
+        "svc.db",
+    )
     sarif = json.loads(out)
     assert code == 1 and sarif["version"] == "2.1.0"
     results = sarif["runs"][0]["results"]
     assert {r["ruleId"] for r in results} >= {"side-effect/sqlite", "side-effect/file-left"}
     sqlite = next(r for r in results if r["ruleId"] == "side-effect/sqlite")
-    assert sqlite["level"] == "error" and sqlite["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+    assert (
+        sqlite["level"] == "error" and sqlite["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+    )
     code, _ = doctor(capsys, "--runs", "1", "--project", str(project), "--budget", "60s", "svc.later")
     assert code == 0
 
@@ -165,7 +194,9 @@ def test_doctor_cant_work_exit_2(tmp_path, capsys):
     assert main(["doctor", "--project", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no entry point" in err and "lazify doctor api/index.py" in err
-    assert main(["doctor", "--project", str(tmp_path), "--python", str(tmp_path / "nope"), "api/index.py"]) == 2
+    assert (
+        main(["doctor", "--project", str(tmp_path), "--python", str(tmp_path / "nope"), "api/index.py"]) == 2
+    )
     assert "no such interpreter" in capsys.readouterr().err
 
 
@@ -248,7 +279,7 @@ def test_preview_on_the_example_app(tmp_path, capsys):
     lower import time (medians of fresh processes, before and after interleaved run by run; CPU
     time, which a loaded machine disturbs far less than wall-clock)."""
     app = _copy(APP, tmp_path / "app")
-    code, out = doctor(capsys, "--runs", "3", "--project", str(app), "--preview", "--output-format", "json")
+    _code, out = doctor(capsys, "--runs", "3", "--project", str(app), "--preview", "--output-format", "json")
     doc = json.loads(out)
     before, after = doc["entries"][0], doc["preview"]["entries"][0]
     assert doc["preview"]["applied"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import run_lazify, write_tree
+
 from lazifier.discovery import module_name
 from lazifier.engine import Engine
 from lazifier.index import ProjectIndex, extract_facts, resolve_relative
@@ -99,7 +99,9 @@ def test_index_covers_excluded_files(tmp_path: Path) -> None:
         ("", {}, None),
     ],
 )
-def test_lint_rules_against_local_imports_are_reported(tmp_path: Path, config: str, files: dict, note: str | None) -> None:
+def test_lint_rules_against_local_imports_are_reported(
+    tmp_path: Path, config: str, files: dict, note: str | None
+) -> None:
     write_tree(tmp_path, {
         "pyproject.toml": "[tool.lazify]\n" + config,
         "m.py": "import numpy as np\ndef f():\n    return np.zeros(1)\n",

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, run_lazify
 
 APP = ROOT / "examples" / "app"
@@ -49,14 +48,18 @@ print(json.dumps({"heavy": heavy, "files": sorted(os.listdir(".")), "events": ev
 """
 
 SINGLETON_CLASSES = {
-    "src/middleware/csrf.py", "src/middleware/security.py", "src/middleware/audit_logger.py",
+    "src/middleware/csrf.py",
+    "src/middleware/security.py",
+    "src/middleware/audit_logger.py",
     "src/services/image_processing_service.py",
 }
 
 
 def _copy_app(tmp_path: Path) -> Path:
     dest = tmp_path / "app"
-    shutil.copytree(APP, dest, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.db", ".lazify_cache"))
+    shutil.copytree(
+        APP, dest, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.db", ".lazify_cache")
+    )
     return dest
 
 
@@ -71,7 +74,10 @@ def _import_probe(app: Path, cwd: Path) -> dict:
 def _app_tests(app: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"],
-        cwd=app, capture_output=True, text=True, timeout=300,
+        cwd=app,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -83,7 +89,9 @@ def _calls_of(nodes: list[ast.stmt], methods: set[str]) -> list[str]:
     while todo:
         node = todo.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            found += [ast.unparse(d) for d in node.decorator_list if any(m in ast.unparse(d) for m in methods)]
+            found += [
+                ast.unparse(d) for d in node.decorator_list if any(m in ast.unparse(d) for m in methods)
+            ]
             continue
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in methods:
             found.append(ast.unparse(node))
@@ -98,7 +106,10 @@ def assert_factory_holds_the_middleware(text: str) -> None:
     kinds = {"add_middleware", "middleware", "exception_handler", "include_router"}
     inside = _calls_of(factory.body, kinds)
     assert _calls_of(top, kinds) == [], "every registration moved into create_app()"
-    assert sum("add_middleware" in c for c in inside) == 3 and sum("middleware('http')" in c for c in inside) == 2
+    assert (
+        sum("add_middleware" in c for c in inside) == 3
+        and sum("middleware('http')" in c for c in inside) == 2
+    )
     assert sum("include_router" in c for c in inside) == 3
     assert any(isinstance(s, ast.Assign) and ast.unparse(s) == "app = create_app()" for s in top)
 

@@ -19,22 +19,26 @@ CASES = [
     (
         "class W:\n    def f(self, precision):\n        if precision != self._precision:\n"
         "            wkt_writer_set_precision(self.ptr, -1 if precision is None else precision)\n",
-        "wkt_writer_set_precision", "get_wkt_writer_set_precision()",
+        "wkt_writer_set_precision",
+        "get_wkt_writer_set_precision()",
     ),
     # Arguments that don't fit on one line either: one a line, with a trailing comma.
     (
         "def handler(request):\n    return render(request, template, context_dictionary, content_type, status)\n",
-        "template", "get_template_name_lazily()",
+        "template",
+        "get_template_name_lazily()",
     ),
     # A from-import that grew past the limit.
     (
         "from some.package.module import first_name, second_name, third_name_long\n",
-        "third_name_long", "third_name_long, get_third_name_long",
+        "third_name_long",
+        "third_name_long, get_third_name_long",
     ),
     # A statement moved four columns deeper (app-factory).
     (
         "app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=all_the_methods)\n",
-        "app.add_middleware", "def create_app():\n    app.add_middleware",
+        "app.add_middleware",
+        "def create_app():\n    app.add_middleware",
     ),
 ]
 

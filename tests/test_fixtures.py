@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from snapshot import FIXTURES, SNAPSHOTS, check_invariants, check_snapshot, options_of, run_fixture
 
 from codemods import REGISTRY
-from snapshot import FIXTURES, SNAPSHOTS, check_invariants, check_snapshot, options_of, run_fixture
 
 
 def _dir(cls: type) -> str:

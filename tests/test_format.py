@@ -12,7 +12,6 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-
 from conftest import LAZIFY, ROOT, assert_moved, concurrently, diffed_files, err, run_lazify, write_tree
 
 # After the move, `f`'s call is longer than the project's line length (30).
@@ -26,7 +25,9 @@ CONFIG = (
 
 
 def formatter(name: str) -> str:
-    exe = shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    exe = shutil.which(
+        name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    )
     if exe is None:
         # black and ruff are in the `test` extra: missing means a broken install, not a skip.
         pytest.fail(f"{name} is not installed (pip install -e '.[test]')")
@@ -34,13 +35,20 @@ def formatter(name: str) -> str:
 
 
 def check_formatted(name: str, path: Path, cwd: Path) -> None:
-    cmd = [formatter(name), "--check", "--quiet", str(path)] if name == "black" else [formatter(name), "format", "--check", str(path)]
+    cmd = (
+        [formatter(name), "--check", "--quiet", str(path)]
+        if name == "black"
+        else [formatter(name), "format", "--check", str(path)]
+    )
     r = subprocess.run(cmd, cwd=cwd, capture_output=True, timeout=120)
     assert r.returncode == 0, (r.stdout + r.stderr).decode()
 
 
 def make(tmp_path: Path, name: str, files: dict[str, str | bytes] | None = None) -> Path:
-    return write_tree(tmp_path / name, {"pyproject.toml": CONFIG, "a.py": LONG, "untouched.py": UNFORMATTED, **(files or {})})
+    return write_tree(
+        tmp_path / name,
+        {"pyproject.toml": CONFIG, "a.py": LONG, "untouched.py": UNFORMATTED, **(files or {})},
+    )
 
 
 @pytest.mark.parametrize("tool", ["black", "ruff"])
@@ -65,7 +73,9 @@ def test_format_formats_the_changed_files_with_the_project_config(tool: str, tmp
     check_formatted(tool, yes_root / "a.py", yes_root)
     assert (yes_root / "untouched.py").read_text() == UNFORMATTED
     # The patch is what --yes writes.
-    applied = subprocess.run(["git", "apply", "-"], cwd=dry_root, input=dry.stdout, capture_output=True, timeout=60)
+    applied = subprocess.run(
+        ["git", "apply", "-"], cwd=dry_root, input=dry.stdout, capture_output=True, timeout=60
+    )
     assert applied.returncode == 0, applied.stderr
     assert (dry_root / "a.py").read_bytes() == (yes_root / "a.py").read_bytes()
 
@@ -88,7 +98,9 @@ def test_format_black_keeps_bom_crlf_and_applies_like_the_patch(tmp_path: Path) 
     assert out.startswith(b"\xef\xbb\xbfdef f():\r\n")
     assert b"\n" not in out.replace(b"\r\n", b"")
     subprocess.run(["git", "init", "-q", "."], cwd=root, check=True)
-    applied = subprocess.run(["git", "-c", "core.autocrlf=false", "apply", "-"], cwd=root, input=dry.stdout, capture_output=True)
+    applied = subprocess.run(
+        ["git", "-c", "core.autocrlf=false", "apply", "-"], cwd=root, input=dry.stdout, capture_output=True
+    )
     assert applied.returncode == 0, applied.stderr
     assert (root / "a.py").read_bytes() == out
 
@@ -110,7 +122,10 @@ def test_format_on_stdin(tmp_path: Path) -> None:
 
 def test_a_formatter_that_fails_is_an_error_for_that_file(tmp_path: Path) -> None:
     formatter("black")
-    root = write_tree(tmp_path / "p", {"pyproject.toml": '[tool.lazify]\n[tool.black]\nline-length = "long"\n', "a.py": LONG})
+    root = write_tree(
+        tmp_path / "p",
+        {"pyproject.toml": '[tool.lazify]\n[tool.black]\nline-length = "long"\n', "a.py": LONG},
+    )
     before = (root / "a.py").read_bytes()
     r = run_lazify("apply", "--yes", "--format", "black", ".", cwd=root)
     assert r.returncode == 2, err(r)
@@ -129,7 +144,12 @@ def test_a_missing_formatter_is_a_clear_error(tmp_path: Path) -> None:
     (bin_dir / "python").symlink_to(base)
     site = sysconfig.get_paths()["purelib"]
     # PATH holds only that python: no black on it, whatever the machine has installed.
-    env = {**os.environ, "NO_COLOR": "1", "PATH": str(bin_dir), "PYTHONPATH": os.pathsep.join([str(ROOT), site])}
+    env = {
+        **os.environ,
+        "NO_COLOR": "1",
+        "PATH": str(bin_dir),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), site]),
+    }
     assert shutil.which("black", path=env["PATH"]) is None
     r = subprocess.run(
         [str(bin_dir / "python"), "-m", "lazifier", "apply", "--yes", "--format", "black", "."],

@@ -6,10 +6,9 @@ import (and run its zero-argument functions) the way the input does. See ``tests
 
 from __future__ import annotations
 
+import fuzzing as F
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
-
-import fuzzing as F
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +69,7 @@ def test_the_checks_catch_a_broken_rewrite(runner: F.Runner, monkeypatch: pytest
     """The harness itself: an output that no longer imports is reported, with the outcomes."""
     from lazifier.transform import FileResult
 
-    def broken(text, settings, policy):  # noqa: ANN001, ANN202
+    def broken(text, settings, policy):
         return FileResult("m.py", new_text=text.replace("import hv\n", "") if "import hv\n" in text else None)
 
     monkeypatch.setattr(F, "run_transform", broken)

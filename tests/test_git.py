@@ -13,12 +13,13 @@ from pathlib import Path
 import git
 import pexpect
 import pytest
-
 from conftest import LAZIFY, write_tree
 
 NAME, EMAIL = "Lazy Tester", "lazy@example.test"
 MOVES_NUMPY = "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"
-SINGLETON = 'import sqlite3\n\nconn = sqlite3.connect("x.db")\n\n\ndef q():\n    return conn.execute("select 1")\n'
+SINGLETON = (
+    'import sqlite3\n\nconn = sqlite3.connect("x.db")\n\n\ndef q():\n    return conn.execute("select 1")\n'
+)
 #: One file with a change from each of two codemods.
 BOTH = 'import sqlite3\n\nimport numpy as np\n\nconn = sqlite3.connect("y.db")\n\n\ndef f():\n    return np.zeros(1), conn\n'
 PLAIN = "import json\n\n\ndef h():\n    return json.dumps(1)\n"
@@ -30,14 +31,23 @@ def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
     in this process)."""
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_DIR", "GIT_WORK_TREE"):
+    for var in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
 def lazify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("FORCE_COLOR", None)
-    return subprocess.run([*LAZIFY, "apply", *args], cwd=cwd, input="", capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [*LAZIFY, "apply", *args], cwd=cwd, input="", capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def make_repo(root: Path, files: dict[str, str]) -> git.Repo:
@@ -49,7 +59,11 @@ def make_repo(root: Path, files: dict[str, str]) -> git.Repo:
         cw.set_value("user", "email", EMAIL)
         cw.set_value("core", "autocrlf", "false")
     repo.git.add("--all")
-    repo.index.commit("initial", author=git.Actor("Someone", "someone@example.test"), committer=git.Actor("Someone", "someone@example.test"))
+    repo.index.commit(
+        "initial",
+        author=git.Actor("Someone", "someone@example.test"),
+        committer=git.Actor("Someone", "someone@example.test"),
+    )
     return repo
 
 
@@ -170,7 +184,10 @@ def test_commit_makes_one_commit_per_codemod_and_leaves_other_staged_changes_sta
     assert sorted(first.stats.files) == ["app/both.py", "app/db.py"]
     assert sorted(second.stats.files) == ["app/both.py", "app/models.py"]
     # The message says what changed, where, and why.
-    assert "- app/models.py:1: `numpy` is imported at module level but only used inside functions" in second.message
+    assert (
+        "- app/models.py:1: `numpy` is imported at module level but only used inside functions"
+        in second.message
+    )
     assert "- app/both.py:3: `numpy` is imported" in second.message
     assert "Why: Importing a heavy module" in second.message
     assert '- app/db.py:3: `conn = sqlite3.connect("x.db")` is built at import' in first.message
@@ -187,9 +204,9 @@ def test_commit_makes_one_commit_per_codemod_and_leaves_other_staged_changes_sta
     single = expected_with(tmp_path, files)
     assert {rel: text(root, rel) for rel in files} == single
     alone = expected_with(tmp_path, files, "--select", "lazy-singletons")
-    assert {rel: repo.git.show(f"{first.hexsha}:{rel}") + "\n" for rel in files if rel != "app/__init__.py"} == {
-        rel: t for rel, t in alone.items() if rel != "app/__init__.py"
-    }
+    assert {
+        rel: repo.git.show(f"{first.hexsha}:{rel}") + "\n" for rel in files if rel != "app/__init__.py"
+    } == {rel: t for rel, t in alone.items() if rel != "app/__init__.py"}
 
 
 def test_commit_refuses_files_with_uncommitted_work_even_with_allow_dirty(tmp_path: Path) -> None:
@@ -244,7 +261,16 @@ def test_interactive_review_commits_only_what_was_accepted(tmp_path: Path) -> No
 
 def test_from_a_subdirectory_paths_are_from_the_repository_root(tmp_path: Path) -> None:
     root = tmp_path / "repo"
-    repo = make_repo(root, {"README": "x\n", "svc/pyproject.toml": "[tool.lazify]\n", "svc/pkg/__init__.py": "", "svc/pkg/a.py": MOVES_NUMPY, "svc/b.py": MOVES_NUMPY})
+    repo = make_repo(
+        root,
+        {
+            "README": "x\n",
+            "svc/pyproject.toml": "[tool.lazify]\n",
+            "svc/pkg/__init__.py": "",
+            "svc/pkg/a.py": MOVES_NUMPY,
+            "svc/b.py": MOVES_NUMPY,
+        },
+    )
     (root / "svc/b.py").write_text(MOVES_NUMPY + "# dirty, but not passed\n")
     r = lazify("--yes", "--commit", ".", cwd=root / "svc" / "pkg")
     assert r.returncode == 0, r.stderr

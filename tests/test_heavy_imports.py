@@ -17,7 +17,13 @@ SETTINGS = Settings(heavy_modules=frozenset(DEFAULT_HEAVY_MODULES), target_versi
 def run(src: str, *, view: ProjectView | None = None, unsafe: bool = False, **kw: object):
     settings = Settings(**{**SETTINGS.__dict__, **kw})  # type: ignore[arg-type]
     result = transform(
-        textwrap.dedent(src), "m.py", "m", settings, ("LZY001",), view or ProjectView("m"), Policy(unsafe_fixes=unsafe)
+        textwrap.dedent(src),
+        "m.py",
+        "m",
+        settings,
+        ("LZY001",),
+        view or ProjectView("m"),
+        Policy(unsafe_fixes=unsafe),
     )
     assert result.error is None, result.error
     return result
@@ -356,7 +362,10 @@ def test_the_first_blocking_use_in_the_file_is_the_one_reported() -> None:
     [
         (ProjectView("m", star_imported_by=(Location("other.py", 3),)), "star-imports this module"),
         (ProjectView("m", external_refs={"np": ((Location("t.py", 5), "`m.np` is imported"),)}), "t.py:5"),
-        (ProjectView("m", external_refs={"np": ((Location("t.py", 9), 'named in the string "m.np"'),)}), "named in the string"),
+        (
+            ProjectView("m", external_refs={"np": ((Location("t.py", 9), 'named in the string "m.np"'),)}),
+            "named in the string",
+        ),
     ],
     ids=["star-import", "imported-elsewhere", "dotted-string"],
 )
@@ -387,25 +396,35 @@ def test_star_import_of_a_heavy_module_is_blocked() -> None:
 
 
 def test_lazy_keyword_marks_imports_lazy() -> None:
-    out = rewrite("import numpy as np\ndef f():\n    return np.zeros(1)\n", style="lazy-keyword", target_version=(3, 15))
+    out = rewrite(
+        "import numpy as np\ndef f():\n    return np.zeros(1)\n", style="lazy-keyword", target_version=(3, 15)
+    )
     assert out.startswith("lazy import numpy as np\n")
 
 
 def test_lazy_modules_lists_modules() -> None:
-    out = rewrite('"""Doc."""\nimport numpy as np\nfrom PIL import Image\ndef f():\n    return np, Image\n', style="lazy-modules")
+    out = rewrite(
+        '"""Doc."""\nimport numpy as np\nfrom PIL import Image\ndef f():\n    return np, Image\n',
+        style="lazy-modules",
+    )
     assert '__lazy_modules__ = ["numpy", "PIL"]\n' in out
     assert out.index("__lazy_modules__") < out.index("import numpy")
 
 
 def test_lazy_modules_extends_an_existing_list() -> None:
-    out = rewrite('__lazy_modules__ = ["json"]\nimport numpy as np\ndef f():\n    return np\n', style="lazy-modules")
+    out = rewrite(
+        '__lazy_modules__ = ["json"]\nimport numpy as np\ndef f():\n    return np\n', style="lazy-modules"
+    )
     assert out.startswith('__lazy_modules__ = ["json", "numpy"]\n')
 
 
 def test_python_310_cannot_parse_modern_syntax_but_lazify_can() -> None:
     src = "type V = list[float]\nimport numpy as np\ndef f():\n    match 1:\n        case _:\n            return np.zeros(1)\n"
     out = rewrite(src, target_version=(3, 12))
-    assert out == "type V = list[float]\ndef f():\n    import numpy as np\n\n    match 1:\n        case _:\n            return np.zeros(1)\n"
+    assert (
+        out
+        == "type V = list[float]\ndef f():\n    import numpy as np\n\n    match 1:\n        case _:\n            return np.zeros(1)\n"
+    )
 
 
 def test_safety_does_not_leak_between_bindings() -> None:
@@ -452,7 +471,10 @@ def test_one_statement_is_one_finding_and_one_decision() -> None:
         """
     result = run(src, heavy_modules=frozenset({"langdetect"}))
     (change,) = result.changes
-    assert change.applied and change.finding.help == "Move `from langdetect import detect, LangDetectException` into `f()`"
+    assert (
+        change.applied
+        and change.finding.help == "Move `from langdetect import detect, LangDetectException` into `f()`"
+    )
     assert "    from langdetect import detect, LangDetectException\n" in (result.new_text or "")
     # Names with different fates stay apart: one is used at module level.
     mixed = run(textwrap.dedent(src) + "\n\nX = detect\n", heavy_modules=frozenset({"langdetect"}))

@@ -15,16 +15,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
 import pytest
-
+import yaml
 from conftest import LAZIFY, ROOT, assert_moved, diffed_files, write_tree
+
 from lazifier.cli import build_parser
 
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 MOVES_NUMPY = "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"
 GIT_ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "NO_COLOR": "1"}
-COMMIT = ["-c", "user.name=lazify tests", "-c", "user.email=tests@example.invalid", "-c", "commit.gpgsign=false"]
+COMMIT = [
+    "-c",
+    "user.name=lazify tests",
+    "-c",
+    "user.email=tests@example.invalid",
+    "-c",
+    "commit.gpgsign=false",
+]
 
 
 def git(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -62,7 +69,7 @@ def test_hooks_manifest() -> None:
         assert hook["types"] == ["python"]
         assert hook["require_serial"] is True
         assert hook["name"] and hook["entry"].startswith("lazify apply ")
-        args = build_parser().parse_args(shlex.split(hook["entry"])[1:] + ["x.py"])
+        args = build_parser().parse_args([*shlex.split(hook["entry"])[1:], "x.py"])
         assert args.force_exclude
     assert build_parser().parse_args(shlex.split(found["lazify"]["entry"])[1:]).dry_run
     assert build_parser().parse_args(shlex.split(found["lazify-fix"]["entry"])[1:]).yes
@@ -73,7 +80,9 @@ def _run_entry(entry: str, root: Path) -> subprocess.CompletedProcess:
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py") if ".git" not in p.parts)
     argv = shlex.split(entry)
     assert argv[0] == "lazify"
-    return subprocess.run([*LAZIFY, *argv[1:], *files], cwd=root, capture_output=True, env=GIT_ENV, timeout=300)
+    return subprocess.run(
+        [*LAZIFY, *argv[1:], *files], cwd=root, capture_output=True, env=GIT_ENV, timeout=300
+    )
 
 
 def test_check_hook_entry_with_file_arguments(tmp_path: Path) -> None:
@@ -96,7 +105,9 @@ def test_fix_hook_entry_with_file_arguments(tmp_path: Path) -> None:
 
 
 def _pre_commit() -> str:
-    exe = shutil.which("pre-commit", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    exe = shutil.which(
+        "pre-commit", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    )
     if exe is None:
         # pre-commit is in the `test` extra: missing means a broken install, not a skip.
         pytest.fail("pre-commit is not installed (pip install -e '.[test]')")
@@ -135,7 +146,10 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     out = check.stdout.decode()
     assert check.returncode == 1, out + check.stderr.decode()
     assert re.search(r"lazify \(check\)\.+Failed", out), out
-    assert "diff --git a/app/a.py b/app/a.py" in out and "legacy/old.py" not in out.split("Using config")[-1].split("Failed")[-1]
+    assert (
+        "diff --git a/app/a.py b/app/a.py" in out
+        and "legacy/old.py" not in out.split("Using config")[-1].split("Failed")[-1]
+    )
 
     fix = try_repo("lazify-fix")
     out = fix.stdout.decode()

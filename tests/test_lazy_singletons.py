@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import run_lazify, top_level_imports, write_tree
 
 SERVICE = '''\
@@ -77,7 +76,9 @@ def test_the_constructor_runs_exactly_once_under_concurrent_first_calls(rewritte
     assert all(g is got[0] for g in got)
 
     # The control: the same generated getter without its lock builds more than once.
-    unlocked = text.replace("    with _lazify_lock:\n", "    if True:\n").replace("in _lazify_building:", "in ():")
+    unlocked = text.replace("    with _lazify_lock:\n", "    if True:\n").replace(
+        "in _lazify_building:", "in ():"
+    )
     assert unlocked != text
     namespace: dict = {}
     exec(compile(unlocked, "svc_unlocked.py", "exec"), namespace)
@@ -230,7 +231,10 @@ def test_the_existing_accessor_is_the_getter(tmp_path: Path) -> None:
     assert after.returncode == 0, after.stderr
     first, *rest = after.stdout.splitlines()
     assert first.startswith("False ")  # nothing built at import
-    assert [first[len("False ") :], *rest] == [before.stdout.splitlines()[0][len("True ") :], *before.stdout.splitlines()[1:]]
+    assert [first[len("False ") :], *rest] == [
+        before.stdout.splitlines()[0][len("True ") :],
+        *before.stdout.splitlines()[1:],
+    ]
     again = run_lazify("apply", "--dry-run", ".", cwd=root)
     assert again.returncode == 0 and again.stdout == b"", again.stdout.decode()
 
@@ -292,7 +296,10 @@ def test_a_model_loaded_at_import_and_its_heavy_import_move_in_one_run(tmp_path:
 
 
 def test_a_heavy_call_listed_as_cheap_stays(tmp_path: Path) -> None:
-    files = {"fakeheavy/__init__.py": FAKE_HEAVY, "svc.py": "import fakeheavy\n\nnet = fakeheavy.load('x')\n\n\ndef f():\n    return net\n"}
+    files = {
+        "fakeheavy/__init__.py": FAKE_HEAVY,
+        "svc.py": "import fakeheavy\n\nnet = fakeheavy.load('x')\n\n\ndef f():\n    return net\n",
+    }
     config = '[tool.lazify]\nextend-heavy-modules = ["fakeheavy"]\nextend-cheap-calls = ["fakeheavy.load"]\n'
     root = write_tree(tmp_path / "proj", {**files, "pyproject.toml": config})
     result = run_lazify("apply", "--dry-run", ".", cwd=root)

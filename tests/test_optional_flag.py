@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import run_lazify, write_tree
 
-SERVICE = '''\
+SERVICE = """\
 import logging
 
 try:
@@ -31,9 +30,9 @@ def encode(text):
     if not CLIP_AVAILABLE:
         return None
     return clip.tokenize(text)
-'''
+"""
 
-READER = '''\
+READER = """\
 import sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 def attempt(f):
@@ -51,13 +50,15 @@ def in_module():
     import svc
     return svc.backend()
 print(attempt(read_attr), attempt(from_import), attempt(in_module))
-'''
+"""
 
 
 def _read(project: Path, site: Path) -> str:
     out = subprocess.run(
         [sys.executable, "-c", READER, str(project), str(site)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -88,7 +89,9 @@ def test_flag_reads_the_same(tmp_path: Path, clip_body: str, expected: str) -> N
 
 def test_flag_assignment_from_outside_wins(tmp_path: Path) -> None:
     """Tests commonly monkeypatch the flag; after the rewrite that must still take effect."""
-    site = write_tree(tmp_path / "site", {"clip/__init__.py": "def tokenize(t):\n    return [t]\n", "torch/__init__.py": ""})
+    site = write_tree(
+        tmp_path / "site", {"clip/__init__.py": "def tokenize(t):\n    return [t]\n", "torch/__init__.py": ""}
+    )
     project = write_tree(tmp_path / "proj", {"pyproject.toml": "[tool.lazify]\n", "svc.py": SERVICE})
     assert run_lazify("apply", "--yes", ".", cwd=project).returncode == 0
     script = (
@@ -97,5 +100,7 @@ def test_flag_assignment_from_outside_wins(tmp_path: Path) -> None:
         "svc.CLIP_AVAILABLE = False\n"
         "print(svc.backend(), svc.encode('x'))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script, str(project), str(site)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(project), str(site)], capture_output=True, text=True
+    )
     assert out.stdout.strip() == "fallback None", out.stderr

@@ -27,7 +27,9 @@ DB = (
 
 
 def _project(tmp_path: Path, text: str) -> Path:
-    return write_tree(tmp_path / "p", {"pyproject.toml": "[tool.lazify]\n", "pkg/__init__.py": "", "pkg/db.py": text})
+    return write_tree(
+        tmp_path / "p", {"pyproject.toml": "[tool.lazify]\n", "pkg/__init__.py": "", "pkg/db.py": text}
+    )
 
 
 def test_a_later_codemods_finding_is_on_its_original_line(tmp_path: Path) -> None:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from conftest import ROOT, run_lazify
 
 from codemods import REGISTRY
-from conftest import ROOT, run_lazify
 from lazifier.engine import Engine
 from lazifier.settings import load_settings
 from lazifier.transform import Policy
@@ -44,7 +44,9 @@ def plain(text: str) -> str:
 
 
 def copy_app(dest: Path) -> Path:
-    shutil.copytree(APP, dest, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", ".lazify_cache", "*.db"))
+    shutil.copytree(
+        APP, dest, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", ".lazify_cache", "*.db")
+    )
     return dest
 
 
@@ -64,7 +66,11 @@ INHERITED = ("NO_COLOR", "FORCE_COLOR", "LAZIFY_TEST_SIGNAL", "LAZIFY_PAGER", "P
 
 
 def spawn(
-    cwd: Path, *args: str, env: dict[str, str] | None = None, pager: str | None = "", command: list[str] | None = None
+    cwd: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    pager: str | None = "",
+    command: list[str] | None = None,
 ) -> pexpect.spawn:
     """The review on a real pseudo-terminal of ``SIZE``. ``pager`` is ``$LAZIFY_PAGER`` (by
     default none, so every diff is in the transcript; ``None``: unset, so the default, less)."""
@@ -120,7 +126,18 @@ class Fix:
 def proposal(root: Path, *extra: str) -> tuple[list[Fix], dict[tuple[str, str, str], str]]:
     import json
 
-    r = run_lazify("apply", "--dry-run", "--output-format", "json", "--no-cache", "--select", SELECT, *extra, ".", cwd=root)
+    r = run_lazify(
+        "apply",
+        "--dry-run",
+        "--output-format",
+        "json",
+        "--no-cache",
+        "--select",
+        SELECT,
+        *extra,
+        ".",
+        cwd=root,
+    )
     doc = json.loads(r.stdout)
     fixes: dict[str, Fix] = {}
     where = {}
@@ -180,7 +197,7 @@ def shown_decisions(screen: str, where: dict[tuple[str, str, str], str]) -> list
     heads = list(HEADER.finditer(screen))
     for i, m in enumerate(heads):
         end = heads[i + 1].start() if i + 1 < len(heads) else len(screen)
-        block = screen[m.end():end].split("? Apply [")[0]
+        block = screen[m.end() : end].split("? Apply [")[0]
         ids = set()
         rows: dict[str, list] = {}
         current = None
@@ -218,7 +235,7 @@ def assert_diff_between(shown: Shown, before: dict[str, str], after: dict[str, s
     assert sorted(shown.rows) == changed, (shown.fix_id, sorted(shown.rows), changed)
     for path, rows in shown.rows.items():
         old, new = lines(before[path]), lines(after[path])
-        for a, b, sign, text in rows:
+        for a, b, _sign, text in rows:
             if a is not None:
                 assert old[a - 1].rstrip("\r\n") == text, (shown.fix_id, path, a, text)
             if b is not None:
@@ -293,7 +310,7 @@ def test_review_applies_exactly_what_was_accepted(tmp_path: Path) -> None:
     assert "(2 files, one decision)" in screen
     assert "# heavy-imports (LZY001)" in screen and "## What it does" in screen  # the explanation
     # ... and then the decision again, the diff with it (shown_decisions checks it is the same).
-    after_explanation = screen[screen.index("# heavy-imports (LZY001)"):]
+    after_explanation = screen[screen.index("# heavy-imports (LZY001)") :]
     clip = next(s for s in shown_decisions(screen, where) if s.fix_id == ids["CLIP_AVAILABLE"])
     assert [x.fix_id for x in shown_decisions(after_explanation, where)][:1] == [clip.fix_id]
     again = shown_decisions(after_explanation, where)[0]
@@ -302,7 +319,9 @@ def test_review_applies_exactly_what_was_accepted(tmp_path: Path) -> None:
     for s in shown_decisions(screen, where):
         fix = next(f for f in fixes if f.fix_id == s.fix_id)
         path, line = fix.primary
-        assert re.search(rf"\? Apply \[{s.number}/\d+\] {fix.code} {re.escape(path)}:{line}\b", screen), s.fix_id
+        assert re.search(
+            rf"\? Apply \[{s.number}/\d+\] {fix.code} {re.escape(path)}:{line}\b", screen
+        ), s.fix_id
 
     accepted = {keys_id for keys_id, k in keys.items() if k[-1] in "af"} | set(rest_of_file)
     states = States(pristine_dir, unsafe=True)
@@ -322,7 +341,7 @@ def test_review_applies_exactly_what_was_accepted(tmp_path: Path) -> None:
     assert so_far == accepted
 
     # The final summary lists what was applied and what was not.
-    tail = screen[screen.rindex("Applied ("):]
+    tail = screen[screen.rindex("Applied (") :]
     assert "Applied (7):" in tail and "Skipped (3):" in tail and "Not reviewed, you quit (1):" in tail
     assert re.search(r"(?m)^  LZY002 src/services/cache_service\.py:24: .*\[rest of file\]$", tail), tail
     # One unit: the last line counts changes as the list does (csrf_protection, in two files, once).
@@ -354,14 +373,14 @@ def test_a_long_diff_is_paged_and_the_header_and_prompt_stay_in_sight(tmp_path: 
             child.expect(text)
         # From the pager's start, wherever the terminal's reads split the output.
         raw = "".join(child.transcript)  # type: ignore[attr-defined]
-        shown = raw[raw.rindex(ENTER_PAGER):]
+        shown = raw[raw.rindex(ENTER_PAGER) :]
         child.send("q")
         return shown
 
     def after_the_pager() -> str:
         child.expect(PROMPT)
         raw = "".join(child.transcript)  # type: ignore[attr-defined]
-        return raw[raw.rindex(LEAVE_PAGER) + len(LEAVE_PAGER):]
+        return raw[raw.rindex(LEAVE_PAGER) + len(LEAVE_PAGER) :]
 
     # The pager has the whole decision, header first (in colour: it is a terminal). Wait for an
     # added line: the header's help line names the getter too, and may arrive in a read alone.
@@ -372,9 +391,11 @@ def test_a_long_diff_is_paged_and_the_header_and_prompt_stay_in_sight(tmp_path: 
     text = plain(screen)
     assert re.search(rf"(?m)^{first}  safe  \(2 files, one decision\)$", text), text
     assert "(the diff, " in text and "was shown in the pager; d shows it again)" in text, text
-    assert re.search(r"\? Apply \[1/\d+\] LZY002 src/api/endpoints/admin\.py:34 \(\+1 file\): `audit_logger`", text), text
+    assert re.search(
+        r"\? Apply \[1/\d+\] LZY002 src/api/endpoints/admin\.py:34 \(\+1 file\): `audit_logger`", text
+    ), text
     assert "│" not in text  # no diff rows pushing the header up
-    assert rows_in_sight(screen[screen.index("[1/"):]) <= SIZE[0], text
+    assert rows_in_sight(screen[screen.index("[1/") :]) <= SIZE[0], text
 
     child.send("d")  # the diff again
     pager_shows(first, "get_audit_logger", added)
@@ -398,7 +419,13 @@ def test_with_stderr_redirected_the_review_is_on_the_terminal(tmp_path: Path) ->
     terminal the answers come from; the report and the summary go to the file, as ever."""
     root = copy_app(tmp_path / "app")
     log = tmp_path / "stderr.txt"
-    command = ["/bin/sh", "-c", f'exec "$0" -m lazifier apply --select {SELECT} . 2>"$1"', sys.executable, str(log)]
+    command = [
+        "/bin/sh",
+        "-c",
+        f'exec "$0" -m lazifier apply --select {SELECT} . 2>"$1"',
+        sys.executable,
+        str(log),
+    ]
     child = spawn(root, pager=None, command=command)
 
     def answer(number: int, where: str, key: str) -> None:
@@ -408,7 +435,7 @@ def test_with_stderr_redirected_the_review_is_on_the_terminal(tmp_path: Path) ->
             child.send("q")
             child.expect(PROMPT)
         shown = transcript(child)
-        asked = shown[shown.rindex("? Apply ["):]
+        asked = shown[shown.rindex("? Apply [") :]
         assert re.match(rf"\? Apply \[{number}/\d+\] LZY002 {re.escape(where)}", asked), asked[:300]
         child.send(key)
 

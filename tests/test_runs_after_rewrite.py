@@ -26,13 +26,18 @@ def run_module(root: Path, module: str, code: str = "") -> subprocess.CompletedP
 
 def rewritten(tmp_path: Path, files: dict[str, str], config: str = "", *args: str) -> Path:
     root = tmp_path / "proj"
-    write_tree(root, {"pyproject.toml": "[tool.lazify]\n" + config, **{k: textwrap.dedent(v) for k, v in files.items()}})
+    write_tree(
+        root,
+        {"pyproject.toml": "[tool.lazify]\n" + config, **{k: textwrap.dedent(v) for k, v in files.items()}},
+    )
     r = run_lazify("apply", "--yes", *args, ".", cwd=root)
     assert r.returncode == 0, err(r)
     return root
 
 
-def assert_same_outcome(tmp_path: Path, files: dict[str, str], module: str, code: str = "", config: str = "", *args: str) -> str:
+def assert_same_outcome(
+    tmp_path: Path, files: dict[str, str], module: str, code: str = "", config: str = "", *args: str
+) -> str:
     """The rewritten module imports (and ``code`` runs) as the original does; returns the
     rewritten text of ``module``."""
     original = tmp_path / "orig"
@@ -138,7 +143,9 @@ def test_the_guard_is_never_the_import_it_guards(tmp_path: Path) -> None:
         def f(a: t.Any) -> int:
             return t.cast(int, a)
         """
-    new = assert_same_outcome(tmp_path, {"m.py": source}, "m", "print(m.f(3))", 'extend-heavy-modules = ["typing"]\n')
+    new = assert_same_outcome(
+        tmp_path, {"m.py": source}, "m", "print(m.f(3))", 'extend-heavy-modules = ["typing"]\n'
+    )
     assert "if t.TYPE_CHECKING" not in new
 
 
@@ -171,7 +178,13 @@ def test_read_before_bound(source: str, early: set[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "source", ["from os import *\nprint(x)\n", "globals()['x'] = 1\nprint(x)\n", "globals().update(x=1)\n", "exec('x = 1')\n"]
+    "source",
+    [
+        "from os import *\nprint(x)\n",
+        "globals()['x'] = 1\nprint(x)\n",
+        "globals().update(x=1)\n",
+        "exec('x = 1')\n",
+    ],
 )
 def test_dynamic_bindings_give_no_answer(source: str) -> None:
     assert read_before_bound(source) is None
@@ -212,7 +225,9 @@ def test_a_singleton_that_looks_itself_up_while_built(tmp_path: Path, check: str
         """
     new = assert_same_outcome(tmp_path, {"reg.py": source}, "reg", "print(reg.ready(), reg.registry.ready)")
     assert "def get_registry()" in new
-    again = run_module(tmp_path / "proj", "reg", "assert reg.get_registry() is reg.registry is reg.get_registry()")
+    again = run_module(
+        tmp_path / "proj", "reg", "assert reg.get_registry() is reg.registry is reg.get_registry()"
+    )
     assert again.returncode == 0, again.stderr
 
 
@@ -241,7 +256,12 @@ def test_reading_the_global_while_it_is_built_fails_as_before(tmp_path: Path) ->
 @pytest.mark.parametrize("style", ["local", "lazy-keyword"])
 def test_a_name_imported_twice_in_one_statement_is_one_fix(tmp_path: Path, style: str) -> None:
     files = {"m.py": "import numpy, numpy\n\n\ndef f():\n    return numpy.zeros(1)\n"}
-    root = rewritten(tmp_path, files, f'style = "{style}"\ntarget-version = "py315"\n' if style != "local" else "", "--unsafe-fixes")
+    root = rewritten(
+        tmp_path,
+        files,
+        f'style = "{style}"\ntarget-version = "py315"\n' if style != "local" else "",
+        "--unsafe-fixes",
+    )
     again = run_lazify("apply", "--dry-run", "--unsafe-fixes", ".", cwd=root)
     assert again.returncode == 0, again.stdout.decode() + err(again)
     if style == "local":
@@ -249,7 +269,9 @@ def test_a_name_imported_twice_in_one_statement_is_one_fix(tmp_path: Path, style
 
 
 def test_an_unused_duplicate_goes_in_one_run(tmp_path: Path) -> None:
-    root = rewritten(tmp_path, {"m.py": "import numpy, numpy\n\n\ndef f():\n    return 1\n"}, "", "--unsafe-fixes")
+    root = rewritten(
+        tmp_path, {"m.py": "import numpy, numpy\n\n\ndef f():\n    return 1\n"}, "", "--unsafe-fixes"
+    )
     assert "numpy" not in (root / "m.py").read_text()
     again = run_lazify("apply", "--dry-run", "--unsafe-fixes", ".", cwd=root)
     assert again.returncode == 0, again.stdout.decode()
@@ -322,7 +344,11 @@ def test_a_parameter_reassigned_later_is_not_the_module_binding(tmp_path: Path) 
             return operator.add(a, b)
         """
     new = assert_same_outcome(
-        tmp_path, {"m.py": source}, "m", "print(m.combine(1, 2, '+'), m.add(1, 2))", 'extend-heavy-modules = ["operator"]\n'
+        tmp_path,
+        {"m.py": source},
+        "m",
+        "print(m.combine(1, 2, '+'), m.add(1, 2))",
+        'extend-heavy-modules = ["operator"]\n',
     )
     assert new.count("import operator") == 1
 
@@ -345,7 +371,9 @@ def test_a_singleton_name_used_as_a_parameter_is_left_alone(tmp_path: Path) -> N
         def default():
             return engine
         """
-    new = assert_same_outcome(tmp_path, {"m.py": source}, "m", "print(m.describe(3), type(m.default()).__name__)")
+    new = assert_same_outcome(
+        tmp_path, {"m.py": source}, "m", "print(m.describe(3), type(m.default()).__name__)"
+    )
     assert "label = type(engine).__name__" in new
 
 

@@ -13,7 +13,7 @@ from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from codemods._cst import global_scope_for
 
-TRICKY = '''\
+TRICKY = """\
 from __future__ import annotations
 import sqlite3
 
@@ -51,7 +51,7 @@ print(f"{conn!r}", y, lam)
 match conn:
     case {"conn": conn}:
         pass
-'''
+"""
 
 
 def _facts(scope, name: str) -> tuple[set[int], set[int]]:

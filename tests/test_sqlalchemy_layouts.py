@@ -12,7 +12,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import err, run_lazify, write_tree
 
 pytestmark = pytest.mark.slow
@@ -25,7 +24,12 @@ REAL_ENV = {"VIRTUAL_ENV": sys.prefix}
 def run_in(root: Path, code: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], cwd=root, capture_output=True, text=True, timeout=120, env=env
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
 
 
@@ -33,7 +37,7 @@ SQLMODEL_APP = {
     "pyproject.toml": "[tool.lazify]\n",
     "requirements.txt": "fastapi\nsqlmodel\n",
     "heroes/__init__.py": "",
-    "heroes/database.py": '''\
+    "heroes/database.py": """\
 from sqlmodel import Field, Session, SQLModel, create_engine
 
 
@@ -49,8 +53,8 @@ SQLModel.metadata.create_all(engine)
 def get_session():
     with Session(engine) as session:
         yield session
-''',
-    "heroes/main.py": '''\
+""",
+    "heroes/main.py": """\
 from fastapi import Depends, FastAPI
 from sqlmodel import Session, select
 
@@ -70,8 +74,8 @@ def create_hero(hero: Hero, session: Session = Depends(get_session)):
 @app.get("/heroes")
 def read_heroes(session: Session = Depends(get_session)):
     return session.exec(select(Hero)).all()
-''',
-    "clients.py": '''\
+""",
+    "clients.py": """\
 from redis.asyncio.client import Redis
 from sqlalchemy.orm.session import sessionmaker
 
@@ -85,7 +89,7 @@ def get_cached(key):
 
 def new_session():
     return Session()
-''',
+""",
 }
 
 USE_THE_APP = """
@@ -108,7 +112,9 @@ def test_factories_reached_through_reexports_are_singletons(tmp_path: Path) -> N
     r = run_lazify("apply", "--yes", "--select", "lazy-singletons", ".", cwd=root, env=REAL_ENV)
     assert r.returncode == 0, err(r)
     database = (root / "heroes/database.py").read_text()
-    assert "def get_engine() -> \"Engine\":" in database and "SQLModel.metadata.create_all(instance)" in database
+    assert (
+        'def get_engine() -> "Engine":' in database and "SQLModel.metadata.create_all(instance)" in database
+    )
     clients = (root / "clients.py").read_text()
     assert "def get_cache()" in clients and "def get_session()" in clients
     again = run_lazify("apply", "--dry-run", "--select", "lazy-singletons", ".", cwd=root, env=REAL_ENV)
@@ -126,7 +132,9 @@ TUTORIAL = Path(__file__).parent / "fixtures" / "lazy_singletons" / "fastapi_sql
 def test_the_fastapi_sql_tutorial_creates_its_tables_on_the_first_request(tmp_path: Path) -> None:
     root = tmp_path / "tutorial"
     shutil.copytree(TUTORIAL, root)
-    (root / "pyproject.toml").write_text("[project]\nname = \"sql-app\"\nversion = \"0\"\ndependencies = [\"fastapi\", \"sqlalchemy>=2\"]\n")
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "sql-app"\nversion = "0"\ndependencies = ["fastapi", "sqlalchemy>=2"]\n'
+    )
     r = run_lazify("apply", "--yes", ".", cwd=root)
     assert r.returncode == 0, err(r)
     main = (root / "sql_app/main.py").read_text()

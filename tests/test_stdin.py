@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import LAZIFY, assert_moved, concurrently, diffed_files, err, run_lazify, write_tree
 
 MOVES_NUMPY = "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n"
@@ -39,10 +38,14 @@ def proj(tmp_path: Path) -> Path:
 def test_stdin_prints_the_rewritten_source_and_writes_nothing(proj: Path) -> None:
     before = sorted(p.relative_to(proj).as_posix() for p in proj.rglob("*"))
     yes, default, dry = concurrently(
-        lambda: stdin_lazify("apply", "--yes", "--stdin-filename", "pkg/new.py", "-", cwd=proj, data=MOVES_NUMPY.encode()),
+        lambda: stdin_lazify(
+            "apply", "--yes", "--stdin-filename", "pkg/new.py", "-", cwd=proj, data=MOVES_NUMPY.encode()
+        ),
         # No terminal, no --yes: nothing is written anyway, so it applies to stdout.
         lambda: stdin_lazify("apply", "-", cwd=proj, data=MOVES_NUMPY.encode()),
-        lambda: stdin_lazify("apply", "--dry-run", "--stdin-filename", "pkg/new.py", "-", cwd=proj, data=MOVES_NUMPY.encode()),
+        lambda: stdin_lazify(
+            "apply", "--dry-run", "--stdin-filename", "pkg/new.py", "-", cwd=proj, data=MOVES_NUMPY.encode()
+        ),
     )
     assert yes.returncode == 0, err(yes)
     assert yes.stdout.decode() == MOVED
@@ -67,9 +70,13 @@ def test_stdin_keeps_bom_crlf_and_encoding(proj: Path) -> None:
     latin = ("# -*- coding: latin-1 -*-\n" + MOVES_NUMPY + "S = 'caf\u00e9'\n").encode("latin-1")
     yes, dry, enc, unchanged = concurrently(
         lambda: stdin_lazify("apply", "--stdin-filename", "pkg/crlf.py", "-", cwd=proj, data=crlf),
-        lambda: stdin_lazify("apply", "--dry-run", "--stdin-filename", "pkg/crlf.py", "-", cwd=proj, data=crlf),
+        lambda: stdin_lazify(
+            "apply", "--dry-run", "--stdin-filename", "pkg/crlf.py", "-", cwd=proj, data=crlf
+        ),
         lambda: stdin_lazify("apply", "--stdin-filename", "pkg/latin.py", "-", cwd=proj, data=latin),
-        lambda: stdin_lazify("apply", "--stdin-filename", "pkg/same.py", "-", cwd=proj, data=BOM + b"import os\r\nX = 1"),
+        lambda: stdin_lazify(
+            "apply", "--stdin-filename", "pkg/same.py", "-", cwd=proj, data=BOM + b"import os\r\nX = 1"
+        ),
     )
     assert yes.returncode == 0, err(yes)
     assert yes.stdout == BOM + MOVED.replace("\n", "\r\n").encode()
@@ -87,10 +94,21 @@ def test_stdin_filename_gives_config_module_name_and_project_index(proj: Path) -
     uses_json = b"import json\n\n\ndef f():\n    return json.dumps(1)\n"
     config, indexed, plain = concurrently(
         # `json` is heavy only by this project's config, found from the stdin filename.
-        lambda: stdin_lazify("apply", "--stdin-filename", "proj/pkg/j.py", "-", cwd=proj.parent, data=uses_json),
+        lambda: stdin_lazify(
+            "apply", "--stdin-filename", "proj/pkg/j.py", "-", cwd=proj.parent, data=uses_json
+        ),
         # pkg/user.py imports `np` from pkg.used: the index of the project root knows it.
-        lambda: stdin_lazify("apply", "--stdin-filename", str(proj / "pkg/used.py"), "-", cwd=proj.parent, data=MOVES_NUMPY.encode()),
-        lambda: stdin_lazify("apply", "--stdin-filename", "pkg/other.py", "-", cwd=proj, data=MOVES_NUMPY.encode()),
+        lambda: stdin_lazify(
+            "apply",
+            "--stdin-filename",
+            str(proj / "pkg/used.py"),
+            "-",
+            cwd=proj.parent,
+            data=MOVES_NUMPY.encode(),
+        ),
+        lambda: stdin_lazify(
+            "apply", "--stdin-filename", "pkg/other.py", "-", cwd=proj, data=MOVES_NUMPY.encode()
+        ),
     )
     assert config.returncode == 0, err(config)
     assert_moved(config.stdout.decode(), "json")
@@ -104,7 +122,9 @@ def test_stdin_with_an_unprocessable_file_echoes_the_input_and_exits_2(proj: Pat
     broken = b"import numpy as np\ndef f(:\n"
     r, dry = concurrently(
         lambda: stdin_lazify("apply", "--stdin-filename", "pkg/broken.py", "-", cwd=proj, data=broken),
-        lambda: stdin_lazify("apply", "--dry-run", "--stdin-filename", "pkg/broken.py", "-", cwd=proj, data=broken),
+        lambda: stdin_lazify(
+            "apply", "--dry-run", "--stdin-filename", "pkg/broken.py", "-", cwd=proj, data=broken
+        ),
     )
     assert r.returncode == 2
     assert r.stdout == broken  # an editor replacing its buffer with our output loses nothing
@@ -115,12 +135,26 @@ def test_stdin_with_an_unprocessable_file_echoes_the_input_and_exits_2(proj: Pat
 def test_stdin_machine_output_and_force_exclude(proj: Path) -> None:
     data = MOVES_NUMPY.encode()
     as_json, applied_json, excluded, forced = concurrently(
-        lambda: stdin_lazify("apply", "--dry-run", "--output-format", "json", "--stdin-filename", "pkg/a.py", "-", cwd=proj, data=data),
-        lambda: stdin_lazify("apply", "--output-format", "json", "--stdin-filename", "pkg/a.py", "-", cwd=proj, data=data),
+        lambda: stdin_lazify(
+            "apply",
+            "--dry-run",
+            "--output-format",
+            "json",
+            "--stdin-filename",
+            "pkg/a.py",
+            "-",
+            cwd=proj,
+            data=data,
+        ),
+        lambda: stdin_lazify(
+            "apply", "--output-format", "json", "--stdin-filename", "pkg/a.py", "-", cwd=proj, data=data
+        ),
         # A file named explicitly is processed even when excluded (as ruff does) ...
         lambda: stdin_lazify("apply", "--stdin-filename", "legacy/old.py", "-", cwd=proj, data=data),
         # ... unless --force-exclude: then it comes back unchanged.
-        lambda: stdin_lazify("apply", "--force-exclude", "--stdin-filename", "legacy/old.py", "-", cwd=proj, data=data),
+        lambda: stdin_lazify(
+            "apply", "--force-exclude", "--stdin-filename", "legacy/old.py", "-", cwd=proj, data=data
+        ),
     )
     assert as_json.returncode == 1
     assert json.loads(as_json.stdout)["changes"][0]["file"] == "pkg/a.py"
@@ -141,7 +175,9 @@ def test_stdin_usage_errors(proj: Path) -> None:
     assert mixed.returncode == filename_with_paths.returncode == 2
     assert mixed.stdout == b"" and "standard input" in err(mixed)
     for git_option in (("--commit",), ("--branch", "lazify/x")):
-        r = stdin_lazify("apply", *git_option, "--stdin-filename", "pkg/x.py", "-", cwd=proj, data=MOVES_NUMPY.encode())
+        r = stdin_lazify(
+            "apply", *git_option, "--stdin-filename", "pkg/x.py", "-", cwd=proj, data=MOVES_NUMPY.encode()
+        )
         assert r.returncode == 2 and r.stdout == b"" and "--branch and --commit" in err(r), err(r)
 
 

@@ -23,11 +23,12 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import LAZIFY, err, run_lazify, write_tree
 
 N = 6
-OLD = {f"m{i}.py": f"import numpy as np\n\n\ndef f{i}():\n    return np.zeros({i})\n".encode() for i in range(N)}
+OLD = {
+    f"m{i}.py": f"import numpy as np\n\n\ndef f{i}():\n    return np.zeros({i})\n".encode() for i in range(N)
+}
 LEFTOVER = (".lazify-tmp", ".lazify-bak")
 
 
@@ -50,7 +51,7 @@ def new() -> dict[str, bytes]:
     return out
 
 
-def start(root: Path, *args: str, at: str | None = None, **kwargs) -> subprocess.Popen:  # noqa: ANN003
+def start(root: Path, *args: str, at: str | None = None, **kwargs) -> subprocess.Popen:
     """``lazify apply ARGS`` in the background, stopped at ``at`` (``point:n:SIGNAL``)."""
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("LAZIFY_TEST_SIGNAL", None)
@@ -67,7 +68,9 @@ def finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
         out, errs = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
         proc.kill()
-        raise AssertionError("the run, or a process it started, is still running (its output is still open)") from None
+        raise AssertionError(
+            "the run, or a process it started, is still running (its output is still open)"
+        ) from None
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, errs)
 
 
@@ -200,7 +203,9 @@ def test_recovery_after_a_kill_keeps_a_file_edited_since(tmp_path: Path, new: di
 
 
 @pytest.mark.slow
-def test_a_second_run_waits_its_turn_and_a_stale_lock_is_taken_over(tmp_path: Path, new: dict[str, bytes]) -> None:
+def test_a_second_run_waits_its_turn_and_a_stale_lock_is_taken_over(
+    tmp_path: Path, new: dict[str, bytes]
+) -> None:
     root = make_tree(tmp_path / "p")
     first = start(root, "--yes", ".", at="rename:0:STOP")
     wait_stopped(first)
@@ -276,28 +281,38 @@ def test_a_change_spanning_files_is_not_written_when_one_file_is_read_only(tmp_p
     assert_clean_exit(r)
     assert r.returncode == 2, err(r)
     assert (root / "app/z_owner.py").read_bytes() == SPANNING["app/z_owner.py"]
-    assert (root / "app/a_reader.py").read_bytes() == SPANNING["app/a_reader.py"], "the reader was written without its owner"
+    assert (root / "app/a_reader.py").read_bytes() == SPANNING[
+        "app/a_reader.py"
+    ], "the reader was written without its owner"
     assert "app/z_owner.py: error: read-only file" in err(r)
     assert "app/a_reader.py: error: not written: it shares a change with app/z_owner.py" in err(r)
     # Files that share nothing with it are still written.
     assert (root / "app/other.py").read_bytes() != SPANNING["app/other.py"]
 
 
-def _limit_file_size(limit: int):  # noqa: ANN202
+def _limit_file_size(limit: int):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
 @pytest.mark.slow
 def test_a_write_that_fails_holds_back_the_whole_change_and_leaves_no_temporary_file(tmp_path: Path) -> None:
     # The owner's new text is over the file size limit (RLIMIT_FSIZE): its write fails, EFBIG.
-    padding = "".join(f"# {i:05d} padding to make the owner bigger than the file size limit\n" for i in range(200))
+    padding = "".join(
+        f"# {i:05d} padding to make the owner bigger than the file size limit\n" for i in range(200)
+    )
     files = {**SPANNING, "app/z_owner.py": (padding + OWNER).encode()}
     root = make_tree(tmp_path / "p", files)
-    r = finish(start(root, "--yes", "--no-cache", ".", preexec_fn=_limit_file_size(len(files["app/z_owner.py"]) + 64)))
+    r = finish(
+        start(
+            root, "--yes", "--no-cache", ".", preexec_fn=_limit_file_size(len(files["app/z_owner.py"]) + 64)
+        )
+    )
     assert_clean_exit(r)
     assert r.returncode == 2, err(r)
     assert (root / "app/z_owner.py").read_bytes() == files["app/z_owner.py"]
-    assert (root / "app/a_reader.py").read_bytes() == files["app/a_reader.py"], "the reader was written without its owner"
+    assert (root / "app/a_reader.py").read_bytes() == files[
+        "app/a_reader.py"
+    ], "the reader was written without its owner"
     assert "app/z_owner.py: error: can't write: File too large" in err(r)
     assert "app/a_reader.py: error: not written: it shares a change with app/z_owner.py" in err(r)
     assert (root / "app/other.py").read_bytes() != files["app/other.py"]
@@ -319,8 +334,7 @@ def test_an_empty_journal_is_removed_and_reported(tmp_path: Path) -> None:
     assert leftovers(root) == []
 
 
-FULL_DISK = textwrap.dedent(
-    """
+FULL_DISK = textwrap.dedent("""
     import json, os, subprocess, sys
     from pathlib import Path
 
@@ -348,20 +362,27 @@ FULL_DISK = textwrap.dedent(
         out.append({"free": free, "rc": r.returncode, "stderr": r.stderr.decode(errors="replace"), "files": files})
         subprocess.run(["rm", "-rf", str(root), str(disk / "fill")], check=True)
     print(json.dumps(out))
-    """
-)
+    """)
 
 
 def _can_mount_tmpfs() -> str | None:
     """Why a private tmpfs can't be mounted here (None if it can)."""
     if shutil.which("unshare") is None:
         return "util-linux's unshare is not installed"
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True)
-    return None if probe.returncode == 0 else f"can't mount a tmpfs in a private mount namespace: {probe.stderr.decode().strip()}"
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True
+    )
+    return (
+        None
+        if probe.returncode == 0
+        else f"can't mount a tmpfs in a private mount namespace: {probe.stderr.decode().strip()}"
+    )
 
 
 @pytest.mark.slow
-def test_a_full_disk_gives_one_clear_line_and_never_half_a_file(tmp_path: Path, new: dict[str, bytes]) -> None:
+def test_a_full_disk_gives_one_clear_line_and_never_half_a_file(
+    tmp_path: Path, new: dict[str, bytes]
+) -> None:
     why = _can_mount_tmpfs()
     if why is not None:
         pytest.skip(why)  # CI runs as root, where it can
@@ -381,7 +402,9 @@ def test_a_full_disk_gives_one_clear_line_and_never_half_a_file(tmp_path: Path, 
         where = f"with {run['free']} free page(s): {run['stderr']}"
         assert "Traceback" not in run["stderr"], where
         got = {rel: data.encode("latin-1") for rel, data in run["files"].items()}
-        assert [rel for rel in got if rel.endswith(LEFTOVER) or "journal" in rel or "lock" in rel] == [], where
+        assert [
+            rel for rel in got if rel.endswith(LEFTOVER) or "journal" in rel or "lock" in rel
+        ] == [], where
         for rel in files:
             assert got[rel] in (files[rel], new[rel]), f"{rel} is half-written {where}"
         if run["rc"] != 0:

@@ -77,7 +77,10 @@ class _Statements:
 
     def _collect(self, body: list[ast.stmt], out: list) -> None:
         for stmt in body:
-            compound = isinstance(stmt, (ast.If, ast.Try, ast.With, ast.For, ast.While)) or type(stmt).__name__ == "TryStar"
+            compound = (
+                isinstance(stmt, (ast.If, ast.Try, ast.With, ast.For, ast.While))
+                or type(stmt).__name__ == "TryStar"
+            )
             if compound:
                 for name in ("body", "orelse", "finalbody"):
                     self._collect(getattr(stmt, name, []) or [], out)
@@ -107,7 +110,9 @@ def _fix_for(findings: Findings, where: dict | None, kind: str) -> dict:
         fix = findings.for_line(where["file"], where["line"])
         if fix is not None:
             return fix
-    return no_codemod(_NO_CODEMOD.get(kind, "nothing lazify rewrites causes it; move the work into a function"))
+    return no_codemod(
+        _NO_CODEMOD.get(kind, "nothing lazify rewrites causes it; move the work into a function")
+    )
 
 
 def _summary(kind: str, detail: dict) -> str:
@@ -120,7 +125,9 @@ def _summary(kind: str, detail: dict) -> str:
     if kind == "connect":
         return f"connect to {detail.get('address')}"
     if kind == "dns":
-        return f"look up {detail.get('host')}" + (f" port {detail.get('port')}" if detail.get("port") not in ("", "None", None) else "")
+        return f"look up {detail.get('host')}" + (
+            f" port {detail.get('port')}" if detail.get("port") not in ("", "None", None) else ""
+        )
     if kind == "subprocess":
         return f"run {detail.get('command')!r}"
     if kind == "thread":
@@ -141,7 +148,7 @@ def _display_path(path: str, copy_root: str, tmp_root: str) -> str:
         return "."
     for prefix, name in ((copy_root.rstrip("/") + "/", ""), (tmp_root.rstrip("/") + "/", "$TMPDIR/")):
         if p.startswith(prefix):
-            return name + p[len(prefix):]
+            return name + p[len(prefix) :]
     return p
 
 
@@ -184,7 +191,11 @@ def build_entry(
         out["ok"] = False
         out["error"] = {
             "type": "timeout" if timed_out else "probe-failed",
-            "message": "the import did not finish in time" if timed_out else f"the probe wrote no result (exit {first.returncode})",
+            "message": (
+                "the import did not finish in time"
+                if timed_out
+                else f"the probe wrote no result (exit {first.returncode})"
+            ),
             "stderr": first.stderr_tail[-2000:],
             "traceback": [],
             "statement": None,
@@ -192,7 +203,9 @@ def build_entry(
             "fix": no_codemod("the import must finish; see stderr"),
         }
         for key in ("modules_loaded", "distributions", "statements", "side_effects", "files_left", "tree"):
-            out[key] = [] if key != "modules_loaded" and key != "tree" else (0 if key == "modules_loaded" else None)
+            out[key] = (
+                [] if key != "modules_loaded" and key != "tree" else (0 if key == "modules_loaded" else None)
+            )
         out["size"] = {"bytes": 0, "distributions": 0}
         return out
 
@@ -217,7 +230,7 @@ def build_entry(
         if rel_of(modules.get(name)) is not None:
             return "(project)"
         top = _top(name)
-        if top in stdlib or name in stdlib or top.startswith("_") and top[1:] in stdlib:
+        if top in stdlib or name in stdlib or (top.startswith("_") and top[1:] in stdlib):
             return "(standard library)"
         names = dist_of_top.get(top) or []
         return names[0] if names else top
@@ -299,7 +312,7 @@ def build_entry(
     # -- side effects --------------------------------------------------------------------------
     effects = []
     by_file = {f: name for name, f in modules.items() if f}
-    for kind, detail, stack, library, inside in data.get("effects", []):
+    for kind, detail, stack, _library, inside in data.get("effects", []):
         detail = dict(detail) if isinstance(detail, dict) else {"value": detail}
         for k in ("path", "database"):
             if k in detail and isinstance(detail[k], str):
@@ -358,10 +371,18 @@ def build_entry(
             "type": error.get("type"),
             "message": error.get("message"),
             "traceback": [{"file": fr[3], "line": fr[1], "function": fr[2]} for fr in project],
-            "raised_in": {"file": fr_display(raised, copy_root), "line": raised[1], "function": raised[2]} if raised else None,
+            "raised_in": (
+                {"file": fr_display(raised, copy_root), "line": raised[1], "function": raised[2]}
+                if raised
+                else None
+            ),
             "statement": statement,
             "line": line,
-            "fix": _fix_for(findings, statement, "error") if statement else no_codemod("the import fails outside the project's code"),
+            "fix": (
+                _fix_for(findings, statement, "error")
+                if statement
+                else no_codemod("the import fails outside the project's code")
+            ),
         }
     else:
         out["error"] = None
@@ -392,7 +413,9 @@ def _statement_advice(node: ast.stmt) -> str:
         return f"the body of class `{node.name}` does work when it is defined (a model, a mapping); nothing lazify defers"
     text = ast.unparse(node).splitlines()[0] if hasattr(ast, "unparse") else ""
     text = text if len(text) <= 60 else text[:57] + "..."
-    return f"a module-level statement that does work (`{text}`); move it into a function that runs on first use"
+    return (
+        f"a module-level statement that does work (`{text}`); move it into a function that runs on first use"
+    )
 
 
 def _package_fix(findings: Findings, top: str, statement: dict | None) -> dict:
@@ -401,13 +424,15 @@ def _package_fix(findings: Findings, top: str, statement: dict | None) -> dict:
         if fix is not None:
             return fix
     if top in findings.heavy_modules:
-        return no_codemod(f"heavy-imports keeps `{top}`: the project uses it at module level (or it is imported by a package that is)")
+        return no_codemod(
+            f"heavy-imports keeps `{top}`: the project uses it at module level (or it is imported by a package that is)"
+        )
     return no_codemod(
         f"`{top}` is not in heavy-modules; add it with `extend-heavy-modules` in [tool.lazify] if the project uses it only inside functions"
     )
 
 
-def _tree(run: Run, modules: dict, rel_of, group, first_import: dict, entry: Entry) -> dict | None:  # noqa: ANN001
+def _tree(run: Run, modules: dict, rel_of, group, first_import: dict, entry: Entry) -> dict | None:
     """The ``-X importtime`` tree (it prints children before their parent, indented deeper)."""
     pending: dict[int, list[dict]] = {}
     for self_us, cum_us, level, name in run.importtime:

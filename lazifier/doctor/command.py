@@ -50,18 +50,45 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type) -> argparse.Arg
         formatter_class=formatter,
     )
     p.add_argument("entries", nargs="*", metavar="ENTRY", help="module, file, or module:attribute")
-    p.add_argument("--project", metavar="DIR", type=Path, help="the project root (default: found from the entry or .)")
-    p.add_argument("--python", metavar="PATH", help="the project's interpreter (default: $VIRTUAL_ENV, .venv, venv, lazify's own)")
-    p.add_argument("--runs", type=int, default=5, metavar="N", help="fresh processes to time (default: 5); the median, min and max")
+    p.add_argument(
+        "--project", metavar="DIR", type=Path, help="the project root (default: found from the entry or .)"
+    )
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the project's interpreter (default: $VIRTUAL_ENV, .venv, venv, lazify's own)",
+    )
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=5,
+        metavar="N",
+        help="fresh processes to time (default: 5); the median, min and max",
+    )
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="per process (default: 60)")
-    p.add_argument("--threshold", default="10ms", metavar="DURATION",
-                   help="report module-level statements that take longer (default: 10ms)")
-    p.add_argument("--preview", action="store_true",
-                   help="also apply the default fixes to a temporary copy and measure it: before and after")
-    p.add_argument("--budget", metavar="DURATION", help="exit 1 when the median import is over it (800ms, 1.5s); also `import-budget`")
+    p.add_argument(
+        "--threshold",
+        default="10ms",
+        metavar="DURATION",
+        help="report module-level statements that take longer (default: 10ms)",
+    )
+    p.add_argument(
+        "--preview",
+        action="store_true",
+        help="also apply the default fixes to a temporary copy and measure it: before and after",
+    )
+    p.add_argument(
+        "--budget",
+        metavar="DURATION",
+        help="exit 1 when the median import is over it (800ms, 1.5s); also `import-budget`",
+    )
     p.add_argument("--strict", action="store_true", default=None, help="exit 1 when any side effect remains")
-    p.add_argument("--output-format", choices=("text", "json", "github", "sarif"), default="text",
-                   help="text (the report), json (every figure), github annotations, sarif 2.1.0")
+    p.add_argument(
+        "--output-format",
+        choices=("text", "json", "github", "sarif"),
+        default="text",
+        help="text (the report), json (every figure), github annotations, sarif 2.1.0",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="the full import tree and every distribution")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return p
@@ -86,9 +113,15 @@ def run(args: argparse.Namespace) -> int:
         elif settings.import_budget:
             where = f"{settings.config_path} [tool.lazify] import-budget"
             budget, budget_source = parse_duration(settings.import_budget, where), where
-        entries = resolve_entries(root, args.entries, settings.entry, f"{settings.config_path} [tool.lazify] entry")
+        entries = resolve_entries(
+            root, args.entries, settings.entry, f"{settings.config_path} [tool.lazify] entry"
+        )
         interpreter = find_interpreter(root, args.python)
-        progress = (lambda m: (sys.stderr.write(f"\rlazify doctor: {m}\x1b[K"), sys.stderr.flush())) if sys.stderr.isatty() else (lambda m: None)
+        progress = (
+            (lambda m: (sys.stderr.write(f"\rlazify doctor: {m}\x1b[K"), sys.stderr.flush()))
+            if sys.stderr.isatty()
+            else (lambda m: None)
+        )
         opts = Options(
             root=root, entries=entries, interpreter=interpreter, runs=args.runs, timeout=args.timeout,
             threshold=parse_duration(args.threshold, "--threshold"), preview=args.preview, budget=budget,
@@ -111,7 +144,9 @@ def run(args: argparse.Namespace) -> int:
         repo_root = root.parents[prefix.count("/") - 1] if prefix else root
         sys.stdout.write(render_sarif(doc, prefix, repo_root.as_uri() + "/"))
     else:
-        sys.stdout.write(render_text(doc, verbose=args.verbose, colors=Colors.for_stream(sys.stdout, args.color)))
+        sys.stdout.write(
+            render_text(doc, verbose=args.verbose, colors=Colors.for_stream(sys.stdout, args.color))
+        )
     return int(doc["exit_code"])
 
 

@@ -6,9 +6,9 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from lazifier import __version__
 from lazifier.doctor.analysis import build_entry
@@ -64,7 +64,9 @@ def _measure(opts: Options, roots: list[tuple[Path, object]], entry: Entry, labe
     traced = []
     for root, _ in roots:
         say(f"{label}: traced run of {entry.spec}")
-        t = run_probe(opts.interpreter, root, entry, trace=True, timeout=opts.timeout, cache_dir=opts.cache_dir)
+        t = run_probe(
+            opts.interpreter, root, entry, trace=True, timeout=opts.timeout, cache_dir=opts.cache_dir
+        )
         if not t.data and not t.timed_out:
             tail = t.stderr_tail.strip().splitlines()[-5:]
             raise DoctorError(
@@ -76,14 +78,31 @@ def _measure(opts: Options, roots: list[tuple[Path, object]], entry: Entry, labe
     bare = []
     for i in range(opts.runs):
         say(f"{label}: run {i + 1}/{opts.runs}")
-        bare.append(run_probe(opts.interpreter, roots[0][0], None, trace=False, timeout=opts.timeout, cache_dir=opts.cache_dir))
+        bare.append(
+            run_probe(
+                opts.interpreter,
+                roots[0][0],
+                None,
+                trace=False,
+                timeout=opts.timeout,
+                cache_dir=opts.cache_dir,
+            )
+        )
         for k, (root, _) in enumerate(roots):
-            timed[k].append(run_probe(opts.interpreter, root, entry, trace=False, timeout=opts.timeout, cache_dir=opts.cache_dir))
+            timed[k].append(
+                run_probe(
+                    opts.interpreter, root, entry, trace=False, timeout=opts.timeout, cache_dir=opts.cache_dir
+                )
+            )
     out = []
     for k, (root, findings) in enumerate(roots):
-        tops = sorted({name.split(".")[0] for name in (timed[k][0].data or traced[k].data).get("modules", {})})
+        tops = sorted(
+            {name.split(".")[0] for name in (timed[k][0].data or traced[k].data).get("modules", {})}
+        )
         inv = inventory(opts.interpreter, tops)
-        out.append(build_entry(entry, root, timed[k], traced[k], bare, inv, findings, threshold=opts.threshold))
+        out.append(
+            build_entry(entry, root, timed[k], traced[k], bare, inv, findings, threshold=opts.threshold)
+        )
     return out
 
 
@@ -107,8 +126,11 @@ def diagnose(opts: Options) -> dict:
         "schema": SCHEMA_ID,
         "version": __version__,
         "project_root": str(opts.root),
-        "interpreter": {"path": opts.interpreter.path, "source": opts.interpreter.source,
-                        "python": next((e.get("python") for e in entries if e.get("python")), None)},  # fmt: skip
+        "interpreter": {
+            "path": opts.interpreter.path,
+            "source": opts.interpreter.source,
+            "python": next((e.get("python") for e in entries if e.get("python")), None),
+        },
         "runs": opts.runs,
         "timeout_seconds": opts.timeout,
         "threshold_seconds": opts.threshold,
@@ -148,10 +170,14 @@ def verdict(doc: dict) -> dict:
         median = e["timing"]["import"]["median"]
         e["over_budget"] = bool(budget is not None and median is not None and median > budget)
         if e["over_budget"]:
-            reasons.append(f"{e['entry']}: {median * 1000:.0f} ms is over the budget of {budget * 1000:.0f} ms")
+            reasons.append(
+                f"{e['entry']}: {median * 1000:.0f} ms is over the budget of {budget * 1000:.0f} ms"
+            )
         # Reading the environment is reported but is configuration, not an effect: --strict
         # would otherwise fail every service that reads its settings.
-        own = [x for x in e["side_effects"] if x["origin"] == "project" and x["kind"] != "env"] + e["files_left"]
+        own = [x for x in e["side_effects"] if x["origin"] == "project" and x["kind"] != "env"] + e[
+            "files_left"
+        ]
         if doc["strict"] and own:
             reasons.append(f"{e['entry']}: {len(own)} side effect(s) at import (--strict)")
     return {"exit_code": 1 if reasons else 0, "reasons": reasons}

@@ -28,11 +28,17 @@ class Findings:
 
     def covers(self, path: str, line: int) -> bool:
         """Whether a finding's own span covers ``path:line``."""
-        return any(c.path == path and c.finding.span.line <= line <= c.finding.span.end_line for c in self.changes)
+        return any(
+            c.path == path and c.finding.span.line <= line <= c.finding.span.end_line for c in self.changes
+        )
 
     def for_line(self, path: str, line: int) -> dict | None:
         """The fix for ``path:line`` as the report gives it, or None when lazify has none."""
-        covering = [c for c in self.changes if c.path == path and c.finding.span.line <= line <= c.finding.span.end_line]
+        covering = [
+            c
+            for c in self.changes
+            if c.path == path and c.finding.span.line <= line <= c.finding.span.end_line
+        ]
         if not covering:
             covering = self.touched.get((path, line), [])
         if not covering:

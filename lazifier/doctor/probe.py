@@ -46,7 +46,7 @@ def _project_file(filename):
         pass
     rel = None
     if filename.startswith(_root_prefix):
-        candidate = filename[len(_root_prefix):]
+        candidate = filename[len(_root_prefix) :]
         parts = candidate.split(_sep)
         if not _NOT_PROJECT.intersection(parts[:-1]):
             rel = "/".join(parts)
@@ -83,11 +83,23 @@ imports = []  # [module, stack, imported directly by the project's line]
 effects = []  # [kind, detail, stack, library_frame]
 _busy = [False]
 _O_WRITE = _os.O_WRONLY | _os.O_RDWR | _os.O_CREAT | _os.O_APPEND | _os.O_TRUNC
-_WATCHED = frozenset((
-    "import", "open", "os.mkdir", "sqlite3.connect", "socket.connect", "socket.getaddrinfo",
-    "socket.gethostbyname", "subprocess.Popen", "os.system", "os.posix_spawn", "os.exec",
-    "_thread.start_new_thread", "_thread.start_joinable_thread",
-))
+_WATCHED = frozenset(
+    (
+        "import",
+        "open",
+        "os.mkdir",
+        "sqlite3.connect",
+        "socket.connect",
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "subprocess.Popen",
+        "os.system",
+        "os.posix_spawn",
+        "os.exec",
+        "_thread.start_new_thread",
+        "_thread.start_joinable_thread",
+    )
+)
 
 
 def _innermost(frame):
@@ -122,7 +134,9 @@ def _record(kind, detail, frame):
 def _in_logging_handler(frame):
     while frame is not None:
         code = frame.f_code
-        if code.co_name in ("_open", "__init__") and code.co_filename.endswith(_sep + "logging" + _sep + "__init__.py"):
+        if code.co_name in ("_open", "__init__") and code.co_filename.endswith(
+            _sep + "logging" + _sep + "__init__.py"
+        ):
             self = frame.f_locals.get("self")
             if self is not None and hasattr(self, "baseFilename"):
                 return True
@@ -165,7 +179,7 @@ def _hook(event, args):
             _record("subprocess", {"command": _text(command)[:200]}, frame)
         elif event in ("_thread.start_new_thread", "_thread.start_joinable_thread"):
             _record("thread", {"target": _callable_name(args[0])}, _outside_threading(frame))
-    except Exception:  # noqa: BLE001 - the probe never breaks the user's import
+    except Exception:
         pass
     finally:
         _busy[0] = False
@@ -199,7 +213,7 @@ def _wrap_thread_start():
             try:
                 frame = _outside_threading(sys._getframe(1))
                 _record("thread", {"target": _callable_name(function)}, frame)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
             finally:
                 _busy[0] = False
@@ -221,7 +235,7 @@ def _wrap_urandom():
             _busy[0] = True
             try:
                 _record("random", {"bytes": size}, sys._getframe(1))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
             finally:
                 _busy[0] = False
@@ -294,12 +308,20 @@ def _tracer():
         if event == "return":
             last.pop(fid, None)
         else:
-            key = _project_file(frame.f_code.co_filename) + ":" + str(frame.f_lineno) if event == "line" or previous is None else previous[0]
+            key = (
+                _project_file(frame.f_code.co_filename) + ":" + str(frame.f_lineno)
+                if event == "line" or previous is None
+                else previous[0]
+            )
             last[fid] = (key, perf())
         return local
 
     def global_trace(frame, event, arg):
-        if event == "call" and frame.f_code.co_name == "<module>" and _project_file(frame.f_code.co_filename) is not None:
+        if (
+            event == "call"
+            and frame.f_code.co_name == "<module>"
+            and _project_file(frame.f_code.co_filename) is not None
+        ):
             return local
         return None
 
@@ -313,7 +335,11 @@ def _exception(e):
         code = tb.tb_frame.f_code
         frames.append([code.co_filename, tb.tb_lineno, code.co_name, _project_file(code.co_filename)])
         tb = tb.tb_next
-    return {"type": type(e).__module__ + "." + type(e).__qualname__, "message": str(e)[:2000], "frames": frames[1:]}
+    return {
+        "type": type(e).__module__ + "." + type(e).__qualname__,
+        "message": str(e)[:2000],
+        "frames": frames[1:],
+    }
 
 
 def main():
@@ -347,7 +373,7 @@ def main():
             for part in ATTR.split("."):
                 value = getattr(value, part)
             attr_type = type(value).__module__ + "." + type(value).__qualname__
-    except BaseException as e:  # noqa: BLE001 - SystemExit at import is a failure too
+    except BaseException as e:
         error = _exception(e)
     t1 = _perf()
     c1 = time.process_time()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from lazifier import __version__
 from lazifier.report import PLAIN, SARIF_SCHEMA, SRCROOT, Colors, _gh_command
@@ -104,20 +104,24 @@ def _tree_lines(e: dict, verbose: bool, colors: Colors) -> list[str]:
     walk(tree, "")
     if not verbose and len(lines) > TREE_LINES:
         cut = len(lines) - TREE_LINES
-        lines = lines[:TREE_LINES] + [colors.dim(f"... {cut} more lines (-v for the full tree)")]
+        lines = [*lines[:TREE_LINES], colors.dim(f"... {cut} more lines (-v for the full tree)")]
     return lines
 
 
 def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
     out = [colors.bold(f"== {e['entry']}") + f"  ({e['source']})", _timing_line(e)]
     if e.get("over_budget"):
-        out.append(colors.red(f"over the budget of {ms(doc['budget']['seconds'])} ({doc['budget']['source']})"))
+        out.append(
+            colors.red(f"over the budget of {ms(doc['budget']['seconds'])} ({doc['budget']['source']})")
+        )
     err = e.get("error")
     if err:
         out += ["", colors.red(f"the import FAILED: {err['type']}: {err['message']}")]
         for fr in err.get("traceback", []):
             out.append(f"  {fr['file']}:{fr['line']} in {fr['function']}")
-        if err.get("raised_in") and (not err["traceback"] or err["raised_in"]["file"] != err["traceback"][-1]["file"]):
+        if err.get("raised_in") and (
+            not err["traceback"] or err["raised_in"]["file"] != err["traceback"][-1]["file"]
+        ):
             ri = err["raised_in"]
             out.append(f"  raised in {ri['file']}:{ri['line']} in {ri['function']}")
         if err.get("statement"):
@@ -126,30 +130,55 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
             out += ["  " + line for line in err["stderr"].strip().splitlines()[-5:]]
     tree = _tree_lines(e, verbose, colors)
     if tree:
-        out += ["", colors.bold("Import tree") + " (cumulative time, from -X importtime; [distribution]; the line that imported it):"]
+        out += [
+            "",
+            colors.bold("Import tree")
+            + " (cumulative time, from -X importtime; [distribution]; the line that imported it):",
+        ]
         out.append(f"{e['file'] or e['module']}  {colors.bold(ms(e['tree']['cumulative_seconds']))}")
         out += tree
     dists = [d for d in e["distributions"] if d["kind"] == "distribution"]
     limit = None if verbose else 8
     if dists:
-        out += ["", colors.bold("Time by distribution") + " (its own modules' time; where the project first imports it; the fix):"]
+        out += [
+            "",
+            colors.bold("Time by distribution")
+            + " (its own modules' time; where the project first imports it; the fix):",
+        ]
         for d in dists[:limit]:
             pkg = d["packages"][0] if d["packages"] else None
             first = f"  {where(pkg['statement'])}" if pkg and pkg["statement"] else ""
-            fix = f"\n      fix: {fix_text(pkg['fix'], 60)}" if pkg and (pkg["fix"].get("codemod") or verbose) else ""
-            out.append(f"  {d['name']} {d['version'] or ''}".rstrip() + f"  {ms(d['self_seconds'])}, {d['modules']} modules, {mb(d['bytes'])}{first}{fix}")
+            fix = (
+                f"\n      fix: {fix_text(pkg['fix'], 60)}"
+                if pkg and (pkg["fix"].get("codemod") or verbose)
+                else ""
+            )
+            out.append(
+                f"  {d['name']} {d['version'] or ''}".rstrip()
+                + f"  {ms(d['self_seconds'])}, {d['modules']} modules, {mb(d['bytes'])}{first}{fix}"
+            )
         if limit and len(dists) > limit:
             rest = dists[limit:]
-            out.append(colors.dim(f"  + {len(rest)} more distributions, {ms(sum(d['self_seconds'] for d in rest))}"))
+            out.append(
+                colors.dim(f"  + {len(rest)} more distributions, {ms(sum(d['self_seconds'] for d in rest))}")
+            )
         for d in e["distributions"]:
             if d["kind"] != "distribution":
                 out.append(colors.dim(f"  {d['name']}  {ms(d['self_seconds'])}, {d['modules']} modules"))
     if e.get("missing_imports"):
-        out += ["", colors.bold("Imports tried at import that are not installed") + " (each attempt searches sys.path):"]
+        out += [
+            "",
+            colors.bold("Imports tried at import that are not installed")
+            + " (each attempt searches sys.path):",
+        ]
         for m in e["missing_imports"]:
             out.append(f"  {m['module']}  at {where(m['statement'])}; fix: {fix_text(m['fix'], 60)}")
     if e["statements"]:
-        out += ["", colors.bold("Slow module-level statements") + f" (traced run; over {ms(doc['threshold_seconds'])}, or rewritten by lazify):"]
+        out += [
+            "",
+            colors.bold("Slow module-level statements")
+            + f" (traced run; over {ms(doc['threshold_seconds'])}, or rewritten by lazify):",
+        ]
         for s in e["statements"][: None if verbose else 5]:
             out.append(f"  {s['file']}:{s['line']}  {ms(s['seconds'])}  {s['text']}")
             out.append(f"      fix: {fix_text(s['fix'], 60)}")
@@ -171,12 +200,19 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
         for s in lib:
             key = f"{s['package']} ({s['kind']}, imported at {where(s['line'])})"
             counts[key] = counts.get(key, 0) + 1
-        out.append(colors.dim("  by packages while they are imported: " + "; ".join(f"{k} x{n}" if n > 1 else k for k, n in counts.items())))
+        out.append(
+            colors.dim(
+                "  by packages while they are imported: "
+                + "; ".join(f"{k} x{n}" if n > 1 else k for k, n in counts.items())
+            )
+        )
     if not own and not e["files_left"] and not err:
         out += ["", colors.green("No side effects at import.")]
     size = e["size"]
     if size["distributions"]:
-        limits = "; ".join(f"{lim['platform']} {mb(lim['limit_bytes'])} {lim['what']}" for lim in doc["size_limits"])
+        limits = "; ".join(
+            f"{lim['platform']} {mb(lim['limit_bytes'])} {lim['what']}" for lim in doc["size_limits"]
+        )
         over = [lim["platform"] for lim in doc["size_limits"] if size["bytes"] > lim["limit_bytes"]]
         verdict = colors.red(f" OVER the limit of {', '.join(over)}") if over else ""
         out += ["", f"Size: the {size['distributions']} distributions it imports take {mb(size['bytes'])} installed{verdict} "
@@ -188,9 +224,12 @@ def _preview_lines(doc: dict, colors: Colors) -> list[str]:
     p = doc.get("preview")
     if not p:
         return []
-    out = ["", colors.bold("== Preview: lazify apply --yes, on a temporary copy") + f"  ({p['apply_summary']})"]
+    out = [
+        "",
+        colors.bold("== Preview: lazify apply --yes, on a temporary copy") + f"  ({p['apply_summary']})",
+    ]
     if not p["applied"]:
-        return out + [colors.red(f"lazify apply failed (exit {p['apply_exit_code']})")]
+        return [*out, colors.red(f"lazify apply failed (exit {p['apply_exit_code']})")]
     for before, after in zip(doc["entries"], p["entries"]):
         rows = [
             ("import (median)", ms(before["timing"]["import"]["median"]), ms(after["timing"]["import"]["median"])),
@@ -235,7 +274,7 @@ def render_text(doc: dict, verbose: bool = False, colors: Colors = PLAIN) -> str
     if doc.get("analysis_error"):
         out.append(colors.yellow(f"lazify's analysis failed, so no fixes are named: {doc['analysis_error']}"))
     for e in doc["entries"]:
-        out += [""] + _entry_text(e, doc, verbose, colors)
+        out += ["", *_entry_text(e, doc, verbose, colors)]
     out += _preview_lines(doc, colors)
     out += ["", colors.bold("lazify doctor: ") + summary(doc)]
     return "\n".join(out) + "\n"
@@ -246,8 +285,14 @@ def summary(doc: dict) -> str:
     for e in doc["entries"]:
         own = [s for s in e["side_effects"] if s["origin"] == "project"]
         n_env = sum(1 for s in own if s["kind"] == "env")
-        fixable = {(s["fix"]["codemod"], s["fix"]["file"], s["fix"]["line"]) for s in own if s["fix"].get("codemod")}
-        fixable |= {(s["fix"]["codemod"], s["fix"]["file"], s["fix"]["line"]) for s in e["statements"] if s["fix"].get("codemod")}
+        fixable = {
+            (s["fix"]["codemod"], s["fix"]["file"], s["fix"]["line"]) for s in own if s["fix"].get("codemod")
+        }
+        fixable |= {
+            (s["fix"]["codemod"], s["fix"]["file"], s["fix"]["line"])
+            for s in e["statements"]
+            if s["fix"].get("codemod")
+        }
         state = "FAILS to import" if e["error"] else f"imports in {ms(e['timing']['import']['median'])}"
         parts.append(
             f"{e['entry']} {state}, {len(own) - n_env} side effect(s), {n_env} environment read(s), "
@@ -263,28 +308,38 @@ def summary(doc: dict) -> str:
 # Machine formats
 
 
-def _items(doc: dict):  # noqa: ANN202 - yields (rule, level, file, line, message)
+def _items(doc: dict):
     strict = doc["strict"]
     for e in doc["entries"]:
         if e.get("error"):
             err = e["error"]
             loc = err.get("statement") or (err.get("line")) or {"file": e["file"], "line": 1}
-            msg = f"importing {e['entry']} fails: {err['type']}: {err['message']}; fix: {fix_text(err['fix'])}"
+            msg = (
+                f"importing {e['entry']} fails: {err['type']}: {err['message']}; fix: {fix_text(err['fix'])}"
+            )
             yield "import-failure", "error", loc.get("file"), loc.get("line"), msg
         if e.get("over_budget"):
             b = doc["budget"]
-            yield "over-budget", "error", e["file"], 1, f"importing {e['entry']} takes {ms(e['timing']['import']['median'])}, over the budget of {ms(b['seconds'])}"
+            yield "over-budget", "error", e[
+                "file"
+            ], 1, f"importing {e['entry']} takes {ms(e['timing']['import']['median'])}, over the budget of {ms(b['seconds'])}"
         for s in e["side_effects"]:
             if s["origin"] != "project":
                 continue
             level = "error" if strict else "warning"
             inner = f" (in {where(s['line'])})" if s["line"] != s["statement"] else ""
             loc = s["statement"] or s["line"]
-            yield f"side-effect/{s['kind']}", level, loc["file"], loc["line"], f"{s['title']} at import: {s['summary']}{inner}; fix: {fix_text(s['fix'])}"
+            yield f"side-effect/{s['kind']}", level, loc["file"], loc[
+                "line"
+            ], f"{s['title']} at import: {s['summary']}{inner}; fix: {fix_text(s['fix'])}"
         for f in e["files_left"]:
-            yield "side-effect/file-left", "error" if strict else "warning", e["file"], 1, f"importing {e['entry']} leaves {f['path']} ({f['change']}) in the project directory"
+            yield "side-effect/file-left", "error" if strict else "warning", e[
+                "file"
+            ], 1, f"importing {e['entry']} leaves {f['path']} ({f['change']}) in the project directory"
         for s in e["statements"]:
-            yield "slow-statement", "warning", s["file"], s["line"], f"module-level statement takes {ms(s['seconds'])} at import; fix: {fix_text(s['fix'])}"
+            yield "slow-statement", "warning", s["file"], s[
+                "line"
+            ], f"module-level statement takes {ms(s['seconds'])} at import; fix: {fix_text(s['fix'])}"
         for d in e["distributions"]:
             for p in d["packages"]:
                 if p["fix"].get("codemod") and p["statement"]:
@@ -325,7 +380,12 @@ def render_sarif(doc: dict, prefix: str = "", repo_root: str | None = None) -> s
     rule_ids = list(RULES)
     results = []
     for rule, level, file, line, msg in _items(doc):
-        result: dict = {"ruleId": rule, "ruleIndex": rule_ids.index(rule), "level": level, "message": {"text": msg}}
+        result: dict = {
+            "ruleId": rule,
+            "ruleIndex": rule_ids.index(rule),
+            "level": level,
+            "message": {"text": msg},
+        }
         if file:
             loc: dict = {"artifactLocation": {"uri": prefix + file, "uriBaseId": SRCROOT}}
             if line:

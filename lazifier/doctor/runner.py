@@ -33,7 +33,16 @@ INVENTORY = Path(__file__).with_name("inventory.py")
 
 #: Names Vercel's Python runtime looks for, and the usual ones elsewhere: the candidates named
 #: when no entry is given or configured.
-CANDIDATE_NAMES = ("app.py", "index.py", "server.py", "main.py", "wsgi.py", "asgi.py", "handler.py", "lambda_function.py")
+CANDIDATE_NAMES = (
+    "app.py",
+    "index.py",
+    "server.py",
+    "main.py",
+    "wsgi.py",
+    "asgi.py",
+    "handler.py",
+    "lambda_function.py",
+)
 
 
 class DoctorError(Exception):
@@ -61,7 +70,9 @@ def find_interpreter(root: Path, option: str | None) -> Interpreter:
         ordered.append((Path(active), "$VIRTUAL_ENV"))
     for prefix in environments(root):
         if not active or prefix.resolve() != Path(active).resolve():
-            ordered.append((prefix, prefix.name if prefix.parent.resolve() == root.resolve() else str(prefix)))
+            ordered.append(
+                (prefix, prefix.name if prefix.parent.resolve() == root.resolve() else str(prefix))
+            )
     for prefix, source in ordered:
         for candidate in (prefix / "bin" / "python", prefix / "Scripts" / "python.exe"):
             if candidate.exists():
@@ -107,13 +118,19 @@ def parse_entry(root: Path, spec: str, source: str) -> Entry:
     text, _, attr = spec.partition(":") if not re.match(r"^[A-Za-z]:[\\/]", spec) else (spec, "", "")
     path = Path(text)
     if text.endswith(".py") or os.sep in text or "/" in text:
-        full = path if path.is_absolute() else (Path.cwd() / path if (Path.cwd() / path).exists() else root / path)
+        full = (
+            path
+            if path.is_absolute()
+            else (Path.cwd() / path if (Path.cwd() / path).exists() else root / path)
+        )
         if not full.is_file():
             raise DoctorError(f"entry {spec!r} ({source}): no such file")
         try:
             rel = full.resolve().relative_to(root.resolve()).as_posix()
         except ValueError:
-            raise DoctorError(f"entry {spec!r} ({source}): {full} is outside the project root {root}") from None
+            raise DoctorError(
+                f"entry {spec!r} ({source}): {full} is outside the project root {root}"
+            ) from None
         module = _module_for_file(rel)
         return Entry(spec, module or f"file:{rel}", rel, attr or None, source)
     if not all(p.isidentifier() for p in text.split(".")):
@@ -141,7 +158,11 @@ def vercel_entries(root: Path) -> list[str]:
         pattern = pattern.lstrip("/")
         if any(c in pattern for c in "*?["):
             if files is None:
-                files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py") if not _excluded_path(p.relative_to(root)))
+                files = sorted(
+                    p.relative_to(root).as_posix()
+                    for p in root.rglob("*.py")
+                    if not _excluded_path(p.relative_to(root))
+                )
             out += [f for f in files if fnmatch(f, pattern)]
         elif (root / pattern).is_file():
             out.append(pattern)
@@ -164,7 +185,9 @@ def candidates(root: Path) -> list[str]:
     return list(dict.fromkeys(found))[:8]
 
 
-def resolve_entries(root: Path, given: list[str], configured: tuple[str, ...], config_where: str) -> list[Entry]:
+def resolve_entries(
+    root: Path, given: list[str], configured: tuple[str, ...], config_where: str
+) -> list[Entry]:
     if given:
         return [parse_entry(root, s, "command line") for s in given]
     vercel = vercel_entries(root)
@@ -245,7 +268,9 @@ def parse_importtime(stderr: str) -> tuple[list[tuple[int, int, int, str]], str]
     return rows, "\n".join(rest)
 
 
-def run_probe(interpreter: Interpreter, root: Path, entry: Entry | None, *, trace: bool, timeout: float, cache_dir: str) -> Run:
+def run_probe(
+    interpreter: Interpreter, root: Path, entry: Entry | None, *, trace: bool, timeout: float, cache_dir: str
+) -> Run:
     """One fresh process importing ``entry`` (None: the bare start-up) from a fresh copy."""
     with tempfile.TemporaryDirectory(prefix="lazify-doctor-") as tmp:
         copy = Path(tmp) / "project"
@@ -255,8 +280,12 @@ def run_probe(interpreter: Interpreter, root: Path, entry: Entry | None, *, trac
         before = snapshot(copy)
         module = ""
         if entry is not None:
-            module = entry.module if not entry.module.startswith("file:") else f"file:{copy / entry.module[5:]}"
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", TMPDIR=str(Path(tmp) / "tmp"), PYTHONUNBUFFERED="1")
+            module = (
+                entry.module if not entry.module.startswith("file:") else f"file:{copy / entry.module[5:]}"
+            )
+        env = dict(
+            os.environ, PYTHONDONTWRITEBYTECODE="1", TMPDIR=str(Path(tmp) / "tmp"), PYTHONUNBUFFERED="1"
+        )
         env.pop("PYTHONSTARTUP", None)
         cmd = [interpreter.path, "-B", "-X", "importtime", str(PROBE), str(out), str(copy),
                module, (entry.attribute or "") if entry else "", "1" if trace else "0"]  # fmt: skip
