@@ -16,36 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from codemods._api import resolve_relative
-
-#: Calls that build something expensive or with side effects (qualified names; ``*`` globs).
-DEFAULT_FACTORIES = (
-    "sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlalchemy.orm.sessionmaker",
-    "sqlalchemy.orm.scoped_session", "sqlalchemy.ext.asyncio.create_async_engine",
-    "sqlalchemy.ext.asyncio.async_sessionmaker", "sqlite3.connect", "redis.Redis",
-    "redis.Redis.from_url", "redis.from_url", "redis.StrictRedis", "redis.asyncio.Redis",
-    "redis.asyncio.from_url", "boto3.client", "boto3.resource", "boto3.session.Session",
-    "requests.Session", "httpx.Client", "httpx.AsyncClient", "open", "builtins.open",
-    "*.from_pretrained", "torch.load", "joblib.load", "pickle.load", "psycopg2.connect",
-    "pymongo.MongoClient", "motor.motor_asyncio.AsyncIOMotorClient", "openai.OpenAI",
-    "anthropic.Anthropic", "elasticsearch.Elasticsearch", "google.cloud.storage.Client",
-)  # fmt: skip
-
-#: Calls that are cheap and side-effect free: never lazified, even for project classes.
-DEFAULT_CHEAP = (
-    "logging.getLogger", "os.getenv", "os.environ.get", "typing.TypeVar", "typing.NewType",
-    "contextvars.ContextVar", "threading.Lock", "threading.RLock", "threading.Event",
-    "asyncio.Lock", "fastapi.APIRouter", "flask.Blueprint", "collections.namedtuple",
-    "collections.defaultdict", "collections.OrderedDict", "dict", "list", "set", "frozenset",
-    "tuple", "object", "re.compile", "pathlib.Path", "datetime.timedelta", "decimal.Decimal",
-    "functools.partial", "enum.Enum", "dataclasses.field", "pydantic.Field",
-    # Constants built from a heavy module: types, devices, arrays (see `plan_project`).
-    "numpy.dtype", "numpy.float[0-9]*", "numpy.int[0-9]*", "numpy.uint[0-9]*", "numpy.intp",
-    "numpy.complex[0-9]*", "numpy.bool_", "numpy.finfo", "numpy.iinfo", "numpy.array",
-    "numpy.asarray", "numpy.zeros", "numpy.ones", "numpy.full", "numpy.empty", "numpy.arange",
-    "numpy.linspace", "numpy.eye", "torch.device", "torch.dtype", "torch.Size", "torch.tensor",
-    "torch.zeros", "torch.ones", "torch.full", "torch.empty", "torch.arange", "torch.linspace",
-    "torch.eye", "torch.finfo", "torch.iinfo",
-)  # fmt: skip
+from codemods.options import DEFAULT_CHEAP, DEFAULT_FACTORIES
 
 #: Bases and decorators that make a class a value object (cheap to build, compared by value).
 VALUE_BASES = ("Enum", "IntEnum", "StrEnum", "Flag", "NamedTuple", "TypedDict", "BaseModel",

@@ -33,7 +33,6 @@ REGISTERING = frozenset({
 })  # fmt: skip
 #: Calls that serve the app rather than configure it.
 RUNS = frozenset({"run", "serve", "run_simple"})
-MODES = ("eager", "lazy", "none")
 FACTORY = "create_app"
 LAZY_CLASS = "_LazyApp"
 FROM_OBJECT_SELF = re.compile(r"^(?:__name__|sys\.modules\[__name__\])$")

@@ -20,19 +20,6 @@ from codemods import _imports as imports
 from codemods._api import Analysis, Codemod, FileContext, Finding, Safety, Settings, Span
 from codemods._imports import LINE_LENGTH
 
-#: Packages whose import costs more than numpy's (``scripts/heavy_costs.py``: the median
-#: cumulative ``-X importtime`` of fresh processes), which services import at module level and
-#: use only in functions. The API clients (openai, anthropic, boto3, elasticsearch) measured
-#: 3 to 10 times numpy's cost; joblib and onnxruntime above it. Not here: clients that are cheap
-#: or usually used at import (requests, httpx, redis, pydantic, sqlalchemy, whose objects
-#: lazy-singletons makes lazy instead).
-DEFAULT_HEAVY_MODULES = (
-    "torch", "torchvision", "torchaudio", "clip", "open_clip", "numpy", "scipy", "pandas", "PIL",
-    "cv2", "sklearn", "tensorflow", "keras", "jax", "transformers", "sentence_transformers",
-    "matplotlib", "spacy", "nltk",
-    "joblib", "onnxruntime", "boto3", "openai", "anthropic", "elasticsearch",
-)  # fmt: skip
-
 #: Decorators known not to read the annotations of what they decorate.
 SAFE_DECORATORS = frozenset({
     "staticmethod", "classmethod", "property", "functools.wraps", "wraps", "lru_cache",
@@ -51,8 +38,6 @@ PLAIN_BASES = frozenset({
 #: Calls that hand a function to something that reads its signature (FastAPI dependencies).
 SIGNATURE_READING_CALLS = frozenset({"Depends", "fastapi.Depends", "Security", "fastapi.Security"})
 IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
-
-STYLES = ("local", "lazy-keyword", "lazy-modules")
 
 
 @lru_cache(maxsize=32)

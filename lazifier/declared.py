@@ -16,7 +16,7 @@ import configparser
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -203,12 +203,15 @@ def _from_setup_py(path: Path, package: str) -> Iterable[tuple[str, str]]:
                             yield spec, e.value
 
 
-def requirements(root: Path, config: Path | None, package: str) -> list[Requirement]:
+def requirements(
+    root: Path, config: Path | None, package: str, pyproject: Mapping[str, Any] | None = None
+) -> list[Requirement]:
     """Every declared requirement of ``package`` in the project at ``root``, in a fixed order."""
     package = normalize(package)
     out: list[Requirement] = []
-    pyproject = config or root / "pyproject.toml"
-    out += [Requirement(s, line, "pyproject.toml") for s, line in _from_pyproject(_toml(pyproject), package)]
+    # The settings pass the pyproject.toml they parsed; read it here only when they did not.
+    data = dict(pyproject) if pyproject else _toml(config or root / "pyproject.toml")
+    out += [Requirement(s, line, "pyproject.toml") for s, line in _from_pyproject(data, package)]
     seen: set[Path] = set()
     files = sorted(root.glob("requirements*.txt")) + sorted(root.glob("requirements/*.txt"))
     for req_file in files:

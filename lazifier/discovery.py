@@ -223,3 +223,12 @@ def module_name(rel: str, settings: Settings, is_package_dir: Callable[[str], bo
     if not name or not all(p.isidentifier() for p in name):
         return None
     return ".".join(name)
+
+
+def repo_prefix(root: Path) -> str:
+    """The project root relative to the git repository root, for patch paths ("" if none)."""
+    for d in (root, *root.parents):
+        if (d / ".git").exists():
+            rel = root.relative_to(d).as_posix()
+            return "" if rel == "." else rel + "/"
+    return ""

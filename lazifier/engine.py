@@ -463,13 +463,7 @@ def lint_notes(settings: Settings, results: list[FileResult]) -> list[str]:
         return []
     notes = []
     if settings.config_path is not None:
-        from lazifier.settings import read_pyproject
-
-        try:
-            data = read_pyproject(settings.config_path)
-        except Exception:
-            data = {}
-        tool = data.get("tool", {})
+        tool = settings.pyproject.get("tool", {})
         ruff = tool.get("ruff", {})
         lint = ruff.get("lint", ruff)
         selected = [*lint.get("select", []), *lint.get("extend-select", [])]

@@ -16,9 +16,12 @@ import sys
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lazifier.settings import ConfigError
-from lazifier.transform import FileResult
+
+if TYPE_CHECKING:
+    from lazifier.transform import FileResult
 
 FORMATTERS = ("black", "ruff")
 TIMEOUT = 120

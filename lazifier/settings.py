@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 import hashlib
 import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_type_hints
 
-from codemods import REGISTRY
-from codemods._api import Settings as CodemodSettings
-from codemods._singleton_plan import DEFAULT_CHEAP, DEFAULT_FACTORIES
-from codemods.app_factory import MODES as MODULE_APP_MODES
-from codemods.heavy_imports import DEFAULT_HEAVY_MODULES, STYLES
+from codemods.catalog import entries
+from codemods.options import (
+    DEFAULT_CHEAP,
+    DEFAULT_FACTORIES,
+    DEFAULT_HEAVY_MODULES,
+    ModuleApp,
+    SQLAlchemy2,
+    Style,
+)
+
+if TYPE_CHECKING:
+    from codemods._api import Settings as CodemodSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,57 +38,86 @@ DEFAULT_EXCLUDE = (
     "node_modules", "site-packages", "venv",
 )  # fmt: skip
 
-TARGET_VERSIONS = tuple(f"py3{minor}" for minor in range(10, 16))
+TargetVersion = Literal["py310", "py311", "py312", "py313", "py314", "py315"]
+TARGET_VERSIONS: tuple[str, ...] = get_args(TargetVersion)
 
 
 class ConfigError(Exception):
     """A usage or configuration error (exit code 2)."""
 
 
+def _key(default: Any, *, extend: bool = False, **more: Any) -> Any:
+    """A setting with a ``[tool.lazify]`` key (the field's name with dashes); ``extend`` adds an
+    ``extend-<key>`` that appends to the list. The key's kind and choices come from the type."""
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("settings are immutable: use a tuple")
+    return field(default=default, metadata={"key": True, "extend": extend, **more})
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What lazify detects about the project (not configured): read once, when the settings
+    are loaded, and carried in them."""
+
+    #: Can the project use SQLAlchemy 2.0, and why lazify thinks so.
+    sqlalchemy2: SQLAlchemy2 = "unknown"
+    sqlalchemy_source: str = ""
+
+
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, declared once: the fields made with :func:`_key` are the ``[tool.lazify]``
+    keys (:data:`CONFIG_KEYS` is derived from them), and their types give the CLI's choices."""
+
     project_root: Path
     config_path: Path | None = None
-    heavy_modules: tuple[str, ...] = DEFAULT_HEAVY_MODULES
-    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
-    extend_exclude: tuple[str, ...] = ()
-    select: tuple[str, ...] | None = None
-    ignore: tuple[str, ...] = ()
-    unsafe_fixes: bool = False
-    target_version: str = "py310"
-    src: tuple[str, ...] = (".", "src")
-    namespace_packages: tuple[str, ...] = ()
-    style: str = "local"
-    respect_gitignore: bool = True
+    heavy_modules: tuple[str, ...] = _key(DEFAULT_HEAVY_MODULES, extend=True)
+    exclude: tuple[str, ...] = _key(DEFAULT_EXCLUDE)
+    extend_exclude: tuple[str, ...] = _key(())
+    select: tuple[str, ...] | None = _key(None)
+    ignore: tuple[str, ...] = _key(())
+    unsafe_fixes: bool = _key(False)
+    target_version: TargetVersion = _key("py310")
+    src: tuple[str, ...] = _key((".", "src"))
+    namespace_packages: tuple[str, ...] = _key(())
+    style: Style = _key("local")
+    respect_gitignore: bool = _key(True)
     #: Exclude files even when they are named on the command line (for pre-commit).
-    force_exclude: bool = False
-    strict: bool = False
-    cache_dir: str = ".lazify_cache"
-    singleton_factories: tuple[str, ...] = DEFAULT_FACTORIES
-    cheap_calls: tuple[str, ...] = DEFAULT_CHEAP
-    module_app: str = "eager"
+    force_exclude: bool = _key(False)
+    strict: bool = _key(False)
+    cache_dir: str = _key(".lazify_cache")
+    singleton_factories: tuple[str, ...] = _key(DEFAULT_FACTORIES, extend=True)
+    cheap_calls: tuple[str, ...] = _key(DEFAULT_CHEAP, extend=True)
+    module_app: ModuleApp = _key("eager")
     #: lazify doctor: the entry points to measure, and the import-time budget ("800ms").
-    entry: tuple[str, ...] = ()
-    import_budget: str | None = None
+    entry: tuple[str, ...] = _key(())
+    import_budget: str | None = _key(None)
+    #: Detected, not configured (:func:`detect_facts`).
+    facts: ProjectFacts = ProjectFacts()
+    #: The parsed pyproject.toml (read once; empty without one). Not part of equality.
+    pyproject: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def target(self) -> tuple[int, int]:
         return (3, int(self.target_version[3:]))
 
     def codemod_settings(self) -> CodemodSettings:
-        state, source = _detect_sqlalchemy_cached(self.project_root, self.config_path)
+        from codemods._api import Settings as CodemodSettings
+
         return CodemodSettings(
             heavy_modules=frozenset(self.heavy_modules),
             target_version=self.target,
             style=self.style,
-            sqlalchemy2=state,
-            sqlalchemy_source=source,
+            sqlalchemy2=self.facts.sqlalchemy2,
+            sqlalchemy_source=self.facts.sqlalchemy_source,
             singleton_factories=self.singleton_factories,
             cheap_calls=self.cheap_calls,
             module_app=self.module_app,
         )
 
     def selected_codes(self) -> tuple[str, ...]:
+        from codemods import REGISTRY
+
         chosen = []
         for cls in REGISTRY:
             keys = {cls.code, cls.name}
@@ -95,6 +130,8 @@ class Settings:
 
     def fingerprint(self) -> str:
         """What changes a file's result: part of every cache key."""
+        from codemods import REGISTRY
+
         cs = self.codemod_settings()
         # Sets are sorted: a frozenset's repr follows the process's hash seed, and a key that
         # changes every run is a cache that never hits.
@@ -121,30 +158,41 @@ class _Key:
     choices: tuple[str, ...] = ()
 
 
-CONFIG_KEYS: Mapping[str, _Key] = {
-    "heavy-modules": _Key("heavy_modules", "str-list"),
-    "extend-heavy-modules": _Key("extend_heavy_modules", "str-list"),
-    "exclude": _Key("exclude", "str-list"),
-    "extend-exclude": _Key("extend_exclude", "str-list"),
-    "select": _Key("select", "str-list"),
-    "ignore": _Key("ignore", "str-list"),
-    "unsafe-fixes": _Key("unsafe_fixes", "bool"),
-    "target-version": _Key("target_version", "str", TARGET_VERSIONS),
-    "src": _Key("src", "str-list"),
-    "namespace-packages": _Key("namespace_packages", "str-list"),
-    "style": _Key("style", "str", STYLES),
-    "respect-gitignore": _Key("respect_gitignore", "bool"),
-    "force-exclude": _Key("force_exclude", "bool"),
-    "strict": _Key("strict", "bool"),
-    "cache-dir": _Key("cache_dir", "str"),
-    "singleton-factories": _Key("singleton_factories", "str-list"),
-    "extend-singleton-factories": _Key("extend_singleton_factories", "str-list"),
-    "cheap-calls": _Key("cheap_calls", "str-list"),
-    "extend-cheap-calls": _Key("extend_cheap_calls", "str-list"),
-    "module-app": _Key("module_app", "str", MODULE_APP_MODES),
-    "entry": _Key("entry", "str-list"),
-    "import-budget": _Key("import_budget", "str"),
-}
+def _kind(hint: Any) -> tuple[str, tuple[str, ...]]:
+    """A field's type as a config kind and its choices (a ``Literal``'s values)."""
+    if hint is bool:
+        return "bool", ()
+    if hint is str or getattr(hint, "__origin__", None) is Literal:
+        return "str", tuple(get_args(hint))
+    args = [a for a in get_args(hint) if a is not type(None)]
+    if len(args) == 1 and args[0] is not hint:  # `X | None`
+        return _kind(args[0])
+    return "str-list", ()
+
+
+def _config_keys() -> dict[str, _Key]:
+    hints = get_type_hints(Settings)
+    keys: dict[str, _Key] = {}
+    for f in dataclasses.fields(Settings):
+        if not f.metadata.get("key"):
+            continue
+        kind, choices = _kind(hints[f.name])
+        key = f.name.replace("_", "-")
+        keys[key] = _Key(f.name, kind, choices)
+        if f.metadata["extend"]:
+            keys[f"extend-{key}"] = _Key(f"extend_{f.name}", "str-list")
+    return keys
+
+
+#: The ``[tool.lazify]`` keys, derived from :class:`Settings`.
+CONFIG_KEYS: Mapping[str, _Key] = _config_keys()
+#: The fields ``extend-<key>`` appends to.
+EXTENDABLE = tuple(f.name for f in dataclasses.fields(Settings) if f.metadata.get("extend"))
+
+
+def choices(name: str) -> tuple[str, ...]:
+    """The values a setting takes (the CLI's ``choices``), from its type."""
+    return CONFIG_KEYS[name.replace("_", "-")].choices
 
 
 def find_project_root(paths: list[Path]) -> tuple[Path, Path | None]:
@@ -220,6 +268,7 @@ def load_settings_with_origins(
     root, config = find_project_root(paths)
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}  # field -> where its value came from, for error messages
+    data: dict[str, Any] = {}
     if config is not None:
         data = read_pyproject(config)
         table = data.get("tool", {}).get("lazify", {})
@@ -243,9 +292,9 @@ def load_settings_with_origins(
         if v is not None:
             values[k] = v
             origin[k] = f"--{k.replace('_', '-')}"
-    for base, default in (
-        ("singleton_factories", DEFAULT_FACTORIES), ("cheap_calls", DEFAULT_CHEAP), ("heavy_modules", DEFAULT_HEAVY_MODULES),
-    ):  # fmt: skip
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    for base in EXTENDABLE:
+        default = defaults[base]
         extra = values.pop(f"extend_{base}", ())
         if extra:
             first = origin.get(base, "default")
@@ -253,13 +302,19 @@ def load_settings_with_origins(
         values[base] = tuple(dict.fromkeys(tuple(values.get(base, default)) + tuple(extra)))
     for key in ("select", "ignore"):
         for item in values.get(key) or ():
-            if item != "ALL" and not any(item in (c.code, c.name) for c in REGISTRY):
-                names = [n for c in REGISTRY for n in (c.code, c.name)]
+            if item != "ALL" and not any(item in (c.code, c.name) for c in entries()):
+                names = [n for c in entries() for n in (c.code, c.name)]
                 where = origin.get(key, "the settings")
                 raise ConfigError(
                     f"{where}: unknown codemod `{item}` in `{key}`{_did_you_mean(item, names)} (see `lazify codemods`)"
                 )
-    settings = Settings(project_root=root, config_path=config, **values)
+    settings = Settings(
+        project_root=root,
+        config_path=config,
+        facts=detect_facts(root, config, data),
+        pyproject=data,
+        **values,
+    )
     if settings.style == "lazy-keyword" and settings.target < (3, 15):
         raise ConfigError(
             "style `lazy-keyword` writes PEP 810 `lazy import`, which needs target-version py315 "
@@ -268,7 +323,15 @@ def load_settings_with_origins(
     return settings, origin
 
 
-def detect_sqlalchemy(root: Path, config: Path | None) -> tuple[str, str]:
+def detect_facts(root: Path, config: Path | None, pyproject: Mapping[str, Any] | None = None) -> ProjectFacts:
+    """Everything lazify detects about the project, once per run (:class:`ProjectFacts`)."""
+    state, source = detect_sqlalchemy(root, config, pyproject)
+    return ProjectFacts(sqlalchemy2=state, sqlalchemy_source=source)  # type: ignore[arg-type]
+
+
+def detect_sqlalchemy(
+    root: Path, config: Path | None, pyproject: Mapping[str, Any] | None = None
+) -> tuple[str, str]:
     """Can the project use SQLAlchemy 2.0 (``yes`` | ``no`` | ``unknown``), and why.
 
     From what the project itself says, never from lazify's own environment (unless it is the
@@ -278,7 +341,7 @@ def detect_sqlalchemy(root: Path, config: Path | None) -> tuple[str, str]:
     the newest release, 2.x)."""
     from lazifier import declared, installed
 
-    reqs = declared.requirements(root, config, "sqlalchemy")
+    reqs = declared.requirements(root, config, "sqlalchemy", pyproject)
     for r in reqs:
         if r.spec and not declared.admits(r.spec, 2):
             return "no", f"declared `{r.line}` in {r.where}"
@@ -301,15 +364,3 @@ def detect_sqlalchemy(root: Path, config: Path | None) -> tuple[str, str]:
 def _major_state(version: str) -> str:
     major = version.split(".")[0]
     return ("yes" if int(major) >= 2 else "no") if major.isdigit() else "unknown"
-
-
-@functools.lru_cache(maxsize=8)
-def _detect_sqlalchemy_cached(root: Path, config: Path | None) -> tuple[str, str]:
-    return detect_sqlalchemy(root, config)
-
-
-def replace(settings: Settings, **changes: Any) -> Settings:
-    return dataclasses.replace(settings, **changes)
-
-
-__all__ = ["ConfigError", "Settings", "field", "load_settings"]

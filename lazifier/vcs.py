@@ -25,6 +25,7 @@ from git.exc import (
     NoSuchPathError,
 )
 
+from lazifier.docs import doc_of
 from lazifier.settings import ConfigError
 
 
@@ -179,7 +180,7 @@ def commit_message(cls: type, items: list[tuple[str, int, str, str]]) -> str:
     files = len({i[0] for i in items})
     subject = f"lazify: {name} ({code}) in {files} file{'s' if files != 1 else ''}"
     body = [f"{cls.summary}.", ""]  # type: ignore[attr-defined]
-    why = _section(cls.__doc__ or "", "Why is this bad?")
+    why = doc_of(cls).first_paragraph("Why is this bad?")
     if why:
         body += [*textwrap.wrap("Why: " + why, 72), ""]
     unsafe = sum(1 for i in items if i[3] == "unsafe")
@@ -194,23 +195,6 @@ def commit_message(cls: type, items: list[tuple[str, int, str, str]]) -> str:
     body += [f"- {p}:{line}: {message}" for p, line, message, _ in sorted(items)]
     body += ["", f"Made by `lazify apply`; `lazify explain {name}` documents the rewrite and its safety."]
     return subject + "\n\n" + "\n".join(body) + "\n"
-
-
-def _section(doc: str, title: str) -> str:
-    """The first paragraph of a ``## title`` section of a codemod's docstring, on one line."""
-    lines = textwrap.dedent("\n".join(doc.splitlines()[1:])).splitlines()
-    try:
-        start = next(i for i, line in enumerate(lines) if line.strip() == f"## {title}") + 1
-    except StopIteration:
-        return ""
-    para: list[str] = []
-    for line in lines[start:]:
-        if not line.strip() or line.startswith("## "):
-            if para:
-                break
-            continue
-        para.append(line.strip())
-    return " ".join(para)
 
 
 __all__ = ["Repository", "VcsError", "commit_message", "find"]

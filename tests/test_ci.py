@@ -22,7 +22,8 @@ from conftest import concurrently, err, run_lazify, write_tree
 
 from codemods import BY_CODE
 from codemods._api import Finding, Location, Safety, Span
-from lazifier.report import RunReport, render_github
+from lazifier.report import RunReport
+from lazifier.report_github import render_github
 from lazifier.sources import split_lines
 from lazifier.transform import Change, FileResult
 

@@ -27,7 +27,7 @@ from conftest import (
 )
 
 from codemods import REGISTRY
-from lazifier.cli import explain_text
+from lazifier.docs import doc_of
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -519,7 +519,7 @@ def _python_block_after(doc: str, marker: str) -> str:
 
 @pytest.mark.parametrize("cls", REGISTRY, ids=lambda c: c.name)
 def test_documented_example_gives_exactly_use_instead(cls: type, project) -> None:
-    doc = explain_text(cls)
+    doc = doc_of(cls).markdown()
     example = _python_block_after(doc, "## Example")
     expected = _python_block_after(doc, "Use instead:")
     # A project that uses SQLAlchemy 2 (declarative-base's examples need it).

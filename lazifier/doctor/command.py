@@ -95,10 +95,10 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type) -> argparse.Arg
 
 
 def run(args: argparse.Namespace) -> int:
+    from lazifier.console import EXIT_ERROR, Colors, write_stderr
     from lazifier.doctor.core import Options, diagnose, parse_duration
     from lazifier.doctor.render import render_github, render_json, render_sarif, render_text
     from lazifier.doctor.runner import DoctorError, find_interpreter, resolve_entries
-    from lazifier.report import EXIT_ERROR, Colors, write_stderr
     from lazifier.settings import ConfigError, load_settings
 
     try:
@@ -160,6 +160,6 @@ def _start(entries: list[str]) -> Path:
 
 
 def _repo_prefix(root: Path) -> str:
-    from lazifier.cli import _repo_prefix as prefix
+    from lazifier.discovery import repo_prefix
 
-    return prefix(root)
+    return repo_prefix(root)

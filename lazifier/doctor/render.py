@@ -6,7 +6,9 @@ import json
 from collections.abc import Callable
 
 from lazifier import __version__
-from lazifier.report import PLAIN, SARIF_SCHEMA, SRCROOT, Colors, _gh_command
+from lazifier.console import PLAIN, Colors
+from lazifier.report_github import workflow_command
+from lazifier.report_sarif import SARIF_SCHEMA, SRCROOT
 
 #: Nodes of the text tree: project modules and packages at or over this share of the import.
 TREE_SHARE = 0.02
@@ -357,8 +359,8 @@ def render_github(doc: dict, display: Callable[[str], str] = lambda p: p) -> str
             if line:
                 props.append(("line", line))
         props.append(("title", f"lazify doctor: {rule}"))
-        out.append(_gh_command(level, props, msg))
-    out.append(_gh_command("notice", [("title", "lazify doctor")], summary(doc)))
+        out.append(workflow_command(level, props, msg))
+    out.append(workflow_command("notice", [("title", "lazify doctor")], summary(doc)))
     return "\n".join(out) + "\n"
 
 

@@ -1,0 +1,83 @@
+"""lazify starts fast (issue 14): the commands that only print (``--version``, ``--help``,
+``codemods``, ``explain``) import no LibCST, and what they show is read from the codemods'
+source (:mod:`codemods.catalog`), which must agree with the imported classes."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codemods import BY_CODE, REGISTRY
+from codemods.catalog import entries, find
+from lazifier.docs import doc_of
+from lazifier.settings import CONFIG_KEYS, choices
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import contextlib, io, json, sys
+sys.argv = ["lazify", *json.loads(sys.argv[1])]
+from lazifier.cli import main
+out = io.StringIO()
+try:
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main()
+except SystemExit as e:
+    code = e.code
+print(json.dumps({"code": code, "out": out.getvalue(),
+                  "heavy": sorted(m for m in sys.modules if m == "libcst" or m.startswith("libcst."))}))
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--version"], ["--help"], ["apply", "--help"], ["doctor", "--help"], ["codemods"], ["explain", "LZY002"]],
+    ids=" ".join,
+)
+def test_printing_commands_import_no_libcst(argv: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(argv)], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["code"] in (0, None), result
+    assert result["out"].strip()  # it did print what it is for
+    assert result["heavy"] == [], f"`lazify {' '.join(argv)}` imported {result['heavy'][:3]}"
+
+
+def test_the_catalogue_agrees_with_the_classes() -> None:
+    assert [e.code for e in entries()] == [cls.code for cls in BY_CODE]
+    for entry, cls in zip(entries(), BY_CODE):
+        assert (entry.code, entry.name, entry.summary) == (cls.code, cls.name, cls.summary)
+        assert entry.doc == cls.__doc__
+        assert doc_of(entry) == doc_of(cls)
+    assert {find(c.name) for c in REGISTRY} == set(entries())
+    assert find("lzy001") == find("heavy-imports") and find("nope") is None
+
+
+def test_explain_prints_the_documentation_as_the_review_and_sarif_read_it() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "lazifier", "explain", "app-factory"], capture_output=True, text=True, cwd=ROOT
+    )
+    cls = next(c for c in REGISTRY if c.name == "app-factory")
+    assert done.returncode == 0 and done.stdout.startswith(doc_of(cls).markdown())
+    assert doc_of(cls).first_paragraph("Why is this bad?")
+    assert doc_of(cls).what_it_does() != doc_of(cls).first
+
+
+def test_the_readme_configuration_block_is_the_declared_settings() -> None:
+    """Every ``[tool.lazify]`` key is in the README's example, and the choices it names are the
+    ones the settings declare (they are derived from the types, as the CLI's are)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("### Configuration") :]
+    block = block[block.index("```toml") : block.index("```", block.index("```toml") + 3)]
+    shown = re.findall(r"(?m)^([a-z-]+) =", block)
+    assert sorted(shown) == sorted(CONFIG_KEYS)
+    for key in ("style", "module-app"):
+        line = next(line for line in block.splitlines() if line.startswith(f"{key} ="))
+        assert line.rstrip().endswith(" | ".join(choices(key))), line
