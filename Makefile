@@ -1,12 +1,13 @@
 # Two entry points, both from a fresh clone with Python 3.11 (see README):
 #   make demo   run lazify on the bundled example app
-#   make test   the whole test suite (what CI runs, via .ci/run)
+#   make test   the whole test suite (what CI runs, via .ci/run): lint, both tiers
+# While working: make check (lint and the fast tier, under a minute).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test sweep sweep-packages fuzz tutorials corpus bench clean
+.PHONY: demo test check lint sweep sweep-packages fuzz tutorials corpus bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +18,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-test: $(STAMP)
+# black and ruff on lazify's own code (configured in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/black --check -q codemods lazifier tests scripts bench
+	$(BIN)/ruff check -q codemods lazifier tests scripts bench
+
+test: lint
 	$(BIN)/python -m pytest -n auto -q
+
+# The fast tier: in-process transforms, snapshots, the engine without workers. A test that
+# starts a process is marked slow (tests/conftest.py enforces it).
+check: lint
+	$(BIN)/python -m pytest -n auto -q -m "not slow"
 
 sweep: $(STAMP)
 	$(BIN)/python scripts/sweep.py

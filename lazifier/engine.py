@@ -74,13 +74,17 @@ class Engine:
         stdin: tuple[str, bytes] | None = None,
         write: bool = False,
         read_only: bool = False,
+        isolate: bool = True,
     ) -> None:
         """``stdin``: ``(path, content)`` of the one file to process instead of ``paths``
         (``lazify apply -``); the path need not exist, and the content is what the index sees.
         ``write``: this run may write files, so it takes the project's lock (see :meth:`close`).
         ``read_only``: never write, not even to roll back an interrupted run (``lazify doctor``,
-        which promises to write nothing into the project): the files are read as they are."""
+        which promises to write nothing into the project): the files are read as they are.
+        ``isolate``: transform files in worker processes (the default, so a file that crashes
+        the parser costs that file); ``False`` runs them in this process (the fast tests)."""
         self.settings = settings
+        self.isolate = isolate
         self.paths = paths
         self.jobs = jobs or default_jobs()
         self.root = settings.project_root
@@ -411,7 +415,7 @@ class Engine:
         tasks.sort(key=lambda t: -len(t[2][0]))
         done = 0
         total = len(tasks)
-        for i, value in run_tasks(_transform_task, [t[2] for t in tasks], self.jobs):
+        for i, value in run_tasks(_transform_task, [t[2] for t in tasks], self.jobs, self.isolate):
             rel, key, _ = tasks[i]
             if isinstance(value, BaseException):
                 value = _task_failed(rel, value)

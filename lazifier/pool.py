@@ -66,12 +66,23 @@ def default_jobs() -> int:
 
 
 def run_tasks(
-    func: Callable[[T], R], tasks: Iterable[T], jobs: int
+    func: Callable[[T], R], tasks: Iterable[T], jobs: int, isolate: bool = True
 ) -> Iterator[tuple[int, R | BaseException]]:
     """Yield ``(index, result)`` as tasks finish; a result is an exception when the task raised
-    (``RuntimeError``) or killed its worker (:class:`WorkerDied`). Order is completion order."""
+    (``RuntimeError``) or killed its worker (:class:`WorkerDied`). Order is completion order.
+
+    ``isolate=False`` runs the tasks in this process, one after the other (for callers that
+    embed the engine, such as the fast test tier): a task that raises is reported the same way,
+    but one that kills the interpreter kills the caller."""
     items = list(tasks)
     if not items:
+        return
+    if not isolate:
+        for index, task in enumerate(items):
+            try:
+                yield index, func(task)
+            except Exception as e:
+                yield index, RuntimeError(f"{type(e).__name__}: {e}")
         return
     jobs = max(1, min(jobs, len(items)))
     ctx = _context()

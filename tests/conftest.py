@@ -100,3 +100,29 @@ def assert_moved(text: str, module: str = "numpy", func: str = "f") -> None:
 
 def diffed_files(patch: bytes) -> list[str]:
     return re.findall(r"(?m)^diff --git a/(\S+) b/", patch.decode(errors="replace"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tiers. `make check` runs the fast tier (`-m "not slow"`): in-process transforms, the
+# snapshots' invariants, the engine with one job. A test that starts a process (the real CLI, a
+# pseudo-terminal, git, a formatter, a second interpreter) is slow by definition, and this
+# guard holds the definition: in a test not marked `slow`, starting one fails the test.
+
+
+class _StartsAProcess(AssertionError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_starts_no_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("slow") is not None:
+        return
+    name = request.node.nodeid
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise _StartsAProcess(f"{name} starts a process: mark it @pytest.mark.slow (see tests/conftest.py)")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    monkeypatch.setattr(os, "fork", refuse)
+    monkeypatch.setattr(os, "forkpty", refuse)
+    monkeypatch.setattr(os, "posix_spawn", refuse, raising=False)

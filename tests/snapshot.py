@@ -104,7 +104,7 @@ def run_project(project: Path, select: tuple[str, ...] | None = None) -> Outcome
     active = os.environ.pop("VIRTUAL_ENV", None)
     try:
         settings = load_settings([project], {"select": select})
-        engine = Engine(settings, [project], jobs=1, use_cache=False)
+        engine = Engine(settings, [project], jobs=1, use_cache=False, isolate=False)
         return engine.run(Policy(unsafe_fixes=settings.unsafe_fixes), change_diffs=True)
     finally:
         if active is not None:

@@ -203,6 +203,7 @@ def _fixture(name: str) -> Path:
     return path if path.is_dir() else path.with_suffix(".py")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(ASGI_CASES))
 def test_asgi_app_is_the_same_app(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     module, requests = ASGI_CASES[name]
@@ -218,6 +219,7 @@ def test_asgi_app_is_the_same_app(name: str, tmp_path: Path, monkeypatch: pytest
     assert len(one.routes) == len(two.routes) + 1
 
 
+@pytest.mark.slow
 def test_route_functions_stay_importable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before, after, _ = load_both(_fixture("fastapi_app"), "shop.main", tmp_path, monkeypatch)
     for fn in ("health", "item", "shop_error", "add_process_time"):
@@ -227,6 +229,7 @@ def test_route_functions_stay_importable(tmp_path: Path, monkeypatch: pytest.Mon
     assert endpoints["health"] is after.health and endpoints["read_item"] is after.item
 
 
+@pytest.mark.slow
 def test_flask_app_is_the_same_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before, after, text = load_both(_fixture("flask_app"), "flask_app", tmp_path, monkeypatch)
     assert 'if __name__ == "__main__":\n    app.run(debug=True)' in text  # serving stays outside
@@ -250,6 +253,7 @@ def test_flask_app_is_the_same_app(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert describe_flask(one) == describe_flask(two) == describe_flask(before.app)
 
 
+@pytest.mark.slow
 def test_flask_schema_runs_once_before_the_first_request(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -266,6 +270,7 @@ def test_flask_schema_runs_once_before_the_first_request(
     assert flask_responses(after.app, [("GET", "/items")]) == [(200, b'{"count":1}\n')]
 
 
+@pytest.mark.slow
 def test_module_app_lazy_builds_nothing_at_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before, after, text = load_both(_fixture("module_app_lazy"), "module_app_lazy", tmp_path, monkeypatch)
     assert "app = _LazyApp(create_app)" in text
@@ -281,6 +286,7 @@ def test_module_app_lazy_builds_nothing_at_import(tmp_path: Path, monkeypatch: p
     assert real.state.flag == 1
 
 
+@pytest.mark.slow
 def test_module_app_lazy_builds_on_attribute_access(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _before, after, _ = load_both(_fixture("module_app_lazy"), "module_app_lazy", tmp_path, monkeypatch)
     assert object.__getattribute__(after.app, "_built") is None
@@ -288,6 +294,7 @@ def test_module_app_lazy_builds_on_attribute_access(tmp_path: Path, monkeypatch:
     assert object.__getattribute__(after.app, "_built") is not None
 
 
+@pytest.mark.slow
 def test_module_app_none_leaves_only_the_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before, after, _text = load_both(_fixture("module_app_none"), "module_app_none", tmp_path, monkeypatch)
     assert not hasattr(after, "app")
@@ -296,6 +303,7 @@ def test_module_app_none_leaves_only_the_factory(tmp_path: Path, monkeypatch: py
     assert flask_responses(app, [("GET", "/ping")]) == [(200, b"pong")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["main_guard", "module_app_none_main_guard"])
 def test_main_guard_serves_the_same_app(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run as a script, the rewritten module serves the same app, whatever stays at module level."""
@@ -313,6 +321,7 @@ def test_main_guard_serves_the_same_app(name: str, tmp_path: Path, monkeypatch: 
     assert describe_asgi(new) == describe_asgi(old) and new.debug == old.debug
 
 
+@pytest.mark.slow
 def test_tests_that_configure_the_app_still_pass(tmp_path: Path) -> None:
     """A conftest that overrides a dependency on the module-level app, and a test module that sets
     its state, configure the app `app = create_app()` gives them: the project's own tests pass."""
@@ -337,6 +346,7 @@ def test_tests_that_configure_the_app_still_pass(tmp_path: Path) -> None:
     assert after.returncode == 0 and "2 passed" in after.stdout, after.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env", [{}, {"ENVIRONMENT": "production", "FORCE_HTTPS": "1"}])
 def test_configuration_in_steps_reads_the_same_values(
     env: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -358,6 +368,7 @@ def test_configuration_in_steps_reads_the_same_values(
     assert after.create_app().state.versions == ["v1", "v2"]  # a fresh app, configured afresh
 
 
+@pytest.mark.slow
 def test_flask_extensions_are_built_without_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Flask-SQLAlchemy 3, Flask-Migrate, Flask-Login and Flask-CORS built from the app become
     module-level objects built without it, initialised in the factory: the same extensions,

@@ -60,6 +60,7 @@ def assert_good_rewritten(root: Path) -> None:
 # Broken files: reported with their line, left alone, exit 2
 
 
+@pytest.mark.slow
 def test_syntax_error_is_reported_with_its_line_and_left_unchanged(project) -> None:
     broken = b"import numpy as np\n\nx = = 1\n\n\ndef f():\n    return np.zeros(1)\n"
     with pytest.raises(SyntaxError) as python_says:
@@ -82,6 +83,7 @@ def test_syntax_error_is_reported_with_its_line_and_left_unchanged(project) -> N
     assert f"broken.py:{e.lineno}:{e.offset}: error: SyntaxError: {e.msg}" in err(quiet), err(quiet)
 
 
+@pytest.mark.slow
 def test_undecodable_bytes_are_reported_with_their_line_and_left_unchanged(project) -> None:
     bad = b"import numpy as np\n\n\nS = '\xff\xfe'\n\n\ndef f():\n    return np.zeros(1)\n"
     root = good_project(project, {"undecodable.py": bad})
@@ -93,6 +95,7 @@ def test_undecodable_bytes_are_reported_with_their_line_and_left_unchanged(proje
     assert "1 undecodable" in summary_line(r)
 
 
+@pytest.mark.slow
 def test_read_only_file_is_reported_and_left_unchanged(project) -> None:
     root = good_project(project, {"ro.py": MOVES_NUMPY})
     ro = root / "ro.py"
@@ -107,6 +110,7 @@ def test_read_only_file_is_reported_and_left_unchanged(project) -> None:
     assert "1 file rewritten" in summary_line(r)
 
 
+@pytest.mark.slow
 def test_a_syntax_error_no_codemod_would_touch_is_still_reported(project) -> None:
     # Nothing here matches a codemod, so only a parse finds the error. The README's promise:
     # syntax errors are reported as `path:line:column: reason`, and a file that could not be processed
@@ -132,6 +136,7 @@ def test_a_syntax_error_no_codemod_would_touch_is_still_reported(project) -> Non
         ), err(r)
 
 
+@pytest.mark.slow
 def test_a_utf16_requirements_file_is_read_not_a_traceback(project) -> None:
     # pip reads a requirements file with a UTF-16 BOM, so lazify does too.
     models = b"from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
@@ -211,6 +216,7 @@ def _check_odd_run(odd: Odd, rel: str) -> None:
     assert_good_rewritten(odd.via_yes)
 
 
+@pytest.mark.slow
 def test_latin1_file_is_rewritten_and_stays_latin1(odd: Odd) -> None:
     _check_odd_run(odd, "latin1.py")
     original, via_git, via_yes = odd.all("latin1.py")
@@ -222,6 +228,7 @@ def test_latin1_file_is_rewritten_and_stays_latin1(odd: Odd) -> None:
     assert via_git == via_yes
 
 
+@pytest.mark.slow
 def test_crlf_file_keeps_crlf_everywhere(odd: Odd) -> None:
     _check_odd_run(odd, "crlf.py")
     original, via_git, via_yes = odd.all("crlf.py")
@@ -232,6 +239,7 @@ def test_crlf_file_keeps_crlf_everywhere(odd: Odd) -> None:
     assert via_git == via_yes
 
 
+@pytest.mark.slow
 def test_utf8_bom_is_kept(odd: Odd) -> None:
     _check_odd_run(odd, "bom.py")
     original, via_git, via_yes = odd.all("bom.py")
@@ -241,6 +249,7 @@ def test_utf8_bom_is_kept(odd: Odd) -> None:
     assert via_git == via_yes
 
 
+@pytest.mark.slow
 def test_no_final_newline_is_handled(odd: Odd) -> None:
     _check_odd_run(odd, "no_newline.py")
     original, via_git, via_yes = odd.all("no_newline.py")
@@ -251,6 +260,7 @@ def test_no_final_newline_is_handled(odd: Odd) -> None:
     assert b"\\ No newline at end of file\n" in odd.dry.stdout
 
 
+@pytest.mark.slow
 def test_empty_file_is_left_alone(odd: Odd) -> None:
     _check_odd_run(odd, "empty.py")
     assert odd.all("empty.py") == (b"", b"", b"")
@@ -258,6 +268,7 @@ def test_empty_file_is_left_alone(odd: Odd) -> None:
     assert "empty.py" not in err(odd.dry) + err(odd.yes)
 
 
+@pytest.mark.slow
 def test_file_mode_survives(odd: Odd) -> None:
     _check_odd_run(odd, "script.py")
     original, via_git, via_yes = odd.all("script.py")
@@ -271,6 +282,7 @@ def test_file_mode_survives(odd: Odd) -> None:
 # Symlinks
 
 
+@pytest.mark.slow
 def test_symlink_loop_is_reported_and_the_run_continues(project) -> None:
     root = good_project(project, {})
     os.symlink("b.py", root / "a.py")
@@ -283,6 +295,7 @@ def test_symlink_loop_is_reported_and_the_run_continues(project) -> None:
     assert os.readlink(root / "a.py") == "b.py" and os.readlink(root / "b.py") == "a.py"
 
 
+@pytest.mark.slow
 def test_a_symlink_to_a_fifo_is_reported_not_read(project) -> None:
     root = good_project(project, {})
     os.mkfifo(root / "pipe")
@@ -295,6 +308,7 @@ def test_a_symlink_to_a_fifo_is_reported_not_read(project) -> None:
     assert re.search(r"(?m)^fifo\.py: error: not a regular file", err(r)), err(r)
 
 
+@pytest.mark.slow
 def test_symlinks_inside_and_outside_the_project(project, tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere" / "shared.py"
     outside.parent.mkdir()
@@ -326,6 +340,7 @@ def test_symlinks_inside_and_outside_the_project(project, tmp_path: Path) -> Non
 # Usage errors
 
 
+@pytest.mark.slow
 def test_unknown_config_key_exits_2_naming_it(project) -> None:
     root = good_project(project, {}, 'heavy-modules = ["numpy"]\nheavy-modulez = ["torch"]\n')
     r = run_lazify("apply", "--yes", ".", cwd=root)
@@ -335,6 +350,7 @@ def test_unknown_config_key_exits_2_naming_it(project) -> None:
     assert (root / "good.py").read_text() == MOVES_NUMPY
 
 
+@pytest.mark.slow
 def test_usage_errors_name_the_likely_word_and_where_it_came_from(project) -> None:
     """Issue 15 #10, #11: the command's own usage; "did you mean"; which file said it."""
     root = good_project(project, {}, 'extend-heavy-module = ["torch"]\n')
@@ -369,6 +385,7 @@ def test_usage_errors_name_the_likely_word_and_where_it_came_from(project) -> No
     assert (root / "good.py").read_text() == MOVES_NUMPY
 
 
+@pytest.mark.slow
 def test_a_pyproject_that_is_not_utf8_is_one_line_not_a_traceback(project) -> None:
     root = good_project(project, {})
     (root / "pyproject.toml").write_bytes("[tool.lazify]\n".encode("utf-16"))
@@ -377,6 +394,7 @@ def test_a_pyproject_that_is_not_utf8_is_one_line_not_a_traceback(project) -> No
     assert err(r).count("\n") == 1 and "pyproject.toml: invalid TOML: not UTF-8" in err(r), err(r)
 
 
+@pytest.mark.slow
 def test_missing_path_exits_2_with_a_clear_message(project) -> None:
     root = good_project(project, {})
     r = run_lazify("apply", "--dry-run", "does_not_exist.py", cwd=root)
@@ -386,6 +404,7 @@ def test_missing_path_exits_2_with_a_clear_message(project) -> None:
     assert "no such file" in err(r).lower()
 
 
+@pytest.mark.slow
 def test_a_reader_that_stops_reading_the_patch_gets_no_traceback(project) -> None:
     root = project({f"m{i}.py": MOVES_NUMPY.replace("def f", f"def f{i}") for i in range(40)})
     proc = subprocess.Popen(
@@ -398,6 +417,7 @@ def test_a_reader_that_stops_reading_the_patch_gets_no_traceback(project) -> Non
     assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
 
 
+@pytest.mark.slow
 def test_an_unexpected_error_is_one_line_saying_where_not_a_traceback(project, monkeypatch, capsys) -> None:
     # The last resort, for what no test has found yet: so a fault is injected (a real input
     # that reaches here would be a bug to fix where it happens).
@@ -422,6 +442,7 @@ def test_an_unexpected_error_is_one_line_saying_where_not_a_traceback(project, m
 # An interrupted write
 
 
+@pytest.mark.slow
 def test_interrupted_write_leaves_whole_files_and_a_rerun_completes(project, tmp_path: Path) -> None:
     files = {f"m{i}.py": MOVES_NUMPY.replace("def f", f"def f{i}") for i in range(3)}
     root = project(files)

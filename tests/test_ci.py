@@ -138,6 +138,7 @@ def test_github_commands_escape_messages_and_property_values() -> None:
     assert [parse_workflow_command(x)[0] for x in render_github(strict).splitlines()] == ["error"] * 3
 
 
+@pytest.mark.slow
 def test_github_output_of_a_real_run_names_files_from_the_repository_root(tmp_path: Path) -> None:
     repo = write_tree(tmp_path / "repo", {
         "svc/pyproject.toml": "[tool.lazify]\n",
@@ -167,6 +168,7 @@ def test_github_output_of_a_real_run_names_files_from_the_repository_root(tmp_pa
 # --exit-zero
 
 
+@pytest.mark.slow
 def test_exit_zero_only_forgives_findings(tmp_path: Path) -> None:
     config = {"pyproject.toml": "[tool.lazify]\n"}
     root = write_tree(
@@ -265,6 +267,7 @@ def sarif_run(tmp_path_factory: pytest.TempPathFactory):
     return repo, applied, one, two, yes
 
 
+@pytest.mark.slow
 def test_sarif_validates_against_the_sarif_2_1_0_schema(sarif_run) -> None:
     _repo, _, one, two, _ = sarif_run
     assert one.returncode == 2, err(one)
@@ -276,6 +279,7 @@ def test_sarif_validates_against_the_sarif_2_1_0_schema(sarif_run) -> None:
     assert "would be rewritten" in err(one) and b"lazify:" not in one.stdout
 
 
+@pytest.mark.slow
 def test_sarif_content(sarif_run) -> None:
     repo, _, one, _, _ = sarif_run
     log = json.loads(one.stdout)
@@ -353,6 +357,7 @@ def test_sarif_content(sarif_run) -> None:
     assert notes["svc/pkg/gen.py"]["level"] == "note"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["models.py", "crlf, 100%.py", "no_newline.py"])
 def test_sarif_fix_gives_what_yes_writes(sarif_run, name: str) -> None:
     repo, applied, one, _, yes = sarif_run
@@ -369,6 +374,7 @@ def test_sarif_fix_gives_what_yes_writes(sarif_run, name: str) -> None:
     assert (b"\xef\xbb\xbf" if bom else b"") + fixed.encode() == (applied / "svc/pkg" / name).read_bytes()
 
 
+@pytest.mark.slow
 def test_sarif_of_a_clean_run(project) -> None:
     root = project({"plain.py": "import json\n\n\ndef h():\n    return json.dumps(1)\n"})
     r = run_lazify("apply", "--check", "--output-format", "sarif", ".", cwd=root)

@@ -175,6 +175,7 @@ def basic(tmp_path_factory: pytest.TempPathFactory) -> Basic:
 # 1. --dry-run / --check
 
 
+@pytest.mark.slow
 def test_dry_run_writes_nothing_prints_a_patch_and_exits_1(basic: Basic) -> None:
     r = basic.run
     assert r.returncode == 1, err(r)
@@ -201,6 +202,7 @@ def test_dry_run_writes_nothing_prints_a_patch_and_exits_1(basic: Basic) -> None
 # 2./3. the patch applies with git apply and equals --yes; --yes is idempotent
 
 
+@pytest.mark.slow
 def test_dry_run_patch_git_applies_like_yes_and_yes_is_idempotent(basic: Basic, tmp_path: Path) -> None:
     via_git = copy_project(basic.pristine, tmp_path / "via_git")
     via_yes = copy_project(basic.pristine, tmp_path / "via_yes")
@@ -231,6 +233,7 @@ def test_dry_run_patch_git_applies_like_yes_and_yes_is_idempotent(basic: Basic, 
     assert tree(via_yes) == before
 
 
+@pytest.mark.slow
 def test_patch_paths_are_prefixed_when_the_project_is_a_subdirectory_of_the_repo(tmp_path: Path) -> None:
     files = {
         "svc/pyproject.toml": "[tool.lazify]\n",
@@ -261,6 +264,7 @@ def test_patch_paths_are_prefixed_when_the_project_is_a_subdirectory_of_the_repo
 # 4. no terminal, no --yes/--dry-run
 
 
+@pytest.mark.slow
 def test_no_tty_without_yes_or_dry_run_exits_2_at_once(basic: Basic) -> None:
     # stdin is a pipe that stays open: a prompt would block forever, so a timeout proves it
     # neither prompts nor waits.
@@ -287,6 +291,7 @@ def test_no_tty_without_yes_or_dry_run_exits_2_at_once(basic: Basic) -> None:
 # 5. --select / --ignore
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", ["ignore-name", "ignore-code"])
 def test_ignore_by_name_or_code_means_no_change(basic: Basic, run: str) -> None:
     r = basic.runs[run]
@@ -296,12 +301,14 @@ def test_ignore_by_name_or_code_means_no_change(basic: Basic, run: str) -> None:
     assert "0 files would be rewritten" in summary_line(r)
 
 
+@pytest.mark.slow
 def test_select_by_code_is_the_default_run(basic: Basic) -> None:
     r = basic.runs["select-code"]
     assert r.returncode == 1
     assert r.stdout == basic.run.stdout
 
 
+@pytest.mark.slow
 def test_unknown_codemod_name_exits_2_naming_it(basic: Basic) -> None:
     r = basic.runs["select-unknown"]
     assert r.returncode == 2
@@ -313,6 +320,7 @@ def test_unknown_codemod_name_exits_2_naming_it(basic: Basic) -> None:
 # 6. --unsafe-fixes
 
 
+@pytest.mark.slow
 def test_unused_heavy_import_is_removed_only_with_unsafe_fixes(basic: Basic) -> None:
     # Without it (the shared run): not in the patch, and the summary says so.
     assert "app/unused.py" not in diffed_files(basic.run.stdout)
@@ -330,6 +338,7 @@ def test_unused_heavy_import_is_removed_only_with_unsafe_fixes(basic: Basic) -> 
 # 7. --strict
 
 
+@pytest.mark.slow
 def test_strict_makes_a_blocked_finding_fail_a_dry_run(project) -> None:
     root = project({"mod.py": "import numpy as np\n\nX = np.zeros(1)\n\n\ndef f():\n    return np.ones(1)\n"})
     plain, strict = concurrently(
@@ -349,6 +358,7 @@ def test_strict_makes_a_blocked_finding_fail_a_dry_run(project) -> None:
 # 8. json
 
 
+@pytest.mark.slow
 def test_json_output(basic: Basic) -> None:
     r = basic.runs["json"]
     assert r.returncode == 1
@@ -398,6 +408,7 @@ def _gh_unescape(s: str) -> str:
     )
 
 
+@pytest.mark.slow
 def test_github_output(basic: Basic) -> None:
     r = basic.runs["github"]
     assert r.returncode == 1
@@ -419,6 +430,7 @@ def test_github_output(basic: Basic) -> None:
 # 10. exit codes: the highest wins
 
 
+@pytest.mark.slow
 def test_a_broken_file_makes_exit_2_but_the_good_file_is_still_in_the_patch(project) -> None:
     root = project({"good.py": MOVES_NUMPY, "broken.py": "import numpy as np\n\ndef f(:\n    return np\n"})
     before = tree(root)
@@ -435,6 +447,7 @@ def test_a_broken_file_makes_exit_2_but_the_good_file_is_still_in_the_patch(proj
 # 11. -j does not change the output
 
 
+@pytest.mark.slow
 def test_output_does_not_depend_on_jobs(project) -> None:
     files = {f"pkg/m{i:02d}.py": MOVES_NUMPY for i in range(12)}
     files["pkg/__init__.py"] = ""
@@ -458,6 +471,7 @@ def test_output_does_not_depend_on_jobs(project) -> None:
 # 12./13. codemods, explain, and the documented example
 
 
+@pytest.mark.slow
 def test_codemods_and_explain() -> None:
     here = Path(__file__).parent
     listing, by_name, by_code, unknown = concurrently(
@@ -487,6 +501,7 @@ def test_codemods_and_explain() -> None:
     assert all(f"- `{m}`\n" in doc for m in DEFAULT_HEAVY_MODULES)
 
 
+@pytest.mark.slow
 def test_config_shows_each_setting_and_where_it_came_from(project) -> None:
     """Issue 15 #12: the effective settings, as a [tool.lazify] table one can paste, each with
     its origin: a default, which pyproject.toml, or the inference from requires-python."""
@@ -517,6 +532,7 @@ def _python_block_after(doc: str, marker: str) -> str:
     return m.group(1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", REGISTRY, ids=lambda c: c.name)
 def test_documented_example_gives_exactly_use_instead(cls: type, project) -> None:
     doc = doc_of(cls).markdown()
@@ -534,6 +550,7 @@ def test_documented_example_gives_exactly_use_instead(cls: type, project) -> Non
 # 14. the cache
 
 
+@pytest.mark.slow
 def test_cache_is_not_stale_when_another_file_starts_importing_the_name(project) -> None:
     root = project({
         "pkg/__init__.py": "",
@@ -555,6 +572,7 @@ def test_cache_is_not_stale_when_another_file_starts_importing_the_name(project)
     assert "other.py" in err(third)
 
 
+@pytest.mark.slow
 def test_no_cache_leaves_no_cache_directory(project) -> None:
     root = project({"a.py": MOVES_NUMPY, "b.py": MOVES_NUMPY})
     r = run_lazify("apply", "--yes", "--no-cache", ".", cwd=root)
@@ -570,6 +588,7 @@ def test_no_cache_leaves_no_cache_directory(project) -> None:
 JSON_IN_FUNCTION = "import json\n\n\ndef f():\n    return json.dumps(1)\n"
 
 
+@pytest.mark.slow
 def test_config_heavy_modules_replaces_the_list_and_exclude_skips(project) -> None:
     root = project(
         {
@@ -585,6 +604,7 @@ def test_config_heavy_modules_replaces_the_list_and_exclude_skips(project) -> No
     assert diffed_files(r.stdout) == ["j.py"]  # numpy is no longer heavy; legacy_* excluded
 
 
+@pytest.mark.slow
 def test_config_extend_heavy_extend_exclude_gitignore_generated_and_suppressions(
     project,
 ) -> None:
@@ -626,6 +646,7 @@ def test_config_extend_heavy_extend_exclude_gitignore_generated_and_suppressions
 # 16. a crashing worker costs one file
 
 
+@pytest.mark.slow
 def test_a_worker_crash_costs_one_file_not_the_run(project) -> None:
     deep = (
         "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n\n\nx = "
@@ -652,6 +673,7 @@ def test_a_worker_crash_costs_one_file_not_the_run(project) -> None:
 # 17. colour
 
 
+@pytest.mark.slow
 def test_no_colour_without_a_terminal_and_colour_with_always(basic: Basic) -> None:
     plain = basic.runs["colour-auto"]
     assert plain.returncode == 1
@@ -665,6 +687,7 @@ def test_no_colour_without_a_terminal_and_colour_with_always(basic: Basic) -> No
     assert ANSI.sub(b"", always.stderr) == plain.stderr
 
 
+@pytest.mark.slow
 def test_one_run_is_enough_when_later_codemods_would_open_up_more(project) -> None:
     """A heavy import used only by a singleton's value, or by a line that moves into
     ``create_app()``, is movable only after those rewrites: codemods that move code into
@@ -694,6 +717,7 @@ def test_one_run_is_enough_when_later_codemods_would_open_up_more(project) -> No
     assert again.returncode == 0 and again.stdout == b"", again.stdout.decode()
 
 
+@pytest.mark.slow
 def test_a_repository_inside_another_project_is_its_own_project(tmp_path: Path) -> None:
     """A checkout under an outer project's ignored `build/` takes neither the outer
     pyproject.toml nor its .gitignore: the nearest pyproject.toml or .git is the root."""
@@ -709,6 +733,7 @@ def test_a_repository_inside_another_project_is_its_own_project(tmp_path: Path) 
     assert b"+    import numpy as np" in r.stdout
 
 
+@pytest.mark.slow
 def test_a_change_that_spans_files_counts_once_in_every_summary(project) -> None:
     """One unit everywhere: a change is one fix (one decision in the review), however many
     files it touches. A singleton and its reader are two files and one change, in the dry

@@ -283,6 +283,7 @@ def _run(code: str) -> str:
     return r.stdout
 
 
+@pytest.mark.slow
 def test_both_bases_map_plain_annotations_the_same(tmp_path: Path) -> None:
     legacy = _run(
         MODELS.format(base="from sqlalchemy.orm import declarative_base\nBase = declarative_base()")

@@ -77,6 +77,7 @@ def _effect(entry: dict, kind: str) -> dict:
     return found[0]
 
 
+@pytest.mark.slow
 def test_every_effect_with_its_file_line_and_codemod(svc_json):
     doc, *_ = svc_json
     (entry,) = doc["entries"]
@@ -109,6 +110,7 @@ def test_every_effect_with_its_file_line_and_codemod(svc_json):
     assert entry["error"] is None and doc["exit_code"] == 0
 
 
+@pytest.mark.slow
 def test_slow_statement_heavy_package_and_function_local_import(svc_json):
     doc, *_ = svc_json
     (entry,) = doc["entries"]
@@ -129,16 +131,19 @@ def _walk(node: dict):
         yield from _walk(c)
 
 
+@pytest.mark.slow
 def test_doctor_writes_nothing_into_the_project(svc_json):
     _, before, after, _ = svc_json
     assert before == after
 
 
+@pytest.mark.slow
 def test_json_matches_the_documented_schema(svc_json):
     doc, *_ = svc_json
     jsonschema.validate(doc, SCHEMA, cls=jsonschema.Draft202012Validator)
 
 
+@pytest.mark.slow
 def test_an_import_that_raises_is_a_finding(tmp_path, capsys):
     project = _copy(FIXTURE, tmp_path / "svc")
     code, out = doctor(
@@ -154,6 +159,7 @@ def test_an_import_that_raises_is_a_finding(tmp_path, capsys):
     jsonschema.validate(doc, SCHEMA, cls=jsonschema.Draft202012Validator)
 
 
+@pytest.mark.slow
 def test_budget_strict_and_exit_codes(tmp_path, capsys, listener):
     project = _copy(FIXTURE, tmp_path / "svc")
     code, out = doctor(
@@ -207,6 +213,7 @@ def test_help_says_it_runs_the_users_code(capsys):
     assert "RUNS THE PROJECT'S CODE" in out and "apply` never does" in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", ["3.10.13", "3.11.7", "3.12.1", "3.13.0"])
 def test_probe_runs_on_each_python(tmp_path, version):
     """The probe is a plain file: each interpreter runs it on a stdlib-only project."""
@@ -235,6 +242,7 @@ def test_probe_runs_on_each_python(tmp_path, version):
     assert "lazifier" not in " ".join(data["modules"])
 
 
+@pytest.mark.slow
 def test_example_app_report_names_every_readme_hazard(tmp_path, capsys):
     app = _copy(APP, tmp_path / "app")
     code, out = doctor(capsys, "--runs", "1", "--project", str(app), "--output-format", "json")
@@ -274,6 +282,7 @@ def test_example_app_report_names_every_readme_hazard(tmp_path, capsys):
     assert not (APP / "audit.db").exists() and not (APP / "cache.db").exists()
 
 
+@pytest.mark.slow
 def test_preview_on_the_example_app(tmp_path, capsys):
     """Before: the SQLite files and the heavy packages; after `lazify apply`: none of them, and a
     lower import time (medians of fresh processes, before and after interleaved run by run; CPU

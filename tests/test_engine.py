@@ -79,7 +79,7 @@ def test_index_covers_excluded_files(tmp_path: Path) -> None:
         "tests/test_mod.py": "from pkg.mod import np\n",
     })  # fmt: skip
     settings = load_settings([root])
-    engine = Engine(settings, [root], jobs=1, use_cache=False)
+    engine = Engine(settings, [root], jobs=1, use_cache=False, isolate=False)
     assert engine.files.targets == ["pkg/__init__.py", "pkg/mod.py"]
     outcome = engine.run(Policy())
     (result,) = [r for r in outcome.results if r.path == "pkg/mod.py"]
@@ -87,6 +87,7 @@ def test_index_covers_excluded_files(tmp_path: Path) -> None:
     assert "tests/test_mod.py:1" in result.changes[0].finding.message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("config", "files", "note"),
     [

@@ -114,6 +114,7 @@ def assert_factory_holds_the_middleware(text: str) -> None:
     assert any(isinstance(s, ast.Assign) and ast.unparse(s) == "app = create_app()" for s in top)
 
 
+@pytest.mark.slow
 def test_example_app_after_apply_yes(tmp_path: Path) -> None:
     app = _copy_app(tmp_path)
     empty = tmp_path / "empty"

@@ -51,6 +51,7 @@ def make(tmp_path: Path, name: str, files: dict[str, str | bytes] | None = None)
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tool", ["black", "ruff"])
 def test_format_formats_the_changed_files_with_the_project_config(tool: str, tmp_path: Path) -> None:
     formatter(tool)
@@ -84,6 +85,7 @@ def test_format_formats_the_changed_files_with_the_project_config(tool: str, tmp
     assert 'return np.zeros(1, dtype="float32", order="C")' in (plain_root / "a.py").read_text()
 
 
+@pytest.mark.slow
 def test_format_black_keeps_bom_crlf_and_applies_like_the_patch(tmp_path: Path) -> None:
     formatter("black")
     crlf = b"\xef\xbb\xbf" + LONG.replace("\n", "\r\n").encode()
@@ -105,6 +107,7 @@ def test_format_black_keeps_bom_crlf_and_applies_like_the_patch(tmp_path: Path) 
     assert (root / "a.py").read_bytes() == out
 
 
+@pytest.mark.slow
 def test_format_on_stdin(tmp_path: Path) -> None:
     formatter("black")
     root = make(tmp_path, "p")
@@ -120,6 +123,7 @@ def test_format_on_stdin(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_formatter_that_fails_is_an_error_for_that_file(tmp_path: Path) -> None:
     formatter("black")
     root = write_tree(
@@ -134,6 +138,7 @@ def test_a_formatter_that_fails_is_an_error_for_that_file(tmp_path: Path) -> Non
     assert "1 file failed" in err(r).splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_a_missing_formatter_is_a_clear_error(tmp_path: Path) -> None:
     """A Python with lazify importable but no black beside it nor on PATH."""
     root = make(tmp_path, "p")

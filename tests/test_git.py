@@ -84,6 +84,7 @@ def expected_with(tmp: Path, files: dict[str, str], *args: str) -> dict[str, str
 # The dirty-tree check
 
 
+@pytest.mark.slow
 def test_dirty_files_are_refused_by_name_and_allow_dirty_overrides(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     repo = make_repo(root, {"a.py": MOVES_NUMPY, "b.py": MOVES_NUMPY, "c.py": PLAIN, "d.py": MOVES_NUMPY})
@@ -130,6 +131,7 @@ def test_dirty_files_are_refused_by_name_and_allow_dirty_overrides(tmp_path: Pat
 # --branch
 
 
+@pytest.mark.slow
 def test_branch_is_created_at_head_and_checked_out_and_an_existing_name_is_refused(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     repo = make_repo(root, {"a.py": MOVES_NUMPY})
@@ -158,6 +160,7 @@ def test_branch_is_created_at_head_and_checked_out_and_an_existing_name_is_refus
 # --commit
 
 
+@pytest.mark.slow
 def test_commit_makes_one_commit_per_codemod_and_leaves_other_staged_changes_staged(tmp_path: Path) -> None:
     files = {"app/__init__.py": "", "app/models.py": MOVES_NUMPY, "app/db.py": SINGLETON, "app/both.py": BOTH}
     root = tmp_path / "repo"
@@ -209,6 +212,7 @@ def test_commit_makes_one_commit_per_codemod_and_leaves_other_staged_changes_sta
     } == {rel: t for rel, t in alone.items() if rel != "app/__init__.py"}
 
 
+@pytest.mark.slow
 def test_commit_refuses_files_with_uncommitted_work_even_with_allow_dirty(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     repo = make_repo(root, {"a.py": MOVES_NUMPY})
@@ -220,6 +224,7 @@ def test_commit_refuses_files_with_uncommitted_work_even_with_allow_dirty(tmp_pa
     assert len(list(repo.iter_commits())) == 1
 
 
+@pytest.mark.slow
 def test_commit_without_a_git_identity_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     """lazify commits as the user git names, and never makes one up: where git itself would
     refuse (here: `user.useConfigOnly` and no user configured), nothing is written."""
@@ -235,6 +240,7 @@ def test_commit_without_a_git_identity_is_refused_before_anything_is_written(tmp
     assert len(list(repo.iter_commits())) == 1
 
 
+@pytest.mark.slow
 def test_interactive_review_commits_only_what_was_accepted(tmp_path: Path) -> None:
     files = {"a.py": MOVES_NUMPY, "b.py": MOVES_NUMPY.replace("def f", "def g")}
     root = tmp_path / "repo"
@@ -259,6 +265,7 @@ def test_interactive_review_commits_only_what_was_accepted(tmp_path: Path) -> No
 # Where lazify runs
 
 
+@pytest.mark.slow
 def test_from_a_subdirectory_paths_are_from_the_repository_root(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     repo = make_repo(
@@ -285,6 +292,7 @@ def test_from_a_subdirectory_paths_are_from_the_repository_root(tmp_path: Path) 
     assert "  c.py (untracked)" in dirty.stderr.splitlines()  # named as the user would type it
 
 
+@pytest.mark.slow
 def test_in_a_git_worktree(tmp_path: Path) -> None:
     main_root = tmp_path / "main"
     repo = make_repo(main_root, {"a.py": MOVES_NUMPY})
@@ -305,6 +313,7 @@ def test_in_a_git_worktree(tmp_path: Path) -> None:
     assert repo.git.status("--porcelain") == ""
 
 
+@pytest.mark.slow
 def test_outside_a_repository_git_options_are_refused_and_the_rest_works(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "proj", {"pyproject.toml": "[tool.lazify]\n", "a.py": MOVES_NUMPY})
     assert not (root / ".git").exists()

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from codemods._api import Location, ProjectView, Settings
-from codemods.heavy_imports import DEFAULT_HEAVY_MODULES
+from codemods.options import DEFAULT_HEAVY_MODULES
 from lazifier.transform import Policy, transform
 
 SETTINGS = Settings(heavy_modules=frozenset(DEFAULT_HEAVY_MODULES), target_version=(3, 10))

@@ -85,6 +85,7 @@ def _run_entry(entry: str, root: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_check_hook_entry_with_file_arguments(tmp_path: Path) -> None:
     root = consumer_project(tmp_path)
     r = _run_entry(hooks()["lazify"]["entry"], root)
@@ -94,6 +95,7 @@ def test_check_hook_entry_with_file_arguments(tmp_path: Path) -> None:
     assert "1 file would be rewritten" in r.stderr.decode()
 
 
+@pytest.mark.slow
 def test_fix_hook_entry_with_file_arguments(tmp_path: Path) -> None:
     root = consumer_project(tmp_path)
     r = _run_entry(hooks()["lazify-fix"]["entry"], root)

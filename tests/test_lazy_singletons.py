@@ -68,6 +68,7 @@ def _race(getter, n: int = 16) -> list:
     return got
 
 
+@pytest.mark.slow
 def test_the_constructor_runs_exactly_once_under_concurrent_first_calls(rewritten) -> None:
     _root, mod, text = rewritten
     assert mod.CALLS == [], "importing the module must not build the singleton"
@@ -86,6 +87,7 @@ def test_the_constructor_runs_exactly_once_under_concurrent_first_calls(rewritte
     assert len(namespace["CALLS"]) > 1, "without the lock the race must show (else this test proves nothing)"
 
 
+@pytest.mark.slow
 def test_old_name_assignment_and_reload(rewritten) -> None:
     _root, mod, _text = rewritten
     from svc_mod import slow  # the old name still imports (module __getattr__)
@@ -103,12 +105,14 @@ def test_old_name_assignment_and_reload(rewritten) -> None:
     assert len(reloaded.CALLS) == 1  # CALLS itself was rebuilt by the reload, then one build
 
 
+@pytest.mark.slow
 def test_type_checkers_see_the_old_name(rewritten) -> None:
     _root, _mod, text = rewritten
     assert "if TYPE_CHECKING:\n    slow: Slow\n" in text
     assert 'def get_slow() -> "Slow":' in text
 
 
+@pytest.mark.slow
 def test_readers_are_not_rewritten_when_the_defining_module_cannot_be(tmp_path: Path) -> None:
     """All or nothing across files: `user.py` would call `get_conn()`, which only exists if
     `db.py` is rewritten; LibCST 1.9 can't round-trip db.py (a comment after the last
@@ -130,6 +134,7 @@ def test_readers_are_not_rewritten_when_the_defining_module_cannot_be(tmp_path: 
     assert b"+++ b/user.py" in result.stdout and b"+++ b/db.py" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_file_the_plan_only_blocks_is_not_parsed(tmp_path: Path) -> None:
     """The plan's facts decide a blocked singleton, so the file needs no syntax tree: LibCST
     never parses it, and a file it could not round-trip is reported, not failed."""
@@ -145,6 +150,7 @@ def test_a_file_the_plan_only_blocks_is_not_parsed(tmp_path: Path) -> None:
     assert result.stdout == b""
 
 
+@pytest.mark.slow
 def test_factories_and_cheap_calls_are_configurable(tmp_path: Path) -> None:
     files = {
         "svc.py": "import mylib\n\nclient = mylib.connect('db')\nclock = mylib.Clock()\n\n\ndef f():\n    return client, clock\n",
@@ -162,6 +168,7 @@ def test_factories_and_cheap_calls_are_configurable(tmp_path: Path) -> None:
     assert b"get_clock" not in configured.stdout
 
 
+@pytest.mark.slow
 def test_heavy_imports_and_singletons_together_converge_in_one_run(tmp_path: Path) -> None:
     """lazy-singletons' plan comes from the file on disk; heavy-imports, which runs first, moves
     lines. The singleton must still be found (by name), so a second run has nothing left."""
@@ -183,6 +190,7 @@ def _script(root: Path, *argv: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *argv], cwd=root, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_a_script_under_the_main_guard_runs_as_before(tmp_path: Path) -> None:
     """Issue 11.4: reads under `if __name__ == "__main__":` call the getter; the script part
     (here training the model, from its own module and from another) prints what it printed."""
@@ -204,6 +212,7 @@ def test_a_script_under_the_main_guard_runs_as_before(tmp_path: Path) -> None:
     assert _script(root, "-c", probe).stdout == "model.bin []\n"
 
 
+@pytest.mark.slow
 def test_the_existing_accessor_is_the_getter(tmp_path: Path) -> None:
     """Issue 11.8: `def get_model() -> Model: return model` becomes the building getter, under
     its own name, signature and docstring: its callers (and `dependency_overrides[get_model]`
@@ -258,6 +267,7 @@ def load(path):
 '''
 
 
+@pytest.mark.slow
 def test_a_model_loaded_at_import_and_its_heavy_import_move_in_one_run(tmp_path: Path) -> None:
     """Issue 11.9: `model = heavy.load(path)` is a singleton because it calls into a heavy
     module; once it is, `heavy` is read only in functions, so heavy-imports moves it in the
@@ -295,6 +305,7 @@ def test_a_model_loaded_at_import_and_its_heavy_import_move_in_one_run(tmp_path:
     assert _script(root, "svc.py").stdout == _script(original, "svc.py").stdout == "42\n"
 
 
+@pytest.mark.slow
 def test_a_heavy_call_listed_as_cheap_stays(tmp_path: Path) -> None:
     files = {
         "fakeheavy/__init__.py": FAKE_HEAVY,

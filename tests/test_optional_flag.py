@@ -64,6 +64,7 @@ def _read(project: Path, site: Path) -> str:
     return out.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("clip_body", "expected"),
     [
@@ -87,6 +88,7 @@ def test_flag_reads_the_same(tmp_path: Path, clip_body: str, expected: str) -> N
     assert _read(project, site) == before
 
 
+@pytest.mark.slow
 def test_flag_assignment_from_outside_wins(tmp_path: Path) -> None:
     """Tests commonly monkeypatch the flag; after the rewrite that must still take effect."""
     site = write_tree(

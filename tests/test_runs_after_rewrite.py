@@ -57,6 +57,7 @@ def assert_same_outcome(
 # -- 1. an inserted `if TYPE_CHECKING:` above what binds it ------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "source",
     [
@@ -117,6 +118,7 @@ def test_type_checking_block_comes_after_its_guard(tmp_path: Path, source: str) 
     assert "if TYPE_CHECKING:\n    import numpy as np" in new or "if typing.TYPE_CHECKING:" in new
 
 
+@pytest.mark.slow
 def test_docstring_and_future_import_stay_first(tmp_path: Path) -> None:
     source = '''\
         """Docstring."""
@@ -135,6 +137,7 @@ def test_docstring_and_future_import_stay_first(tmp_path: Path) -> None:
 # -- 2. a guard spelled with the name being moved ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_guard_is_never_the_import_it_guards(tmp_path: Path) -> None:
     source = """\
         import typing as t
@@ -197,6 +200,7 @@ def test_deferred_annotations_are_not_read_at_import() -> None:
 # -- 3. a constructor that asks its own module for the object it is building ---------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "check",
     [
@@ -231,6 +235,7 @@ def test_a_singleton_that_looks_itself_up_while_built(tmp_path: Path, check: str
     assert again.returncode == 0, again.stderr
 
 
+@pytest.mark.slow
 def test_reading_the_global_while_it_is_built_fails_as_before(tmp_path: Path) -> None:
     source = """\
         class Registry:
@@ -253,6 +258,7 @@ def test_reading_the_global_while_it_is_built_fails_as_before(tmp_path: Path) ->
 # -- 5. one statement binding a name twice -----------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", ["local", "lazy-keyword"])
 def test_a_name_imported_twice_in_one_statement_is_one_fix(tmp_path: Path, style: str) -> None:
     files = {"m.py": "import numpy, numpy\n\n\ndef f():\n    return numpy.zeros(1)\n"}
@@ -268,6 +274,7 @@ def test_a_name_imported_twice_in_one_statement_is_one_fix(tmp_path: Path, style
         assert run_module(root, "m", "print(m.f())").returncode == 0
 
 
+@pytest.mark.slow
 def test_an_unused_duplicate_goes_in_one_run(tmp_path: Path) -> None:
     root = rewritten(
         tmp_path, {"m.py": "import numpy, numpy\n\n\ndef f():\n    return 1\n"}, "", "--unsafe-fixes"
@@ -280,6 +287,7 @@ def test_an_unused_duplicate_goes_in_one_run(tmp_path: Path) -> None:
 # -- 6. imports kept for their side effects are not "unused" ------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("rel", "source"),
     [
@@ -301,6 +309,7 @@ def test_no_removal_of_imports_kept_for_side_effects(tmp_path: Path, rel: str, s
 # -- a deferred construction must not see later module state (found by the fuzz) -----------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("later", ["LIMIT = 2", "del LIMIT"])
 def test_a_singleton_reading_a_name_bound_again_later_stays(tmp_path: Path, later: str) -> None:
     source = f"LIMIT = 1\n\n\nclass Svc:\n    def __init__(self):\n        self.limit = LIMIT\n\n\nsvc = Svc()\n{later}\n\n\ndef use():\n    return svc.limit\n"
@@ -311,6 +320,7 @@ def test_a_singleton_reading_a_name_bound_again_later_stays(tmp_path: Path, late
     assert b"which the module binds again" in r.stdout
 
 
+@pytest.mark.slow
 def test_a_name_imported_twice_does_not_block_a_singleton_that_reads_it(tmp_path: Path) -> None:
     """Found by the fuzz: the duplicate counted as a rebinding, so the first run blocked the
     singleton and the second (after heavy-imports merged the duplicate) rewrote it."""
@@ -326,6 +336,7 @@ def test_a_name_imported_twice_does_not_block_a_singleton_that_reads_it(tmp_path
 # -- a parameter named like a module-level binding (sqlalchemy's BinaryExpression) --------------
 
 
+@pytest.mark.slow
 def test_a_parameter_reassigned_later_is_not_the_module_binding(tmp_path: Path) -> None:
     """LibCST 1.9 resolves `x = operator` to the module's import when the function assigns
     its parameter `operator` afterwards; the import then landed in that function and shadowed
@@ -353,6 +364,7 @@ def test_a_parameter_reassigned_later_is_not_the_module_binding(tmp_path: Path) 
     assert new.count("import operator") == 1
 
 
+@pytest.mark.slow
 def test_a_singleton_name_used_as_a_parameter_is_left_alone(tmp_path: Path) -> None:
     source = """\
         class Engine:
@@ -380,6 +392,7 @@ def test_a_singleton_name_used_as_a_parameter_is_left_alone(tmp_path: Path) -> N
 # -- a singleton passed on by the module that imports it (django.contrib.admin.site) -------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "init",
     [

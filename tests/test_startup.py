@@ -34,9 +34,17 @@ print(json.dumps({"code": code, "out": out.getvalue(),
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "argv",
-    [["--version"], ["--help"], ["apply", "--help"], ["doctor", "--help"], ["codemods"], ["explain", "LZY002"]],
+    [
+        ["--version"],
+        ["--help"],
+        ["apply", "--help"],
+        ["doctor", "--help"],
+        ["codemods"],
+        ["explain", "LZY002"],
+    ],
     ids=" ".join,
 )
 def test_printing_commands_import_no_libcst(argv: list[str]) -> None:
@@ -60,6 +68,7 @@ def test_the_catalogue_agrees_with_the_classes() -> None:
     assert find("lzy001") == find("heavy-imports") and find("nope") is None
 
 
+@pytest.mark.slow
 def test_explain_prints_the_documentation_as_the_review_and_sarif_read_it() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "lazifier", "explain", "app-factory"], capture_output=True, text=True, cwd=ROOT

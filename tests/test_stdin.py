@@ -35,6 +35,7 @@ def proj(tmp_path: Path) -> Path:
     })  # fmt: skip
 
 
+@pytest.mark.slow
 def test_stdin_prints_the_rewritten_source_and_writes_nothing(proj: Path) -> None:
     before = sorted(p.relative_to(proj).as_posix() for p in proj.rglob("*"))
     yes, default, dry = concurrently(
@@ -65,6 +66,7 @@ def test_stdin_prints_the_rewritten_source_and_writes_nothing(proj: Path) -> Non
     assert after == before
 
 
+@pytest.mark.slow
 def test_stdin_keeps_bom_crlf_and_encoding(proj: Path) -> None:
     crlf = BOM + MOVES_NUMPY.replace("\n", "\r\n").encode()
     latin = ("# -*- coding: latin-1 -*-\n" + MOVES_NUMPY + "S = 'caf\u00e9'\n").encode("latin-1")
@@ -90,6 +92,7 @@ def test_stdin_keeps_bom_crlf_and_encoding(proj: Path) -> None:
     assert unchanged.returncode == 0 and unchanged.stdout == BOM + b"import os\r\nX = 1"
 
 
+@pytest.mark.slow
 def test_stdin_filename_gives_config_module_name_and_project_index(proj: Path) -> None:
     uses_json = b"import json\n\n\ndef f():\n    return json.dumps(1)\n"
     config, indexed, plain = concurrently(
@@ -118,6 +121,7 @@ def test_stdin_filename_gives_config_module_name_and_project_index(proj: Path) -
     assert plain.stdout.decode() == MOVED
 
 
+@pytest.mark.slow
 def test_stdin_with_an_unprocessable_file_echoes_the_input_and_exits_2(proj: Path) -> None:
     broken = b"import numpy as np\ndef f(:\n"
     r, dry = concurrently(
@@ -132,6 +136,7 @@ def test_stdin_with_an_unprocessable_file_echoes_the_input_and_exits_2(proj: Pat
     assert dry.returncode == 2 and dry.stdout == b""
 
 
+@pytest.mark.slow
 def test_stdin_machine_output_and_force_exclude(proj: Path) -> None:
     data = MOVES_NUMPY.encode()
     as_json, applied_json, excluded, forced = concurrently(
@@ -166,6 +171,7 @@ def test_stdin_machine_output_and_force_exclude(proj: Path) -> None:
     assert "excluded" in err(forced)
 
 
+@pytest.mark.slow
 def test_stdin_usage_errors(proj: Path) -> None:
     (proj / "pkg/x.py").write_text(MOVES_NUMPY)
     mixed, filename_with_paths = concurrently(
@@ -181,6 +187,7 @@ def test_stdin_usage_errors(proj: Path) -> None:
         assert r.returncode == 2 and r.stdout == b"" and "--branch and --commit" in err(r), err(r)
 
 
+@pytest.mark.slow
 def test_stdin_does_not_wait_when_stdin_is_an_open_pipe_without_a_terminal(proj: Path) -> None:
     """`lazify apply -` with no --yes and no terminal neither prompts nor waits for more than
     its input."""
@@ -198,6 +205,7 @@ def test_stdin_does_not_wait_when_stdin_is_an_open_pipe_without_a_terminal(proj:
     assert out.decode() == MOVED
 
 
+@pytest.mark.slow
 def test_run_lazify_helper_still_refuses_a_directory_without_a_terminal(proj: Path) -> None:
     # The usual rule for files on disk is unchanged: no terminal, no --yes/--dry-run, exit 2.
     r = run_lazify("apply", ".", cwd=proj)

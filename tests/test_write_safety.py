@@ -323,6 +323,7 @@ def test_a_write_that_fails_holds_back_the_whole_change_and_leaves_no_temporary_
 # 11. Leaks: an empty journal, a full disk
 
 
+@pytest.mark.slow
 def test_an_empty_journal_is_removed_and_reported(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "p")
     (root / ".lazify_cache").mkdir()
@@ -415,6 +416,7 @@ def test_a_full_disk_gives_one_clear_line_and_never_half_a_file(
     assert runs[-1]["rc"] == 0, runs[-1]["stderr"]
 
 
+@pytest.mark.slow
 def test_doctor_reads_a_killed_run_s_files_as_they_are(tmp_path: Path, new: dict[str, bytes]) -> None:
     """``lazify doctor`` writes nothing into the project, so it must not roll back an
     interrupted write either (the next ``apply`` does): its analysis reads the files as they
