@@ -45,6 +45,8 @@ class Options:
     strict: bool = False
     cache_dir: str = ".lazify_cache"
     progress: Callable[[str], None] = field(default=lambda message: None)
+    #: --sandbox serverless: a ``sandbox.Sandbox``, or None.
+    sandbox: object | None = None
 
 
 def parse_duration(text: str, where: str) -> float:
@@ -65,8 +67,9 @@ def _measure(opts: Options, roots: list[tuple[Path, object]], entry: Entry, labe
     for root, _ in roots:
         say(f"{label}: traced run of {entry.spec}")
         t = run_probe(
-            opts.interpreter, root, entry, trace=True, timeout=opts.timeout, cache_dir=opts.cache_dir
-        )
+            opts.interpreter, root, entry, trace=True, timeout=opts.timeout, cache_dir=opts.cache_dir,
+            sandbox=opts.sandbox,
+        )  # fmt: skip
         if not t.data and not t.timed_out:
             tail = t.stderr_tail.strip().splitlines()[-5:]
             raise DoctorError(
@@ -86,12 +89,19 @@ def _measure(opts: Options, roots: list[tuple[Path, object]], entry: Entry, labe
                 trace=False,
                 timeout=opts.timeout,
                 cache_dir=opts.cache_dir,
+                sandbox=opts.sandbox,
             )
         )
         for k, (root, _) in enumerate(roots):
             timed[k].append(
                 run_probe(
-                    opts.interpreter, root, entry, trace=False, timeout=opts.timeout, cache_dir=opts.cache_dir
+                    opts.interpreter,
+                    root,
+                    entry,
+                    trace=False,
+                    timeout=opts.timeout,
+                    cache_dir=opts.cache_dir,
+                    sandbox=opts.sandbox,
                 )
             )
     out = []
@@ -101,7 +111,17 @@ def _measure(opts: Options, roots: list[tuple[Path, object]], entry: Entry, labe
         )
         inv = inventory(opts.interpreter, tops)
         out.append(
-            build_entry(entry, root, timed[k], traced[k], bare, inv, findings, threshold=opts.threshold)
+            build_entry(
+                entry,
+                root,
+                timed[k],
+                traced[k],
+                bare,
+                inv,
+                findings,
+                threshold=opts.threshold,
+                sandbox=opts.sandbox is not None,
+            )
         )
     return out
 
@@ -140,6 +160,7 @@ def diagnose(opts: Options) -> dict:
         "analysis_error": findings.error,
         "entries": entries,
         "preview": preview,
+        "sandbox": opts.sandbox.json() if opts.sandbox is not None else None,
     }
     doc["verdict"] = verdict(doc)
     doc["exit_code"] = doc["verdict"]["exit_code"]
@@ -166,7 +187,8 @@ def verdict(doc: dict) -> dict:
     budget = doc["budget"]["seconds"]
     for e in doc["entries"]:
         if e.get("error"):
-            reasons.append(f"{e['entry']}: the import failed ({e['error']['type']})")
+            where = f" in the {doc['sandbox']['title']} sandbox" if doc.get("sandbox") else ""
+            reasons.append(f"{e['entry']}: the import failed{where} ({e['error']['type']})")
         median = e["timing"]["import"]["median"]
         e["over_budget"] = bool(budget is not None and median is not None and median > budget)
         if e["over_budget"]:

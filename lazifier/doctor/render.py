@@ -114,6 +114,7 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
         out.append(
             colors.red(f"over the budget of {ms(doc['budget']['seconds'])} ({doc['budget']['source']})")
         )
+    out += _sandbox_lines(e, doc, colors)
     err = e.get("error")
     if err:
         out += ["", colors.red(f"the import FAILED: {err['type']}: {err['message']}")]
@@ -220,6 +221,50 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
     return out
 
 
+_CAUSES = {
+    "refused": "an operation the platform refuses",
+    "environment": "an environment variable that isn't set there",
+    "init-limit": "the platform's init time limit",
+    "error": "an error (not one the sandbox caused)",
+}
+
+
+def _sandbox_lines(e: dict, doc: dict, colors: Colors) -> list[str]:
+    """--sandbox: whether the import passes under the platform's constraints, and what the
+    sandbox refused, each with its line and fix."""
+    sb, result = doc.get("sandbox"), e.get("sandbox")
+    if not sb or result is None:
+        return []
+    out = [""]
+    if result["ok"]:
+        out.append(
+            colors.green(f"Sandbox ({sb['title']}): the import passes under the platform's constraints.")
+        )
+    else:
+        err = e["error"]
+        out.append(
+            colors.red(f"Sandbox ({sb['title']}): the import FAILS, through {_CAUSES[result['cause']]}: ")
+            + f"{err['type']}: {err['message']}"
+        )
+        if result["cause"] == "init-limit":
+            out.append(
+                f"  stopped at {where(err['line'])} (statement {where(err['statement'])}) after "
+                f"{ms(sb['init_limit_seconds'])}; fix: {fix_text(err['fix'], 60)}"
+            )
+        for name in result["needed_variables"]:
+            out.append(
+                f"  needs ${name} at {where(err['statement'])}: not in the platform's environment; "
+                "set it in the function's configuration (here: --env-file)"
+            )
+    for s in result["refused"]:
+        inner = f" -> {where(s['line'])}" if s["line"] != s["statement"] else ""
+        out.append(
+            f"  {colors.red('✗')} refused: {s['summary']} ({s['detail']['refused']})  at {where(s['statement'])}{inner}"
+        )
+        out.append(f"      fix: {fix_text(s['fix'], 60)}")
+    return out
+
+
 def _preview_lines(doc: dict, colors: Colors) -> list[str]:
     p = doc.get("preview")
     if not p:
@@ -271,6 +316,14 @@ def render_text(doc: dict, verbose: bool = False, colors: Colors = PLAIN) -> str
         f"Python {interp['python'] or '?'} at {interp['path']} ({interp['source']}); each run a fresh process "
         f"in a fresh copy of the project (the user's code runs; nothing is written to the project)",
     ]  # fmt: skip
+    sb = doc.get("sandbox")
+    if sb:
+        out.append(
+            f"Sandbox: {sb['title']}, simulated in the probe: the code read-only, only $TMPDIR and /tmp writable, "
+            f"network {sb['network']}, environment {', '.join(sb['base_variables'])} + {len(sb['platform_variables'])} "
+            f"platform variables + {len(sb['env_file_variables'])} from {sb['env_file'] or 'no --env-file'}, "
+            f"init limit {ms(sb['init_limit_seconds'])} ({sb['init_limit_source'].split(' ')[0]})"
+        )
     if doc.get("analysis_error"):
         out.append(colors.yellow(f"lazify's analysis failed, so no fixes are named: {doc['analysis_error']}"))
     for e in doc["entries"]:
@@ -293,7 +346,11 @@ def summary(doc: dict) -> str:
             for s in e["statements"]
             if s["fix"].get("codemod")
         }
-        state = "FAILS to import" if e["error"] else f"imports in {ms(e['timing']['import']['median'])}"
+        state = (
+            ("FAILS to import" + (" in the sandbox" if e.get("sandbox") else ""))
+            if e["error"]
+            else f"imports in {ms(e['timing']['import']['median'])}"
+        )
         parts.append(
             f"{e['entry']} {state}, {len(own) - n_env} side effect(s), {n_env} environment read(s), "
             f"{len(e['files_left'])} file(s) left; "
