@@ -34,6 +34,14 @@ examples:
   lazify doctor --budget 800ms --strict  in CI: fail when slow or when anything happens at import
   lazify doctor --output-format json > doctor.json   every figure
   lazify doctor --sandbox serverless --env-file .env.production   fails as the platform would
+  lazify doctor --compare origin/main --max-regression 50ms   CI: what this branch adds to cold start
+
+compare:
+  --compare REF checks REF out in a temporary git worktree and measures its entries and the
+  working tree's, run by run interleaved, with the same interpreter and settings; side by side:
+  time, packages, side effects, size, and the project lines that add time. Exit 1 when the
+  working tree is slower by more than --max-regression (default 10% of REF's median; or 50ms;
+  and by more than the runs of one revision vary) or has a side effect REF did not.
 
 sandbox:
   --sandbox serverless imports the entry under the platform's constraints, imposed inside the
@@ -47,7 +55,7 @@ sandbox:
 exit codes:
   0  measured, within the budget (and, with --strict, no side effects)
   1  the import fails or times out (in the sandbox: fails there), the median is over the budget,
-     or --strict and a side effect
+     --strict and a side effect, or with --compare a regression or a side effect REF did not have
   2  doctor can't work: no interpreter, no entry, a probe that didn't run, a usage error
 """
 
@@ -99,6 +107,18 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type) -> argparse.Arg
         choices=("text", "json", "github", "sarif"),
         default="text",
         help="text (the report), json (every figure), github annotations, sarif 2.1.0",
+    )
+    compare = p.add_argument_group("compare (a git revision against the working tree)")
+    compare.add_argument(
+        "--compare",
+        metavar="REF",
+        help="also measure the entries at git revision REF (a temporary worktree), interleaved with the working tree",
+    )
+    compare.add_argument(
+        "--max-regression",
+        metavar="THRESHOLD",
+        help="with --compare: exit 1 when slower than REF by more than this (10%% of REF's median, "
+        "or 50ms; default 10%%)",
     )
     sandbox = p.add_argument_group("sandbox (the platform's constraints, simulated in the probe)")
     sandbox.add_argument(
@@ -159,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
             ("vercel" if (root / "vercel.json").is_file() else "lambda") if args.sandbox else None
         )
         sandbox = make_sandbox(args.sandbox, platform, args.env_file, args.allow_network, init_limit)
+        revision, threshold = _compare_options(root, args)
         progress = (
             (lambda m: (sys.stderr.write(f"\rlazify doctor: {m}\x1b[K"), sys.stderr.flush()))
             if sys.stderr.isatty()
@@ -168,7 +189,8 @@ def run(args: argparse.Namespace) -> int:
             root=root, entries=entries, interpreter=interpreter, runs=args.runs, timeout=args.timeout,
             threshold=parse_duration(args.threshold, "--threshold"), preview=args.preview, budget=budget,
             budget_source=budget_source, strict=bool(args.strict if args.strict is not None else settings.strict),
-            cache_dir=settings.cache_dir, progress=progress, sandbox=sandbox,
+            cache_dir=settings.cache_dir, progress=progress, sandbox=sandbox, compare=revision,
+            max_regression=threshold,
         )  # fmt: skip
         doc = diagnose(opts)
         if sys.stderr.isatty():
@@ -190,6 +212,18 @@ def run(args: argparse.Namespace) -> int:
             render_text(doc, verbose=args.verbose, colors=Colors.for_stream(sys.stdout, args.color))
         )
     return int(doc["exit_code"])
+
+
+def _compare_options(root: Path, args: argparse.Namespace) -> tuple:
+    from lazifier.doctor.compare import DEFAULT_MAX_REGRESSION, parse_threshold, resolve
+    from lazifier.doctor.runner import DoctorError
+
+    if args.compare is None:
+        if args.max_regression is not None:
+            raise DoctorError("--max-regression: only with --compare REF")
+        return None, None
+    threshold = parse_threshold(args.max_regression or DEFAULT_MAX_REGRESSION)
+    return resolve(root, args.compare), threshold
 
 
 def _start(entries: list[str]) -> Path:

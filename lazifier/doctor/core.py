@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -47,6 +48,9 @@ class Options:
     progress: Callable[[str], None] = field(default=lambda message: None)
     #: --sandbox serverless: a ``sandbox.Sandbox``, or None.
     sandbox: object | None = None
+    #: --compare REF: a ``compare.Revision``, and --max-regression (a ``compare.Threshold``).
+    compare: object | None = None
+    max_regression: object | None = None
 
 
 def parse_duration(text: str, where: str) -> float:
@@ -130,7 +134,7 @@ def diagnose(opts: Options) -> dict:
     say = opts.progress
     say("lazify's analysis (dry run)")
     findings = analyse(opts.root)
-    with tempfile.TemporaryDirectory(prefix="lazify-preview-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="lazify-preview-") as tmp, contextlib.ExitStack() as stack:
         roots: list[tuple[Path, object]] = [(opts.root, findings)]
         preview = None
         if opts.preview:
@@ -138,10 +142,35 @@ def diagnose(opts: Options) -> dict:
             preview = _apply_copy(opts, copy)
             if preview["applied"]:
                 roots.append((copy, analyse(copy)))
+        ref_root = None
+        if opts.compare is not None:
+            from lazifier.doctor.compare import checkout
+
+            say(f"--compare: checking out {opts.compare.ref} in a temporary worktree")
+            ref_root = stack.enter_context(checkout(opts.root, opts.compare))
+            # REF first: the comparison's own order (REF, then the working tree) per round.
+            roots.insert(0, (ref_root, analyse(ref_root)))
         measured = [_measure(opts, roots, e, "measuring") for e in opts.entries]
+        if ref_root is not None:
+            ref_entries = [m.pop(0) for m in measured]
     entries = [m[0] for m in measured]
     if preview is not None:
         preview["entries"] = [m[1] for m in measured] if preview["applied"] else []
+    compare = None
+    if opts.compare is not None:
+        from lazifier.doctor.compare import compare_entry
+
+        rev = opts.compare
+        compare = {
+            "ref": rev.ref,
+            "commit": rev.commit,
+            "subject": rev.subject,
+            "max_regression": opts.max_regression.json(),
+            "entries": ref_entries,
+            "comparisons": [
+                compare_entry(r, w, opts.max_regression, opts.root) for r, w in zip(ref_entries, entries)
+            ],
+        }
     doc: dict = {
         "schema": SCHEMA_ID,
         "version": __version__,
@@ -161,6 +190,7 @@ def diagnose(opts: Options) -> dict:
         "entries": entries,
         "preview": preview,
         "sandbox": opts.sandbox.json() if opts.sandbox is not None else None,
+        "compare": compare,
     }
     doc["verdict"] = verdict(doc)
     doc["exit_code"] = doc["verdict"]["exit_code"]
@@ -202,4 +232,7 @@ def verdict(doc: dict) -> dict:
         ]
         if doc["strict"] and own:
             reasons.append(f"{e['entry']}: {len(own)} side effect(s) at import (--strict)")
+    from lazifier.doctor.compare import reasons as compare_reasons
+
+    reasons += compare_reasons(doc)
     return {"exit_code": 1 if reasons else 0, "reasons": reasons}

@@ -294,6 +294,67 @@ def _preview_lines(doc: dict, colors: Colors) -> list[str]:
     return out
 
 
+def _signed(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return ("+" if seconds >= 0 else "-") + ms(abs(seconds))
+
+
+def _compare_lines(doc: dict, colors: Colors) -> list[str]:
+    """--compare: REF and the working tree side by side, what the working tree adds and the
+    lines responsible."""
+    c = doc.get("compare")
+    if not c:
+        return []
+    ref = c["ref"]
+    out = ["", colors.bold(f"== Compare: {ref} ({c['commit'][:10]} {c['subject'][:50]}) against the working tree")
+           + f"  (interleaved run by run; --max-regression {c['max_regression']['text']})"]  # fmt: skip
+    for before, after, cmp in zip(c["entries"], doc["entries"], c["comparisons"]):
+        t = cmp["time"]
+        pct = f" ({t['delta_percent']:+.0f}%)" if t["delta_percent"] is not None else ""
+        rows = [
+            ("import (median)", ms(t["ref"]), ms(t["work"]), _signed(t["delta"]) + pct),
+            ("import CPU", ms(cmp["cpu"]["ref"]), ms(cmp["cpu"]["work"]), _signed(cmp["cpu"]["delta"])),
+            ("runs", " ".join(ms(r) for r in t["ref_runs"]), " ".join(ms(r) for r in t["work_runs"]),
+             f"noise ±{ms(t['noise'])}"),
+            ("modules loaded", str(cmp["modules"]["ref"]), str(cmp["modules"]["work"]),
+             f"{cmp['modules']['work'] - cmp['modules']['ref']:+d}"),
+            ("distributions", ", ".join(_heavy(before)) or "-", ", ".join(_heavy(after)) or "-",
+             " ".join([*("+" + d for d in cmp["distributions"]["added"]), *("-" + d for d in cmp["distributions"]["removed"])])),
+            ("side effects", _effects(before), _effects(after),
+             f"+{len(cmp['side_effects']['added'])} -{len(cmp['side_effects']['removed'])}"),
+            ("size", mb(cmp["size"]["ref"]), mb(cmp["size"]["work"]), ("+" if cmp["size"]["delta"] >= 0 else "") + mb(cmp["size"]["delta"])),
+            ("import fails", cmp["errors"]["ref"] or "no", cmp["errors"]["work"] or "no", ""),
+        ]  # fmt: skip
+        w1 = max(len(r[1]) for r in rows) + 2
+        w2 = max(len(r[2]) for r in rows) + 2
+        out.append(f"  {after['entry']}:")
+        out.append(f"    {'':<16}{ref:<{w1}}{'working tree':<{w2}}change")
+        for label, a, b, d in rows:
+            out.append(f"    {label:<16}{a:<{w1}}{b:<{w2}}{d}".rstrip())
+        for item in cmp["responsible"][:5]:
+            mods = ", ".join(item["modules"][:4]) + (
+                f" +{len(item['modules']) - 4}" if len(item["modules"]) > 4 else ""
+            )
+            out.append(
+                f"    adds {ms(item['seconds'])} through {where(item['line'])} {item['text']}  ({mods})"
+            )
+        for s in cmp["side_effects"]["added"]:
+            out.append(
+                f"    {colors.red('+')} new side effect: {s['title']}: {s['summary']}  at {where(s['statement'] or s['line'])}"
+            )
+            out.append(f"        fix: {fix_text(s['fix'], 60)}")
+        for f in cmp["side_effects"]["files_left_added"]:
+            out.append(f"    {colors.red('+')} leaves {f['path']} in the project directory")
+        if cmp["regression"]:
+            out.append(colors.red(f"    REGRESSION: {_signed(t['delta'])} over REF, more than the {ms(t['allowed'])} allowed "
+                                  f"and twice the noise of ±{ms(t['noise'])}"))  # fmt: skip
+        elif t["delta"] is not None:
+            out.append(colors.green(f"    within --max-regression {c['max_regression']['text']} ({ms(t['allowed'])}) "
+                                    f"of {ref}; the difference, {_signed(t['delta'])}, against noise of ±{ms(t['noise'])}"))  # fmt: skip
+    return out
+
+
 def _heavy(e: dict, n: int = 5) -> list[str]:
     dists = [d for d in e["distributions"] if d["kind"] == "distribution"]
     return [f"{d['name']}" for d in dists[:n]] + ([f"+{len(dists) - n}"] if len(dists) > n else [])
@@ -329,6 +390,7 @@ def render_text(doc: dict, verbose: bool = False, colors: Colors = PLAIN) -> str
     for e in doc["entries"]:
         out += ["", *_entry_text(e, doc, verbose, colors)]
     out += _preview_lines(doc, colors)
+    out += _compare_lines(doc, colors)
     out += ["", colors.bold("lazify doctor: ") + summary(doc)]
     return "\n".join(out) + "\n"
 
