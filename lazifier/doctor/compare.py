@@ -197,11 +197,9 @@ def compare_entry(ref: dict, work: dict, threshold: Threshold, root: Path) -> di
     rm, wm = _median(ref), _median(work)
     delta = (wm - rm) if rm is not None and wm is not None else None
     noise = max(_noise(ref), _noise(work)) if rm is not None and wm is not None else None
-    allowed = threshold.allowed(rm) if rm is not None else None
+    allowed = max(threshold.allowed(rm), MIN_REGRESSION) if rm is not None else None
     # Slower by more than the threshold, and clearly more than the runs of one revision move.
-    regression = bool(
-        delta is not None and delta > max(allowed, MIN_REGRESSION) and delta > NOISE_FACTOR * noise
-    )
+    regression = bool(delta is not None and delta > allowed and delta > NOISE_FACTOR * noise)
     own = _own
     ref_keys = {_effect_key(s) for s in own(ref)}
     work_keys = {_effect_key(s) for s in own(work)}

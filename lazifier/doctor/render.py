@@ -465,6 +465,22 @@ def _items(doc: dict):
                     yield "heavy-package", "warning", p["statement"]["file"], p["statement"]["line"], (
                         f"`{p['name']}` ({d['name']}, {ms(d['self_seconds'])}) is imported at import time; fix: {fix_text(p['fix'])}"
                     )
+    c = doc.get("compare")
+    for cmp in c["comparisons"] if c else []:
+        t = cmp["time"]
+        if cmp["regression"]:
+            top = cmp["responsible"][0] if cmp["responsible"] and cmp["responsible"][0]["line"] else None
+            loc = top["line"] if top else {"file": None, "line": None}
+            through = f"; {ms(top['seconds'])} of it through this line: {top['text']}" if top else ""
+            yield "compare/regression", "error", loc["file"], loc["line"], (
+                f"importing {cmp['entry']} is {_signed(t['delta'])} slower than {c['ref']} "
+                f"({ms(t['ref'])} -> {ms(t['work'])}, over --max-regression {c['max_regression']['text']}){through}"
+            )
+        for s in cmp["side_effects"]["added"]:
+            loc = s["statement"] or s["line"]
+            yield "compare/new-side-effect", "error", loc["file"], loc["line"], (
+                f"a side effect {c['ref']} did not have: {s['title']}: {s['summary']}; fix: {fix_text(s['fix'])}"
+            )
 
 
 def render_github(doc: dict, display: Callable[[str], str] = lambda p: p) -> str:
@@ -486,6 +502,8 @@ RULES = {
     "over-budget": "Importing the entry takes longer than the import budget",
     "slow-statement": "A module-level statement that is not an import takes long at import",
     "heavy-package": "A package that lazify can defer is imported at import time",
+    "compare/regression": "The import is slower than at the compared revision by more than --max-regression",
+    "compare/new-side-effect": "A side effect at import that the compared revision did not have",
     **{f"side-effect/{k}": f"Side effect at import: {v}" for k, v in {
         "sqlite": "SQLite connection", "open": "file opened for writing", "logging-file": "logging handler opens a file",
         "mkdir": "directory created", "connect": "network connection", "dns": "name lookup", "subprocess": "subprocess",
