@@ -242,3 +242,31 @@ def test_a_bad_env_file_line(tmp_path, capsys):
     assert main(["doctor", "--python", sys.executable, "--project", str(root), "--sandbox", "serverless",
                  "--env-file", str(bad), "svc.ok"]) == 2  # fmt: skip
     assert f"--env-file {bad}:2: not a KEY=VALUE line" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("version", ["3.10.13", "3.11.7", "3.12.1", "3.13.0"])
+def test_the_sandboxed_probe_on_each_python(tmp_path, version):
+    """The refusals and the init limit are the probe's own (standard library only): each
+    interpreter runs it."""
+    python = Path(f"/root/.pyenv/versions/{version}/bin/python")
+    if not python.exists():
+        pytest.skip(f"Python {version} is not installed at {python}")
+    root = project(tmp_path, {"svc/main.py": (
+        "import os, sqlite3, time\n"
+        "try:\n    sqlite3.connect('x.db')\nexcept sqlite3.OperationalError:\n    pass\n"
+        "try:\n    os.mkdir('d')\nexcept OSError:\n    pass\n"
+        "time.sleep(5)\n"
+    )})  # fmt: skip
+    (tmp_path / "tmp").mkdir()
+    out = tmp_path / "out.json"
+    probe = ROOT / "lazifier" / "doctor" / "probe.py"
+    proc = subprocess.run([str(python), "-B", str(probe), str(out), str(root), "svc.main", "", "0", "lambda", "1.0",
+                           "0", str(tmp_path / "tmp")], cwd=root, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    assert data["error"]["type"] == "__main__.InitLimitExceeded"
+    assert data["error"]["frames"][-1][1:] == [10, "<module>", "svc/main.py"]
+    assert [(e[0], e[1]["refused"].split(":")[0]) for e in data["effects"]] == [
+        ("sqlite", "sqlite3.OperationalError"),
+        ("mkdir", "OSError"),
+    ]
