@@ -5,6 +5,9 @@
 - ``runner``: the interpreter, the entries, fresh processes in fresh copies of the project;
 - ``fixes``: lazify's own analysis as a dry run, matched to measured lines;
 - ``analysis``: the runs turned into the report document (``schema.json`` describes it);
-- ``core``: the whole run (with ``--preview``) and the verdict; ``render``: text, github, sarif;
+- ``core``: the whole run (with ``--preview``, ``--compare``) and the verdict; ``render``: text,
+  github, sarif;
+- ``sandbox``: ``--sandbox serverless``'s platforms, env file and environment (the probe imposes
+  the constraints); ``compare``: ``--compare REF``'s worktree, threshold and comparison;
 - ``command``: the subcommand's arguments.
 """

@@ -25,7 +25,11 @@ KINDS = {
     "random": "random bytes drawn (secrets/os.urandom)",
     "env": "environment variable read (its value is frozen at import)",
     "file-left": "file left in the project directory",
+    "fs": "file system change (rename, remove, link, chmod)",
 }
+
+#: The error type of an import the sandbox interrupted at the platform's init limit.
+INIT_LIMIT = "init-limit-exceeded"
 
 _NO_CODEMOD = {
     "sqlite": "a module-level call opens the database; move it into a function (or a getter) that runs on first use",
@@ -39,6 +43,7 @@ _NO_CODEMOD = {
     "random": "a secret or random value drawn at import; draw it on first use",
     "env": "a value read from the environment at import is fixed for the process's life (and a variable the platform sets later is missed); read it where it is used",
     "file-left": "something at import writes into the deployed code's directory, which is read-only on serverless platforms",
+    "fs": "a file renamed, removed or changed at import; do it on first use, under /tmp",
 }
 
 
@@ -147,7 +152,7 @@ def _display_path(path: str, copy_root: str, tmp_root: str) -> str:
     if p.rstrip("/") == copy_root.rstrip("/"):
         return "."
     for prefix, name in ((copy_root.rstrip("/") + "/", ""), (tmp_root.rstrip("/") + "/", "$TMPDIR/")):
-        if p.startswith(prefix):
+        if prefix != "/" and p.startswith(prefix):
             return name + p[len(prefix) :]
     return p
 
@@ -166,6 +171,7 @@ def build_entry(
     findings: Findings,
     *,
     threshold: float,
+    sandbox: bool = False,
 ) -> dict:
     """One entry's report. ``runs`` are the timed runs (the first gives the tree and the side
     effects), ``traced`` the run with the statement tracer, ``bare`` the start-up runs."""
@@ -207,6 +213,13 @@ def build_entry(
                 [] if key != "modules_loaded" and key != "tree" else (0 if key == "modules_loaded" else None)
             )
         out["size"] = {"bytes": 0, "distributions": 0}
+        if sandbox and timed_out:
+            out["error"]["type"] = INIT_LIMIT
+            out["error"][
+                "message"
+            ] = "the import did not finish within the init limit (killed: stuck outside Python code)"
+        if sandbox:
+            out["sandbox"] = _sandbox_result(out)
         return out
 
     copy_root = _copy_root(data)
@@ -347,6 +360,8 @@ def build_entry(
     for module, stack, direct in data.get("imports", []):
         if module in modules or not direct or _top(module) in seen or module in sys_modules_at_start:
             continue
+        if _project_module(root, module):
+            continue  # the project's own, dropped from sys.modules because its import failed
         statement = _statement_frame(stack) or _where(stack[-1])
         seen.add(_top(module))
         missing.append({"module": module, "statement": statement, "line": _where(stack[-1]),
@@ -367,6 +382,10 @@ def build_entry(
         statement = {"file": module_level[-1][3], "line": module_level[-1][1]} if module_level else None
         line = {"file": project[-1][3], "line": project[-1][1]} if project else None
         raised = frames[-1] if frames else None
+        if error.get("type") == "__main__.InitLimitExceeded":
+            error = dict(error, type=INIT_LIMIT)
+            frames = frames[:-1] if raised and raised[3] is None and raised[2] == "expired" else frames
+            raised = frames[-1] if frames else None
         out["error"] = {
             "type": error.get("type"),
             "message": error.get("message"),
@@ -389,7 +408,44 @@ def build_entry(
     out["ok"] = out["error"] is None
     out["tree"] = _tree(first, modules, rel_of, group, first_import, entry)
     out["attribute_type"] = data.get("attribute_type")
+    if sandbox:
+        out["sandbox"] = _sandbox_result(out)
     return out
+
+
+def _sandbox_result(out: dict) -> dict:
+    """What the sandbox refused and why the import failed there, if it did: ``cause`` is
+    ``refused`` (an operation the platform refuses), ``environment`` (a variable that isn't set
+    there), ``init-limit`` (too slow), ``error`` (anything else) or None (it imports)."""
+    refused = [e for e in out.get("side_effects", []) if e["detail"].get("refused")]
+    unset = [e for e in out.get("side_effects", []) if e["kind"] == "env" and not e["detail"].get("present")]
+    err = out.get("error")
+    cause = None
+    needed = []
+    if err:
+        if err["type"] == INIT_LIMIT:
+            cause = "init-limit"
+        elif err["type"] == "builtins.KeyError" and any(
+            repr(e["detail"]["name"]) == err["message"] for e in unset
+        ):
+            cause = "environment"
+            needed = [e["detail"]["name"] for e in unset if repr(e["detail"]["name"]) == err["message"]]
+        elif refused:
+            cause = "refused"
+        else:
+            cause = "error"
+    return {
+        "ok": err is None,
+        "cause": cause,
+        "refused": refused,
+        "needed_variables": needed,
+        "unset_variables": sorted({e["detail"]["name"] for e in unset}),
+    }
+
+
+def _project_module(root: Path, module: str) -> bool:
+    base = root.joinpath(*module.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
 def fr_display(frame: list, copy_root: str) -> str:

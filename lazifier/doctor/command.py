@@ -33,10 +33,29 @@ examples:
   lazify doctor api/index.py --preview   and what `lazify apply` would change, measured
   lazify doctor --budget 800ms --strict  in CI: fail when slow or when anything happens at import
   lazify doctor --output-format json > doctor.json   every figure
+  lazify doctor --sandbox serverless --env-file .env.production   fails as the platform would
+  lazify doctor --compare origin/main --max-regression 50ms   CI: what this branch adds to cold start
+
+compare:
+  --compare REF checks REF out in a temporary git worktree and measures its entries and the
+  working tree's, run by run interleaved, with the same interpreter and settings; side by side:
+  time, packages, side effects, size, and the project lines that add time. Exit 1 when the
+  working tree is slower by more than --max-regression (default 10% of REF's median; or 50ms;
+  and by more than the runs of one revision vary) or has a side effect REF did not.
+
+sandbox:
+  --sandbox serverless imports the entry under the platform's constraints, imposed inside the
+  probe by audit hooks: writes, new files, renames and mkdir outside /tmp (and anywhere in the
+  code) fail with EROFS "Read-only file system", a SQLite file that would be created fails with
+  "unable to open database file", connections fail with EHOSTUNREACH (--allow-network lifts
+  it), the environment is PATH, HOME, LANG, the platform's own variables and --env-file only,
+  and the import is interrupted at the platform's init limit (lambda: 10 s, vercel: 300 s;
+  --init-limit sets another). --platform: vercel when the project has a vercel.json, else lambda.
 
 exit codes:
   0  measured, within the budget (and, with --strict, no side effects)
-  1  the import fails or times out, the median is over the budget, or --strict and a side effect
+  1  the import fails or times out (in the sandbox: fails there), the median is over the budget,
+     --strict and a side effect, or with --compare a regression or a side effect REF did not have
   2  doctor can't work: no interpreter, no entry, a probe that didn't run, a usage error
 """
 
@@ -89,6 +108,43 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type) -> argparse.Arg
         default="text",
         help="text (the report), json (every figure), github annotations, sarif 2.1.0",
     )
+    compare = p.add_argument_group("compare (a git revision against the working tree)")
+    compare.add_argument(
+        "--compare",
+        metavar="REF",
+        help="also measure the entries at git revision REF (a temporary worktree), interleaved with the working tree",
+    )
+    compare.add_argument(
+        "--max-regression",
+        metavar="THRESHOLD",
+        help="with --compare: exit 1 when slower than REF by more than this (10%% of REF's median, "
+        "or 50ms; default 10%%)",
+    )
+    sandbox = p.add_argument_group("sandbox (the platform's constraints, simulated in the probe)")
+    sandbox.add_argument(
+        "--sandbox",
+        choices=("serverless",),
+        help="import under a serverless platform's constraints: read-only code, only /tmp writable, "
+        "no network, a reduced environment, the init time limit",
+    )
+    sandbox.add_argument(
+        "--platform",
+        choices=("vercel", "lambda"),
+        help="whose constraints (default: vercel if the project has a vercel.json, else lambda)",
+    )
+    sandbox.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="a .env-style file (KEY=VALUE lines): the environment variables the function is configured with",
+    )
+    sandbox.add_argument(
+        "--allow-network", action="store_true", help="let connections through (refused by default)"
+    )
+    sandbox.add_argument(
+        "--init-limit",
+        metavar="DURATION",
+        help="interrupt the import after this long (default: the platform's: lambda 10s, vercel 300s)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="the full import tree and every distribution")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return p
@@ -99,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     from lazifier.doctor.core import Options, diagnose, parse_duration
     from lazifier.doctor.render import render_github, render_json, render_sarif, render_text
     from lazifier.doctor.runner import DoctorError, find_interpreter, resolve_entries
+    from lazifier.doctor.sandbox import make_sandbox
     from lazifier.settings import ConfigError, load_settings
 
     try:
@@ -117,6 +174,12 @@ def run(args: argparse.Namespace) -> int:
             root, args.entries, settings.entry, f"{settings.config_path} [tool.lazify] entry"
         )
         interpreter = find_interpreter(root, args.python)
+        init_limit = parse_duration(args.init_limit, "--init-limit") if args.init_limit else None
+        platform = args.platform or (
+            ("vercel" if (root / "vercel.json").is_file() else "lambda") if args.sandbox else None
+        )
+        sandbox = make_sandbox(args.sandbox, platform, args.env_file, args.allow_network, init_limit)
+        revision, threshold = _compare_options(root, args)
         progress = (
             (lambda m: (sys.stderr.write(f"\rlazify doctor: {m}\x1b[K"), sys.stderr.flush()))
             if sys.stderr.isatty()
@@ -126,7 +189,8 @@ def run(args: argparse.Namespace) -> int:
             root=root, entries=entries, interpreter=interpreter, runs=args.runs, timeout=args.timeout,
             threshold=parse_duration(args.threshold, "--threshold"), preview=args.preview, budget=budget,
             budget_source=budget_source, strict=bool(args.strict if args.strict is not None else settings.strict),
-            cache_dir=settings.cache_dir, progress=progress,
+            cache_dir=settings.cache_dir, progress=progress, sandbox=sandbox, compare=revision,
+            max_regression=threshold,
         )  # fmt: skip
         doc = diagnose(opts)
         if sys.stderr.isatty():
@@ -148,6 +212,18 @@ def run(args: argparse.Namespace) -> int:
             render_text(doc, verbose=args.verbose, colors=Colors.for_stream(sys.stdout, args.color))
         )
     return int(doc["exit_code"])
+
+
+def _compare_options(root: Path, args: argparse.Namespace) -> tuple:
+    from lazifier.doctor.compare import DEFAULT_MAX_REGRESSION, parse_threshold, resolve
+    from lazifier.doctor.runner import DoctorError
+
+    if args.compare is None:
+        if args.max_regression is not None:
+            raise DoctorError("--max-regression: only with --compare REF")
+        return None, None
+    threshold = parse_threshold(args.max_regression or DEFAULT_MAX_REGRESSION)
+    return resolve(root, args.compare), threshold
 
 
 def _start(entries: list[str]) -> Path:

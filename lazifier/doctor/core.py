@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -45,6 +46,11 @@ class Options:
     strict: bool = False
     cache_dir: str = ".lazify_cache"
     progress: Callable[[str], None] = field(default=lambda message: None)
+    #: --sandbox serverless: a ``sandbox.Sandbox``, or None.
+    sandbox: object | None = None
+    #: --compare REF: a ``compare.Revision``, and --max-regression (a ``compare.Threshold``).
+    compare: object | None = None
+    max_regression: object | None = None
 
 
 def parse_duration(text: str, where: str) -> float:
@@ -65,8 +71,9 @@ def _measure(opts: Options, roots: list[tuple[Path, object]], entry: Entry, labe
     for root, _ in roots:
         say(f"{label}: traced run of {entry.spec}")
         t = run_probe(
-            opts.interpreter, root, entry, trace=True, timeout=opts.timeout, cache_dir=opts.cache_dir
-        )
+            opts.interpreter, root, entry, trace=True, timeout=opts.timeout, cache_dir=opts.cache_dir,
+            sandbox=opts.sandbox,
+        )  # fmt: skip
         if not t.data and not t.timed_out:
             tail = t.stderr_tail.strip().splitlines()[-5:]
             raise DoctorError(
@@ -86,12 +93,19 @@ def _measure(opts: Options, roots: list[tuple[Path, object]], entry: Entry, labe
                 trace=False,
                 timeout=opts.timeout,
                 cache_dir=opts.cache_dir,
+                sandbox=opts.sandbox,
             )
         )
         for k, (root, _) in enumerate(roots):
             timed[k].append(
                 run_probe(
-                    opts.interpreter, root, entry, trace=False, timeout=opts.timeout, cache_dir=opts.cache_dir
+                    opts.interpreter,
+                    root,
+                    entry,
+                    trace=False,
+                    timeout=opts.timeout,
+                    cache_dir=opts.cache_dir,
+                    sandbox=opts.sandbox,
                 )
             )
     out = []
@@ -101,7 +115,17 @@ def _measure(opts: Options, roots: list[tuple[Path, object]], entry: Entry, labe
         )
         inv = inventory(opts.interpreter, tops)
         out.append(
-            build_entry(entry, root, timed[k], traced[k], bare, inv, findings, threshold=opts.threshold)
+            build_entry(
+                entry,
+                root,
+                timed[k],
+                traced[k],
+                bare,
+                inv,
+                findings,
+                threshold=opts.threshold,
+                sandbox=opts.sandbox is not None,
+            )
         )
     return out
 
@@ -110,7 +134,7 @@ def diagnose(opts: Options) -> dict:
     say = opts.progress
     say("lazify's analysis (dry run)")
     findings = analyse(opts.root)
-    with tempfile.TemporaryDirectory(prefix="lazify-preview-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="lazify-preview-") as tmp, contextlib.ExitStack() as stack:
         roots: list[tuple[Path, object]] = [(opts.root, findings)]
         preview = None
         if opts.preview:
@@ -118,10 +142,35 @@ def diagnose(opts: Options) -> dict:
             preview = _apply_copy(opts, copy)
             if preview["applied"]:
                 roots.append((copy, analyse(copy)))
+        ref_root = None
+        if opts.compare is not None:
+            from lazifier.doctor.compare import checkout
+
+            say(f"--compare: checking out {opts.compare.ref} in a temporary worktree")
+            ref_root = stack.enter_context(checkout(opts.root, opts.compare))
+            # REF first: the comparison's own order (REF, then the working tree) per round.
+            roots.insert(0, (ref_root, analyse(ref_root)))
         measured = [_measure(opts, roots, e, "measuring") for e in opts.entries]
+        if ref_root is not None:
+            ref_entries = [m.pop(0) for m in measured]
     entries = [m[0] for m in measured]
     if preview is not None:
         preview["entries"] = [m[1] for m in measured] if preview["applied"] else []
+    compare = None
+    if opts.compare is not None:
+        from lazifier.doctor.compare import compare_entry
+
+        rev = opts.compare
+        compare = {
+            "ref": rev.ref,
+            "commit": rev.commit,
+            "subject": rev.subject,
+            "max_regression": opts.max_regression.json(),
+            "entries": ref_entries,
+            "comparisons": [
+                compare_entry(r, w, opts.max_regression, opts.root) for r, w in zip(ref_entries, entries)
+            ],
+        }
     doc: dict = {
         "schema": SCHEMA_ID,
         "version": __version__,
@@ -140,6 +189,8 @@ def diagnose(opts: Options) -> dict:
         "analysis_error": findings.error,
         "entries": entries,
         "preview": preview,
+        "sandbox": opts.sandbox.json() if opts.sandbox is not None else None,
+        "compare": compare,
     }
     doc["verdict"] = verdict(doc)
     doc["exit_code"] = doc["verdict"]["exit_code"]
@@ -166,7 +217,8 @@ def verdict(doc: dict) -> dict:
     budget = doc["budget"]["seconds"]
     for e in doc["entries"]:
         if e.get("error"):
-            reasons.append(f"{e['entry']}: the import failed ({e['error']['type']})")
+            where = f" in the {doc['sandbox']['title']} sandbox" if doc.get("sandbox") else ""
+            reasons.append(f"{e['entry']}: the import failed{where} ({e['error']['type']})")
         median = e["timing"]["import"]["median"]
         e["over_budget"] = bool(budget is not None and median is not None and median > budget)
         if e["over_budget"]:
@@ -180,4 +232,7 @@ def verdict(doc: dict) -> dict:
         ]
         if doc["strict"] and own:
             reasons.append(f"{e['entry']}: {len(own)} side effect(s) at import (--strict)")
+    from lazifier.doctor.compare import reasons as compare_reasons
+
+    reasons += compare_reasons(doc)
     return {"exit_code": 1 if reasons else 0, "reasons": reasons}

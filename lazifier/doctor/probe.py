@@ -5,12 +5,23 @@ imported: it must not import anything from lazify, nor anything outside the stan
 and before the entry is imported it imports nothing that isn't already loaded at start-up, so
 the entry pays for every module it needs. It runs on Python 3.10 and later.
 
-Arguments: ``OUT ROOT ENTRY ATTR TRACE``. OUT is where the JSON result is written (stdout and
+Arguments: ``OUT ROOT ENTRY ATTR TRACE [PLATFORM LIMIT NETWORK WRITABLE]``. OUT is where the JSON result is written (stdout and
 stderr belong to the user's code; stderr also carries ``-X importtime``, between two marker
 lines). ROOT is the project root (the copy being measured), put first on ``sys.path`` as a
 serverless platform does. ENTRY is a module name, ``file:PATH`` for a file that has no module
 name, or empty for a bare start-up run. ATTR is an attribute to read from it (or empty).
 TRACE is ``1`` to time the module-level statements of project files with a line tracer.
+
+With PLATFORM (``--sandbox serverless``) the import runs under a serverless platform's
+constraints, imposed by the same audit hook that records: writes, file creation, renames,
+removals and ``mkdir`` anywhere but the WRITABLE directories (``os.pathsep``-separated: the
+run's temporary directory and ``/tmp``), and anywhere in ROOT (the deployed code, read-only
+however it is reached), fail with ``EROFS`` ("Read-only file system") as on the platform; a
+SQLite database that would be created there fails as SQLite fails there ("unable to open
+database file"), one that exists opens read-only (``PRAGMA query_only``); a connection to a
+network address fails with ``EHOSTUNREACH`` unless NETWORK is ``1``; and after LIMIT seconds
+(the platform's init limit) the import is interrupted where it is, with a traceback. Every
+refusal is recorded with ``refused`` in its detail.
 
 What is recorded, each with the project frames on the stack at the time (outermost first, as
 ``[file, line, module_level]``): every module imported (audit event ``import``), files opened
@@ -23,6 +34,7 @@ import sys
 import time
 
 OUT, ROOT, ENTRY, ATTR, TRACE = sys.argv[1:6]
+PLATFORM, LIMIT, NETWORK, WRITABLE = [*sys.argv[6:10], "", "", "", ""][:4]
 _perf = time.perf_counter
 _started = _perf()
 
@@ -128,6 +140,9 @@ def _record(kind, detail, frame):
         return
     if kind == "open" and _in_logging_handler(frame):
         kind = "logging-file"
+    if _pending[0] is not None and isinstance(detail, dict) and "refused" not in detail:
+        detail = dict(detail, refused=_refusal_text(_pending[0]))
+        _pending[0] = None
     effects.append([kind, detail, stack, _innermost(frame), _last_inside[0]])
 
 
@@ -148,8 +163,11 @@ def _hook(event, args):
     if event not in _WATCHED or _busy[0]:
         return
     _busy[0] = True
+    refusal = None
     try:
         frame = sys._getframe(1)
+        if PLATFORM:
+            refusal = _sandbox(event, args, frame)
         if event == "import":
             _record("import", args[0], frame)
         elif event == "open":
@@ -183,6 +201,162 @@ def _hook(event, args):
         pass
     finally:
         _busy[0] = False
+        _pending[0] = None
+    if refusal is not None:
+        raise refusal
+
+
+# ---------------------------------------------------------------------------------------------
+# The sandbox (PLATFORM set): the platform's refusals, raised from the audit hook.
+
+_SANDBOX_EVENTS = frozenset(
+    (
+        "os.rename",
+        "os.remove",
+        "os.rmdir",
+        "os.symlink",
+        "os.link",
+        "os.truncate",
+        "os.chmod",
+        "os.chown",
+        "os.utime",
+        "os.mkfifo",
+        "os.mknod",
+        "shutil.chown",
+        "socket.sendto",
+        "sqlite3.connect/handle",
+    )
+)
+if PLATFORM:
+    _WATCHED = _WATCHED | _SANDBOX_EVENTS
+_real = _os.path.realpath
+_code_root = _real(ROOT)
+_writable = [_real(w) for w in WRITABLE.split(_os.pathsep) if w]
+#: Writing to these works anywhere.
+_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero", "/dev/urandom")
+_read_only_sqlite = []  # databases that exist in the read-only area: their connections get query_only
+
+
+def _inside(path, directory):
+    return path == directory or path.startswith(directory.rstrip(_sep) + _sep)
+
+
+def _may_write(path):
+    """Whether the platform lets the import write at ``path`` (a str, bytes or path-like)."""
+    if isinstance(path, int):
+        return True  # a file descriptor: opened (and checked) already
+    try:
+        p = _real(_os.path.abspath(_text(_os.fspath(path))))
+    except (TypeError, ValueError):
+        return True
+    if _inside(p, _code_root):
+        return False
+    if p in _DEVICES or p.startswith(("/dev/fd/", "/proc/self/fd/", "/dev/pts/")):
+        return True
+    return any(_inside(p, w) for w in _writable)
+
+
+def _read_only(path):
+    import errno
+
+    return OSError(errno.EROFS, "Read-only file system", _text(_os.fspath(path)))
+
+
+def _refusal_text(exc):
+    module = type(exc).__module__
+    return ("" if module == "builtins" else module + ".") + type(exc).__name__ + ": " + str(exc)
+
+
+def _sandbox(event, args, frame):
+    """The exception the platform would raise for this operation, or None. The recording of
+    the same event, right after, carries it (``_pending``); operations recorded only here are
+    recorded here."""
+    _pending[0] = None
+    exc = None
+    detail = None
+    if event == "open":
+        path, mode, flags = args
+        writes = bool((flags or 0) & _O_WRITE) if mode is None else any(c in mode for c in "wax+")
+        if writes and not _may_write(path):
+            exc = _read_only(path)
+    elif event == "os.mkdir":
+        path = args[0]
+        # An existing directory gives EEXIST on a read-only file system too (os.makedirs with
+        # exist_ok=True relies on it): let the call fail by itself.
+        if not _may_write(path) and not _os.path.exists(path):
+            exc = _read_only(path)
+    elif event in ("os.rename", "os.link", "os.symlink"):
+        # os.symlink(src, dst): only dst is written.
+        targets = args[1:2] if event == "os.symlink" else args[:2]
+        bad = [t for t in targets if not isinstance(t, int) and not _may_write(t)]
+        if bad:
+            exc = _read_only(bad[0])
+            detail = {"op": event, "path": _text(_os.fspath(bad[0]))}
+    elif event in ("os.remove", "os.rmdir", "os.truncate", "os.chmod", "os.chown", "os.utime",
+                   "os.mkfifo", "os.mknod", "shutil.chown"):  # fmt: skip
+        path = args[0]
+        if not isinstance(path, int) and not _may_write(path) and _os.path.lexists(path):
+            exc = _read_only(path)
+            detail = {"op": event, "path": _text(_os.fspath(path))}
+    elif event == "sqlite3.connect":
+        name = _text(_os.fspath(args[0]))
+        if name.startswith("file:"):
+            name, _, query = name[5:].partition("?")
+            if "mode=memory" in query or "mode=ro" in query:
+                return None
+        if name in ("", ":memory:") or _may_write(name):
+            return None
+        if _os.path.exists(name):
+            # SQLite opens it read-only (its read-write open fails), and writing to it fails.
+            _read_only_sqlite.append(name)
+            return None
+        sqlite3 = sys.modules.get("sqlite3")
+        exc = getattr(sqlite3, "OperationalError", OSError)("unable to open database file")
+    elif event == "sqlite3.connect/handle":
+        if _read_only_sqlite:
+            _read_only_sqlite.pop()
+            try:
+                args[0].execute("PRAGMA query_only = ON")
+            except Exception:
+                pass
+    elif event in ("socket.connect", "socket.sendto"):
+        address = args[1] if event == "socket.connect" else args[-1]
+        if NETWORK != "1" and isinstance(address, tuple):
+            import errno
+
+            exc = OSError(errno.EHOSTUNREACH, "No route to host")
+            if event == "socket.sendto":
+                detail = {"address": _text(address)}
+    if exc is None:
+        return None
+    _pending[0] = exc
+    if detail is not None:
+        _record("fs" if "path" in detail else "connect", detail, frame)
+        _pending[0] = None
+    return exc
+
+
+_pending = [None]  # the refusal the recording of this event should carry
+
+
+def _init_limit():
+    """The platform's init limit: interrupt the import where it is once LIMIT seconds have
+    passed since the probe started (the interpreter's own start-up comes before)."""
+    if not PLATFORM or not LIMIT:
+        return
+    import _signal
+
+    def expired(signum, frame):
+        raise InitLimitExceeded(f"the import was still running after the platform's init limit of {LIMIT} s")
+
+    _signal.signal(_signal.SIGALRM, expired)
+    _signal.setitimer(_signal.ITIMER_REAL, max(0.001, float(LIMIT) - (_perf() - _started)))
+
+
+class InitLimitExceeded(BaseException):
+    """Raised in the import when the init limit expires (a BaseException, so a broad
+    ``except Exception`` in the project's code doesn't swallow it, as the platform's kill
+    isn't)."""
 
 
 def _callable_name(fn):
@@ -333,7 +507,10 @@ def _exception(e):
     tb = e.__traceback__
     while tb is not None:
         code = tb.tb_frame.f_code
-        frames.append([code.co_filename, tb.tb_lineno, code.co_name, _project_file(code.co_filename)])
+        # The probe's own frames (its audit hook raised the sandbox's refusal) are not the
+        # platform's: the traceback ends where the refused operation was called.
+        if code.co_filename != __file__ or not frames:
+            frames.append([code.co_filename, tb.tb_lineno, code.co_name, _project_file(code.co_filename)])
         tb = tb.tb_next
     return {
         "type": type(e).__module__ + "." + type(e).__qualname__,
@@ -343,6 +520,8 @@ def _exception(e):
 
 
 def main():
+    if PLATFORM == "lambda":
+        _os.environ["AWS_EXECUTION_ENV"] = "AWS_Lambda_python{}.{}".format(*sys.version_info[:2])
     if sys.version_info < (3, 12):
         _wrap_thread_start()
     _wrap_urandom()
@@ -355,6 +534,7 @@ def main():
     sys.stderr.flush()
     if TRACE == "1":
         sys.settrace(_tracer())
+    _init_limit()
     c0 = time.process_time()
     t0 = _perf()
     try:
@@ -376,6 +556,8 @@ def main():
     except BaseException as e:
         error = _exception(e)
     t1 = _perf()
+    if PLATFORM and LIMIT:
+        sys.modules["_signal"].setitimer(sys.modules["_signal"].ITIMER_REAL, 0)
     c1 = time.process_time()
     sys.settrace(None)
     sys.stderr.write("\nlazify-probe: end\n")
@@ -404,6 +586,11 @@ def main():
         "modules": loaded,
         "lines": lines,
         "stdlib": sorted(getattr(sys, "stdlib_module_names", ())),
+        "sandbox": (
+            {"platform": PLATFORM, "limit": LIMIT, "network": NETWORK == "1", "writable": _writable}
+            if PLATFORM
+            else None
+        ),
     }
     with open(OUT, "w", encoding="utf-8") as fh:
         json.dump(result, fh)

@@ -116,6 +116,7 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
         out.append(
             colors.red(f"over the budget of {ms(doc['budget']['seconds'])} ({doc['budget']['source']})")
         )
+    out += _sandbox_lines(e, doc, colors)
     err = e.get("error")
     if err:
         out += ["", colors.red(f"the import FAILED: {err['type']}: {err['message']}")]
@@ -222,6 +223,50 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
     return out
 
 
+_CAUSES = {
+    "refused": "an operation the platform refuses",
+    "environment": "an environment variable that isn't set there",
+    "init-limit": "the platform's init time limit",
+    "error": "an error (not one the sandbox caused)",
+}
+
+
+def _sandbox_lines(e: dict, doc: dict, colors: Colors) -> list[str]:
+    """--sandbox: whether the import passes under the platform's constraints, and what the
+    sandbox refused, each with its line and fix."""
+    sb, result = doc.get("sandbox"), e.get("sandbox")
+    if not sb or result is None:
+        return []
+    out = [""]
+    if result["ok"]:
+        out.append(
+            colors.green(f"Sandbox ({sb['title']}): the import passes under the platform's constraints.")
+        )
+    else:
+        err = e["error"]
+        out.append(
+            colors.red(f"Sandbox ({sb['title']}): the import FAILS, through {_CAUSES[result['cause']]}: ")
+            + f"{err['type']}: {err['message']}"
+        )
+        if result["cause"] == "init-limit":
+            out.append(
+                f"  stopped at {where(err['line'])} (statement {where(err['statement'])}) after "
+                f"{ms(sb['init_limit_seconds'])}; fix: {fix_text(err['fix'], 60)}"
+            )
+        for name in result["needed_variables"]:
+            out.append(
+                f"  needs ${name} at {where(err['statement'])}: not in the platform's environment; "
+                "set it in the function's configuration (here: --env-file)"
+            )
+    for s in result["refused"]:
+        inner = f" -> {where(s['line'])}" if s["line"] != s["statement"] else ""
+        out.append(
+            f"  {colors.red('✗')} refused: {s['summary']} ({s['detail']['refused']})  at {where(s['statement'])}{inner}"
+        )
+        out.append(f"      fix: {fix_text(s['fix'], 60)}")
+    return out
+
+
 def _preview_lines(doc: dict, colors: Colors) -> list[str]:
     p = doc.get("preview")
     if not p:
@@ -251,6 +296,67 @@ def _preview_lines(doc: dict, colors: Colors) -> list[str]:
     return out
 
 
+def _signed(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return ("+" if seconds >= 0 else "-") + ms(abs(seconds))
+
+
+def _compare_lines(doc: dict, colors: Colors) -> list[str]:
+    """--compare: REF and the working tree side by side, what the working tree adds and the
+    lines responsible."""
+    c = doc.get("compare")
+    if not c:
+        return []
+    ref = c["ref"]
+    out = ["", colors.bold(f"== Compare: {ref} ({c['commit'][:10]} {c['subject'][:50]}) against the working tree")
+           + f"  (interleaved run by run; --max-regression {c['max_regression']['text']})"]  # fmt: skip
+    for before, after, cmp in zip(c["entries"], doc["entries"], c["comparisons"]):
+        t = cmp["time"]
+        pct = f" ({t['delta_percent']:+.0f}%)" if t["delta_percent"] is not None else ""
+        rows = [
+            ("import (median)", ms(t["ref"]), ms(t["work"]), _signed(t["delta"]) + pct),
+            ("import CPU", ms(cmp["cpu"]["ref"]), ms(cmp["cpu"]["work"]), _signed(cmp["cpu"]["delta"])),
+            ("runs", " ".join(ms(r) for r in t["ref_runs"]), " ".join(ms(r) for r in t["work_runs"]),
+             f"noise ±{ms(t['noise'])}"),
+            ("modules loaded", str(cmp["modules"]["ref"]), str(cmp["modules"]["work"]),
+             f"{cmp['modules']['work'] - cmp['modules']['ref']:+d}"),
+            ("distributions", ", ".join(_heavy(before)) or "-", ", ".join(_heavy(after)) or "-",
+             " ".join([*("+" + d for d in cmp["distributions"]["added"]), *("-" + d for d in cmp["distributions"]["removed"])])),
+            ("side effects", _effects(before), _effects(after),
+             f"+{len(cmp['side_effects']['added'])} -{len(cmp['side_effects']['removed'])}"),
+            ("size", mb(cmp["size"]["ref"]), mb(cmp["size"]["work"]), ("+" if cmp["size"]["delta"] >= 0 else "") + mb(cmp["size"]["delta"])),
+            ("import fails", cmp["errors"]["ref"] or "no", cmp["errors"]["work"] or "no", ""),
+        ]  # fmt: skip
+        w1 = max(len(r[1]) for r in rows) + 2
+        w2 = max(len(r[2]) for r in rows) + 2
+        out.append(f"  {after['entry']}:")
+        out.append(f"    {'':<16}{ref:<{w1}}{'working tree':<{w2}}change")
+        for label, a, b, d in rows:
+            out.append(f"    {label:<16}{a:<{w1}}{b:<{w2}}{d}".rstrip())
+        for item in cmp["responsible"][:5]:
+            mods = ", ".join(item["modules"][:4]) + (
+                f" +{len(item['modules']) - 4}" if len(item["modules"]) > 4 else ""
+            )
+            out.append(
+                f"    adds {ms(item['seconds'])} through {where(item['line'])} {item['text']}  ({mods})"
+            )
+        for s in cmp["side_effects"]["added"]:
+            out.append(
+                f"    {colors.red('+')} new side effect: {s['title']}: {s['summary']}  at {where(s['statement'] or s['line'])}"
+            )
+            out.append(f"        fix: {fix_text(s['fix'], 60)}")
+        for f in cmp["side_effects"]["files_left_added"]:
+            out.append(f"    {colors.red('+')} leaves {f['path']} in the project directory")
+        if cmp["regression"]:
+            out.append(colors.red(f"    REGRESSION: {_signed(t['delta'])} over REF, more than the {ms(t['allowed'])} allowed "
+                                  f"and twice the noise of ±{ms(t['noise'])}"))  # fmt: skip
+        elif t["delta"] is not None:
+            out.append(colors.green(f"    within --max-regression {c['max_regression']['text']} ({ms(t['allowed'])}) "
+                                    f"of {ref}; the difference, {_signed(t['delta'])}, against noise of ±{ms(t['noise'])}"))  # fmt: skip
+    return out
+
+
 def _heavy(e: dict, n: int = 5) -> list[str]:
     dists = [d for d in e["distributions"] if d["kind"] == "distribution"]
     return [f"{d['name']}" for d in dists[:n]] + ([f"+{len(dists) - n}"] if len(dists) > n else [])
@@ -273,11 +379,20 @@ def render_text(doc: dict, verbose: bool = False, colors: Colors = PLAIN) -> str
         f"Python {interp['python'] or '?'} at {interp['path']} ({interp['source']}); each run a fresh process "
         f"in a fresh copy of the project (the user's code runs; nothing is written to the project)",
     ]  # fmt: skip
+    sb = doc.get("sandbox")
+    if sb:
+        out.append(
+            f"Sandbox: {sb['title']}, simulated in the probe: the code read-only, only $TMPDIR and /tmp writable, "
+            f"network {sb['network']}, environment {', '.join(sb['base_variables'])} + {len(sb['platform_variables'])} "
+            f"platform variables + {len(sb['env_file_variables'])} from {sb['env_file'] or 'no --env-file'}, "
+            f"init limit {ms(sb['init_limit_seconds'])} ({sb['init_limit_source'].split(' ')[0]})"
+        )
     if doc.get("analysis_error"):
         out.append(colors.yellow(f"lazify's analysis failed, so no fixes are named: {doc['analysis_error']}"))
     for e in doc["entries"]:
         out += ["", *_entry_text(e, doc, verbose, colors)]
     out += _preview_lines(doc, colors)
+    out += _compare_lines(doc, colors)
     out += ["", colors.bold("lazify doctor: ") + summary(doc)]
     return "\n".join(out) + "\n"
 
@@ -295,7 +410,11 @@ def summary(doc: dict) -> str:
             for s in e["statements"]
             if s["fix"].get("codemod")
         }
-        state = "FAILS to import" if e["error"] else f"imports in {ms(e['timing']['import']['median'])}"
+        state = (
+            ("FAILS to import" + (" in the sandbox" if e.get("sandbox") else ""))
+            if e["error"]
+            else f"imports in {ms(e['timing']['import']['median'])}"
+        )
         parts.append(
             f"{e['entry']} {state}, {len(own) - n_env} side effect(s), {n_env} environment read(s), "
             f"{len(e['files_left'])} file(s) left; "
@@ -348,6 +467,22 @@ def _items(doc: dict):
                     yield "heavy-package", "warning", p["statement"]["file"], p["statement"]["line"], (
                         f"`{p['name']}` ({d['name']}, {ms(d['self_seconds'])}) is imported at import time; fix: {fix_text(p['fix'])}"
                     )
+    c = doc.get("compare")
+    for cmp in c["comparisons"] if c else []:
+        t = cmp["time"]
+        if cmp["regression"]:
+            top = cmp["responsible"][0] if cmp["responsible"] and cmp["responsible"][0]["line"] else None
+            loc = top["line"] if top else {"file": None, "line": None}
+            through = f"; {ms(top['seconds'])} of it through this line: {top['text']}" if top else ""
+            yield "compare/regression", "error", loc["file"], loc["line"], (
+                f"importing {cmp['entry']} is {_signed(t['delta'])} slower than {c['ref']} "
+                f"({ms(t['ref'])} -> {ms(t['work'])}, over --max-regression {c['max_regression']['text']}){through}"
+            )
+        for s in cmp["side_effects"]["added"]:
+            loc = s["statement"] or s["line"]
+            yield "compare/new-side-effect", "error", loc["file"], loc["line"], (
+                f"a side effect {c['ref']} did not have: {s['title']}: {s['summary']}; fix: {fix_text(s['fix'])}"
+            )
 
 
 def render_github(doc: dict, display: Callable[[str], str] = lambda p: p) -> str:
@@ -369,6 +504,8 @@ RULES = {
     "over-budget": "Importing the entry takes longer than the import budget",
     "slow-statement": "A module-level statement that is not an import takes long at import",
     "heavy-package": "A package that lazify can defer is imported at import time",
+    "compare/regression": "The import is slower than at the compared revision by more than --max-regression",
+    "compare/new-side-effect": "A side effect at import that the compared revision did not have",
     **{f"side-effect/{k}": f"Side effect at import: {v}" for k, v in {
         "sqlite": "SQLite connection", "open": "file opened for writing", "logging-file": "logging handler opens a file",
         "mkdir": "directory created", "connect": "network connection", "dns": "name lookup", "subprocess": "subprocess",

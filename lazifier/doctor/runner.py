@@ -268,10 +268,23 @@ def parse_importtime(stderr: str) -> tuple[list[tuple[int, int, int, str]], str]
     return rows, "\n".join(rest)
 
 
+#: With --sandbox the probe interrupts the import at the init limit; past this much more, the
+#: process is killed (work in C code that never returns to Python).
+SANDBOX_GRACE = 5.0
+
+
 def run_probe(
-    interpreter: Interpreter, root: Path, entry: Entry | None, *, trace: bool, timeout: float, cache_dir: str
+    interpreter: Interpreter,
+    root: Path,
+    entry: Entry | None,
+    *,
+    trace: bool,
+    timeout: float,
+    cache_dir: str,
+    sandbox=None,
 ) -> Run:
-    """One fresh process importing ``entry`` (None: the bare start-up) from a fresh copy."""
+    """One fresh process importing ``entry`` (None: the bare start-up) from a fresh copy;
+    with ``sandbox`` (a ``sandbox.Sandbox``), under the platform's constraints."""
     with tempfile.TemporaryDirectory(prefix="lazify-doctor-") as tmp:
         copy = Path(tmp) / "project"
         copy_project(root, copy, cache_dir)
@@ -289,6 +302,17 @@ def run_probe(
         env.pop("PYTHONSTARTUP", None)
         cmd = [interpreter.path, "-B", "-X", "importtime", str(PROBE), str(out), str(copy),
                module, (entry.attribute or "") if entry else "", "1" if trace else "0"]  # fmt: skip
+        if sandbox is not None:
+            handler = (
+                entry.module if entry and not entry.module.startswith("file:") else "index"
+            ) + ".handler"
+            env = {
+                **sandbox.environment(os.environ, copy, root.name, handler),
+                **{k: env[k] for k in ("PYTHONDONTWRITEBYTECODE", "TMPDIR", "PYTHONUNBUFFERED")},
+            }
+            cmd += [sandbox.platform, repr(sandbox.init_limit), "1" if sandbox.allow_network else "0",
+                    os.pathsep.join([str(Path(tmp) / "tmp"), "/tmp"])]  # fmt: skip
+            timeout = sandbox.init_limit + SANDBOX_GRACE
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=copy, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
