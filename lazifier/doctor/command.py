@@ -33,6 +33,7 @@ examples:
   lazify doctor api/index.py --preview   and what `lazify apply` would change, measured
   lazify doctor --budget 800ms --strict  in CI: fail when slow or when anything happens at import
   lazify doctor --output-format json > doctor.json   every figure
+  lazify doctor --preview --html doctor.html         the report as a page: charts, before and after
 
 exit codes:
   0  measured, within the budget (and, with --strict, no side effects)
@@ -89,6 +90,13 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type) -> argparse.Arg
         default="text",
         help="text (the report), json (every figure), github annotations, sarif 2.1.0",
     )
+    p.add_argument(
+        "--html",
+        metavar="FILE",
+        type=Path,
+        help="also write the report as one self-contained HTML page (the import tree as a chart, side "
+        "effects, fixes; with --preview before and after)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="the full import tree and every distribution")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return p
@@ -104,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.runs < 1:
             raise DoctorError("--runs must be at least 1")
+        if args.html:
+            from lazifier.doctor.html import check_target
+
+            check_target(args.html)
         start = args.project or _start(args.entries)
         settings = load_settings([start])
         root = settings.project_root
@@ -147,6 +159,15 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(
             render_text(doc, verbose=args.verbose, colors=Colors.for_stream(sys.stdout, args.color))
         )
+    if args.html:
+        from lazifier.doctor.html import render_html, write_atomic
+
+        try:
+            write_atomic(args.html, render_html(doc))
+        except OSError as e:
+            write_stderr(f"lazify doctor: error: can't write --html {args.html}: {e.strerror or e}")
+            return EXIT_ERROR
+        write_stderr(f"lazify doctor: wrote {args.html}")
     return int(doc["exit_code"])
 
 
