@@ -63,7 +63,8 @@ def revisions(doc: dict, other: dict | None = None, labels: tuple[str, str] | No
                 labels[1] if labels else "after lazify apply",
                 p["entries"],
                 None,
-                f"a temporary copy after `lazify apply --yes` ({p['apply_summary']}); its lines are the rewritten files'",
+                f"measured in a temporary copy after lazify apply --yes ({p['apply_summary'].rstrip('.')}); "
+                "its line numbers are the rewritten files', which are not kept",
             )
         )
     return revs
@@ -544,7 +545,7 @@ def render_html(doc: dict, other: dict | None = None, labels: tuple[str, str] | 
         version=escape(doc["version"]),
         python=escape(interp.get("python") or "?"),
         interp=escape(f"{interp['path']} ({interp['source']})"),
-        runs=doc["runs"],
+        runs=f"{doc['runs']} timed fresh process{'es' if doc['runs'] != 1 else ''} per revision",
         revs=escape(" vs ".join(r.label for r in revs)),
         verdict=verdict,
         summary=escape(text_summary),
@@ -608,7 +609,7 @@ _PAGE = """<!DOCTYPE html>
 <body>
 <header>
 <h1>lazify doctor <span class="project">{project}</span></h1>
-<div class="meta">{root} · Python {python} · {interp} · {runs} fresh process(es) per revision · lazify {version}</div>
+<div class="meta">{root} · Python {python} · {interp} · {runs} · lazify {version}</div>
 <div class="meta">revisions: {revs}</div>
 {verdict}
 <p class="textsummary">{summary}</p>
