@@ -6,5 +6,6 @@
 - ``fixes``: lazify's own analysis as a dry run, matched to measured lines;
 - ``analysis``: the runs turned into the report document (``schema.json`` describes it);
 - ``core``: the whole run (with ``--preview``) and the verdict; ``render``: text, github, sarif;
+  ``html``: the page of ``--html`` (one self-contained file, charts drawn by its inline script);
 - ``command``: the subcommand's arguments.
 """
