@@ -1,5 +1,6 @@
-"""``lazify doctor --html``: the page, in a real headless Chromium, on the example app before and
-after ``lazify apply --yes``; and the flag's errors and atomic write."""
+"""``lazify doctor --html``: the page, in a real headless Chromium, on the example app before
+(with ``--preview``) and after ``lazify apply --yes``, and one page of both documents; and the
+flag's errors and atomic write."""
 
 from __future__ import annotations
 
@@ -28,9 +29,9 @@ def _copy(src: Path, dest: Path) -> Path:
     return dest
 
 
-def _doctor_html(app: Path, page: Path, capsys) -> dict:
+def _doctor_html(app: Path, page: Path, capsys, *extra: str) -> dict:
     code = main(["doctor", "--python", sys.executable, "--timeout", "300", "--runs", "1",
-                 "--project", str(app), "--output-format", "json", "--html", str(page)])  # fmt: skip
+                 "--project", str(app), "--output-format", "json", "--html", str(page), *extra])  # fmt: skip
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert f"wrote {page}" in captured.err
@@ -40,6 +41,7 @@ def _doctor_html(app: Path, page: Path, capsys) -> dict:
 def _look(ctx, page_path: Path) -> dict:
     """Open the page; what drew, what it asked the network for, what went wrong in its script."""
     page = ctx.new_page()
+    page.set_default_timeout(120_000)  # a loaded CI machine; the page itself is local
     errors: list[str] = []
     requests: list[str] = []
     page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
@@ -113,7 +115,8 @@ def test_html_page_in_headless_chromium_before_and_after_apply(tmp_path, capsys)
         pytest.skip("no Chromium: install Debian's chromium package (.ci/run does), or set $LAZIFY_CHROMIUM")
     app = _copy(APP, tmp_path / "app")
     before_page = tmp_path / "before.html"
-    before = _doctor_html(app, before_page, capsys)
+    # With --preview: the page shows the project and its copy after `lazify apply`.
+    before = _doctor_html(app, before_page, capsys, "--preview")
     applied = subprocess.run([sys.executable, "-m", "lazifier", "apply", "--yes", "--no-cache", "-q", str(app)],
                              capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
     assert applied.returncode in (0, 1), applied.stderr
@@ -128,12 +131,13 @@ def test_html_page_in_headless_chromium_before_and_after_apply(tmp_path, capsys)
         seen_after = _look(ctx, after_page)
         seen_both = _look(ctx, both_page)
 
-    _check_drawn(seen_before, before_page, 1)
+    _check_drawn(seen_before, before_page, 2)
     _check_links(seen_before, app)
     # Before: the SQLite files and the secrets are marked on the modules whose statements cause
-    # them, and the fixes are named by codemod.
-    (svg,) = seen_before["svgs"]
+    # them, and the fixes are named by codemod; the preview's copy has none of them.
+    svg, preview = seen_before["svgs"]
     assert svg["effects"] >= 3 and "marker effect" in svg["markers"], svg
+    assert preview["effects"] == 0 and "marker effect" not in preview["markers"], preview
     assert {"LZY001", "LZY002"} <= set(seen_before["chips"])
     assert any(text == "src/services/cache_service.py:23" for text, _ in seen_before["links"])
 
