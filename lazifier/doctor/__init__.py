@@ -6,7 +6,8 @@
 - ``fixes``: lazify's own analysis as a dry run, matched to measured lines;
 - ``analysis``: the runs turned into the report document (``schema.json`` describes it);
 - ``core``: the whole run (with ``--preview``, ``--compare``) and the verdict; ``render``: text,
-  github, sarif;
+  github, sarif; ``html_page``: the page of ``--html`` (one self-contained file, charts drawn by its
+  inline script);
 - ``sandbox``: ``--sandbox serverless``'s platforms, env file and environment (the probe imposes
   the constraints); ``compare``: ``--compare REF``'s worktree, threshold and comparison;
 - ``command``: the subcommand's arguments.

@@ -35,6 +35,7 @@ examples:
   lazify doctor --output-format json > doctor.json   every figure
   lazify doctor --sandbox serverless --env-file .env.production   fails as the platform would
   lazify doctor --compare origin/main --max-regression 50ms   CI: what this branch adds to cold start
+  lazify doctor --preview --html doctor.html         the report as a page: charts, before and after
 
 compare:
   --compare REF checks REF out in a temporary git worktree and measures its entries and the
@@ -145,6 +146,13 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type) -> argparse.Arg
         metavar="DURATION",
         help="interrupt the import after this long (default: the platform's: lambda 10s, vercel 300s)",
     )
+    p.add_argument(
+        "--html",
+        metavar="FILE",
+        type=Path,
+        help="also write the report as one self-contained HTML page (the import tree as a chart, side "
+        "effects, fixes; with --preview before and after)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="the full import tree and every distribution")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return p
@@ -161,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.runs < 1:
             raise DoctorError("--runs must be at least 1")
+        if args.html:
+            from lazifier.doctor.html_page import check_target
+
+            check_target(args.html)
         start = args.project or _start(args.entries)
         settings = load_settings([start])
         root = settings.project_root
@@ -211,6 +223,15 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(
             render_text(doc, verbose=args.verbose, colors=Colors.for_stream(sys.stdout, args.color))
         )
+    if args.html:
+        from lazifier.doctor.html_page import render_html, write_atomic
+
+        try:
+            write_atomic(args.html, render_html(doc))
+        except OSError as e:
+            write_stderr(f"lazify doctor: error: can't write --html {args.html}: {e.strerror or e}")
+            return EXIT_ERROR
+        write_stderr(f"lazify doctor: wrote {args.html}")
     return int(doc["exit_code"])
 
 
