@@ -285,8 +285,8 @@ def test_example_app_report_names_every_readme_hazard(tmp_path, capsys):
 @pytest.mark.slow
 def test_preview_on_the_example_app(tmp_path, capsys):
     """Before: the SQLite files and the heavy packages; after `lazify apply`: none of them, and a
-    lower import time (medians of fresh processes, before and after interleaved run by run; CPU
-    time, which a loaded machine disturbs far less than wall-clock)."""
+    lower import time (fresh processes, before and after interleaved run by run; CPU time, which
+    a loaded machine disturbs far less than wall-clock, and of the fastest run)."""
     app = _copy(APP, tmp_path / "app")
     _code, out = doctor(capsys, "--runs", "3", "--project", str(app), "--preview", "--output-format", "json")
     doc = json.loads(out)
@@ -300,5 +300,6 @@ def test_preview_on_the_example_app(tmp_path, capsys):
     assert any(e["kind"] == "env" and e["detail"]["name"] == "ADMIN_API_KEY" for e in after["side_effects"])
     assert after["modules_loaded"] < before["modules_loaded"]
     assert len(before["timing"]["import"]["runs"]) == 3
-    assert after["timing"]["import_cpu"]["median"] < before["timing"]["import_cpu"]["median"]
+    # The fastest of the runs: a loaded machine slows single runs, never speeds one up.
+    assert after["timing"]["import_cpu"]["min"] < before["timing"]["import_cpu"]["min"]
     jsonschema.validate(doc, SCHEMA, cls=jsonschema.Draft202012Validator)

@@ -12,7 +12,7 @@ from lazifier.report_sarif import SARIF_SCHEMA, SRCROOT
 
 #: Nodes of the text tree: project modules and packages at or over this share of the import.
 TREE_SHARE = 0.02
-TREE_LINES = 24
+TREE_LINES = 16
 
 
 def ms(seconds: float | None) -> str:
@@ -141,7 +141,7 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
         out.append(f"{e['file'] or e['module']}  {colors.bold(ms(e['tree']['cumulative_seconds']))}")
         out += tree
     dists = [d for d in e["distributions"] if d["kind"] == "distribution"]
-    limit = None if verbose else 8
+    limit = None if verbose else 6
     if dists:
         out += [
             "",
@@ -182,7 +182,7 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
             colors.bold("Slow module-level statements")
             + f" (traced run; over {ms(doc['threshold_seconds'])}, or rewritten by lazify):",
         ]
-        for s in e["statements"][: None if verbose else 5]:
+        for s in e["statements"][: None if verbose else 3]:
             out.append(f"  {s['file']}:{s['line']}  {ms(s['seconds'])}  {s['text']}")
             out.append(f"      fix: {fix_text(s['fix'], 60)}")
     own = [s for s in e["side_effects"] if s["origin"] == "project"]
@@ -191,10 +191,7 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
     if own or e["files_left"]:
         counted = f"{len(own) - n_env}" + (f", and {n_env} environment read(s)" if n_env else "")
         out += ["", colors.bold(f"Side effects at import ({counted})") + ":"]
-        for s in own:
-            inner = f" -> {where(s['line'])}" if s["line"] != s["statement"] else ""
-            out.append(f"  {colors.red('⚠')} {s['title']}: {s['summary']}  at {where(s['statement'])}{inner}")
-            out.append(f"      fix: {fix_text(s['fix'], 60)}")
+        out += _effect_lines(own, verbose, colors)
         if e["files_left"]:
             names = ", ".join(f"{f['path']} ({f['change']})" for f in e["files_left"])
             out.append(f"  {colors.red('⚠')} left in the project directory: {names}")
@@ -218,8 +215,31 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
         )
         over = [lim["platform"] for lim in doc["size_limits"] if size["bytes"] > lim["limit_bytes"]]
         verdict = colors.red(f" OVER the limit of {', '.join(over)}") if over else ""
+        if not verbose and not over:
+            limits = "within every serverless bundle limit; -v or json for the limits and their sources"
         out += ["", f"Size: the {size['distributions']} distributions it imports take {mb(size['bytes'])} installed{verdict} "
-                f"(limits: {limits}; see --output-format json for sources)"]  # fmt: skip
+                f"({limits})"]  # fmt: skip
+    return out
+
+
+def _effect_lines(own: list[dict], verbose: bool, colors: Colors) -> list[str]:
+    """Each side effect with its line and its fix. Short form: the effects one fix removes are
+    listed together, with the fix named once after them; ``-v``: each with its kind and fix."""
+
+    def effect(s: dict) -> str:
+        inner = f" -> {where(s['line'])}" if s["line"] != s["statement"] else ""
+        kind = f"{s['title']}: " if verbose else ""
+        return f"  {colors.red('⚠')} {kind}{s['summary']}  at {where(s['statement'])}{inner}"
+
+    if verbose:
+        return [line for s in own for line in (effect(s), f"      fix: {fix_text(s['fix'], 60)}")]
+    groups: dict[str, list[dict]] = {}
+    for s in own:
+        groups.setdefault(fix_text(s["fix"], 60), []).append(s)
+    out = []
+    for fix, effects in groups.items():
+        out += [effect(s) for s in effects]
+        out.append(f"      fix: {fix}")
     return out
 
 
