@@ -161,7 +161,8 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type) -> argparse.Arg
 def run(args: argparse.Namespace) -> int:
     from lazifier.console import EXIT_ERROR, Colors, write_stderr
     from lazifier.doctor.core import Options, diagnose, parse_duration
-    from lazifier.doctor.render import render_github, render_json, render_sarif, render_text
+    from lazifier.doctor.render import render_text
+    from lazifier.doctor.render_machine import render_github, render_json, render_sarif
     from lazifier.doctor.runner import DoctorError, find_interpreter, resolve_entries
     from lazifier.doctor.sandbox import make_sandbox
     from lazifier.settings import ConfigError, load_settings

@@ -3,7 +3,9 @@
 Run by path with the *project's* interpreter (``python -B -X importtime probe.py ...``), never
 imported: it must not import anything from lazify, nor anything outside the standard library,
 and before the entry is imported it imports nothing that isn't already loaded at start-up, so
-the entry pays for every module it needs. It runs on Python 3.10 and later.
+the entry pays for every module it needs. It runs on Python 3.10 and later. It is one file,
+over the size of lazify's other modules, for the same reason: a file run by path, importing
+nothing of lazify's, can't be split into modules of its own.
 
 Arguments: ``OUT ROOT ENTRY ATTR TRACE [PLATFORM LIMIT NETWORK WRITABLE]``. OUT is where the JSON result is written (stdout and
 stderr belong to the user's code; stderr also carries ``-X importtime``, between two marker
