@@ -433,7 +433,7 @@ def test_an_unexpected_error_is_one_line_saying_where_not_a_traceback(project, m
     out = capsys.readouterr()
     assert out.out == ""
     assert re.fullmatch(
-        r"lazify: internal error in lazifier/cli\.py:\d+: RuntimeError: something no one foresaw on two lines; please report it\n",
+        r"lazify: internal error in lazifier/apply\.py:\d+: RuntimeError: something no one foresaw on two lines; please report it\n",
         out.err,
     ), out.err
 
