@@ -196,6 +196,11 @@ def test_measured_moves_a_slow_package_and_the_projects_tests_pass(tmp_path: Pat
     assert ["slowcalc", "1.0"] in data["distributions"]
     assert not list(root.glob("svc/__pycache__")), "doctor ran the code in a copy"
 
+    # doctor --preview applies with the profile too (the copy gets it, and the interpreter).
+    preview = run_lazify("doctor", "svc.api", "--runs", "1", "--preview", "--output-format", "json", cwd=root)
+    after = json.loads(preview.stdout)["preview"]["entries"][0]
+    assert "slowcalc" not in [d["name"] for d in after["distributions"]], after["distributions"]
+
     config = run_lazify("config", cwd=root)
     assert "#   measured profile (used): profile of" in config.stdout.decode(), config.stdout.decode()
 

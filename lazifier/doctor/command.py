@@ -214,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
             budget_source=budget_source, strict=bool(args.strict if args.strict is not None else settings.strict),
             cache_dir=settings.cache_dir, progress=progress, sandbox=sandbox, compare=revision,
             max_regression=threshold, write_profile=args.write_profile,
+            measured=settings.facts.measured is not None,
         )  # fmt: skip
         doc = diagnose(opts)
         if sys.stderr.isatty():

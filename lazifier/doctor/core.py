@@ -52,6 +52,8 @@ class Options:
     max_regression: object | None = None
     #: --write-profile: store the measured costs for heavy-modules = "measured".
     write_profile: bool = False
+    #: The project says heavy-modules = "measured": the preview's apply reads its profile.
+    measured: bool = False
 
 
 def parse_duration(text: str, where: str) -> float:
@@ -234,13 +236,36 @@ def _apply_copy(opts: Options, copy: Path) -> dict:
     """``lazify apply --yes`` (the default fixes) on a temporary copy of the project."""
     copy_project(opts.root, copy, opts.cache_dir)
     opts.progress("preview: lazify apply --yes on a copy")
+    env = None
+    if opts.measured:
+        env = _measured_copy(opts, copy)
     applied = subprocess.run(
         [sys.executable, "-m", "lazifier", "apply", "--yes", "--no-cache", "-q", str(copy)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     summary = (applied.stderr.strip().splitlines() or [""])[-1]
     ok = applied.returncode in (0, 1)
     return {"applied": ok, "apply_exit_code": applied.returncode, "apply_summary": summary, "entries": []}
+
+
+def _measured_copy(opts: Options, copy: Path) -> dict[str, str]:
+    """heavy-modules = "measured" in the preview's copy, which has no cache directory and no
+    virtualenv: the project's profiles go along, and ``$VIRTUAL_ENV`` names the measured
+    interpreter's environment, so the copy's apply finds the profile the project's would (the
+    one as it was before this run: --write-profile writes after measuring)."""
+    import os
+    import shutil
+
+    from lazifier import profile
+
+    source = profile.directory(opts.root, opts.cache_dir)
+    if source.is_dir():
+        shutil.copytree(source, profile.directory(copy, opts.cache_dir), dirs_exist_ok=True)
+    env = dict(os.environ)
+    prefix = Path(opts.interpreter.path).parent.parent
+    if (prefix / "pyvenv.cfg").is_file():
+        env["VIRTUAL_ENV"] = str(prefix)
+    return env
 
 
 def verdict(doc: dict) -> dict:
