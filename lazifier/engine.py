@@ -525,7 +525,10 @@ def measured_notes(settings: Settings, results: list[FileResult], texts: Mapping
             elif c.code == "LZY002" and (c.finding.fix_owner or r.path) == r.path:
                 cost = measured.statement_cost(r.path, span.line)
                 if cost is not None:
-                    notes.append(f"{r.path}:{c.line}: {c.code} {measured.describe('the statement', cost)}")
+                    lines = texts.get(r.path, "").splitlines()
+                    text = lines[span.line - 1].strip() if 0 < span.line <= len(lines) else "the statement"
+                    text = text if len(text) <= 60 else text[:57] + "..."
+                    notes.append(f"{r.path}:{c.line}: {c.code} {measured.describe(f'`{text}`', cost)}")
     return list(dict.fromkeys(notes))
 
 
