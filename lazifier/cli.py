@@ -298,6 +298,9 @@ def _config(paths: list[Path]) -> int:
         "# detected:",
         f"#   SQLAlchemy 2.0 usable: {facts.sqlalchemy2} ({facts.sqlalchemy_source})",
     ]
+    measured = settings.facts.measured
+    if measured is not None:
+        lines.append(f"#   measured profile ({measured.status}): {measured.note}")
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_OK
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -367,11 +367,15 @@ class Engine:
             results.update(self.errors)
         ordered = [results[r] for r in sorted(results)]
         self.cache.save()
+        shown = {rel: src.decoded.text for rel, src in self.sources.items() if src.decoded is not None}
+        shown.update(texts or {})
         return Outcome(
             results=ordered,
             skipped=sorted(self.skipped, key=lambda s: s.path),
             sources=self.sources,
-            notes=self.notes + lint_notes(self.settings, ordered),
+            notes=self.notes
+            + lint_notes(self.settings, ordered)
+            + measured_notes(self.settings, ordered, shown),
             cached=cached,
             elapsed=time.perf_counter() - started,
         )
@@ -498,6 +502,53 @@ def lint_notes(settings: Settings, results: list[FileResult]) -> list[str]:
                     "function-local imports lazify writes"
                 )
     return notes
+
+
+def measured_notes(settings: Settings, results: list[FileResult], texts: Mapping[str, str]) -> list[str]:
+    """With ``heavy-modules = "measured"``: which findings the measurement made (a package or a
+    module-level statement measured over the threshold, with its figure), or why no profile was
+    used."""
+    measured = settings.facts.measured
+    if measured is None:
+        return []
+    if not measured.used:
+        return [f'heavy-modules = "measured": {measured.note}']
+    notes = []
+    for r in results:
+        for c in sorted(r.changes, key=lambda c: (c.line, c.code)):
+            span = c.finding.span
+            if c.code == "LZY001":
+                for top in _imported_packages(texts.get(r.path, ""), span.line, span.end_line):
+                    cost = measured.cost(top)
+                    if cost is not None and cost > measured.threshold:
+                        notes.append(f"{r.path}:{c.line}: {c.code} {measured.describe(top, cost)}")
+            elif c.code == "LZY002" and (c.finding.fix_owner or r.path) == r.path:
+                cost = measured.statement_cost(r.path, span.line)
+                if cost is not None:
+                    lines = texts.get(r.path, "").splitlines()
+                    text = lines[span.line - 1].strip() if 0 < span.line <= len(lines) else "the statement"
+                    text = text if len(text) <= 60 else text[:57] + "..."
+                    notes.append(f"{r.path}:{c.line}: {c.code} {measured.describe(f'`{text}`', cost)}")
+    return list(dict.fromkeys(notes))
+
+
+def _imported_packages(text: str, first: int, last: int) -> list[str]:
+    """The top-level packages that absolute imports on lines ``first``..``last`` name."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if not first <= getattr(node, "lineno", 0) <= last:
+            continue
+        if isinstance(node, ast.Import):
+            found += [a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.append(node.module.split(".")[0])
+    return list(dict.fromkeys(found))
 
 
 __all__ = ["Engine", "Outcome", "Source"]

@@ -24,6 +24,7 @@ from codemods.options import (
 
 if TYPE_CHECKING:
     from codemods._api import Settings as CodemodSettings
+    from lazifier.profile import Measured
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,6 +41,10 @@ DEFAULT_EXCLUDE = (
 
 TargetVersion = Literal["py310", "py311", "py312", "py313", "py314", "py315"]
 TARGET_VERSIONS: tuple[str, ...] = get_args(TargetVersion)
+
+#: ``heavy-modules = "measured"``: the packages ``lazify doctor --write-profile`` measured over
+#: ``measured-threshold`` (see :mod:`lazifier.profile`), instead of a list.
+MeasuredWord = Literal["measured"]
 
 
 class ConfigError(Exception):
@@ -62,6 +67,8 @@ class ProjectFacts:
     #: Can the project use SQLAlchemy 2.0, and why lazify thinks so.
     sqlalchemy2: SQLAlchemy2 = "unknown"
     sqlalchemy_source: str = ""
+    #: With ``heavy-modules = "measured"``: the profile used, or why none is (None otherwise).
+    measured: Measured | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,11 @@ class Settings:
 
     project_root: Path
     config_path: Path | None = None
-    heavy_modules: tuple[str, ...] = _key(DEFAULT_HEAVY_MODULES, extend=True)
+    #: A list, or "measured" (resolved when the settings are loaded: always a list after that).
+    heavy_modules: tuple[str, ...] | MeasuredWord = _key(DEFAULT_HEAVY_MODULES, extend=True)
+    #: heavy-modules = "measured": what costs more than this at import is heavy (and, for
+    #: lazy-singletons, a module-level statement that takes longer is expensive).
+    measured_threshold: str = _key("50ms")
     exclude: tuple[str, ...] = _key(DEFAULT_EXCLUDE)
     extend_exclude: tuple[str, ...] = _key(())
     select: tuple[str, ...] | None = _key(None)
@@ -154,12 +165,14 @@ class Settings:
 @dataclass(frozen=True)
 class _Key:
     field: str
-    kind: str  # "str-list", "str", "bool"
+    kind: str  # "str-list", "str", "bool", "str-list-or-word"
     choices: tuple[str, ...] = ()
 
 
 def _kind(hint: Any) -> tuple[str, tuple[str, ...]]:
-    """A field's type as a config kind and its choices (a ``Literal``'s values)."""
+    """A field's type as a config kind and its choices (a ``Literal``'s values): a list of
+    strings or one of some words (``tuple[str, ...] | Literal["measured"]``) is
+    ``str-list-or-word``, with the words as its choices."""
     if hint is bool:
         return "bool", ()
     if hint is str or getattr(hint, "__origin__", None) is Literal:
@@ -167,6 +180,9 @@ def _kind(hint: Any) -> tuple[str, tuple[str, ...]]:
     args = [a for a in get_args(hint) if a is not type(None)]
     if len(args) == 1 and args[0] is not hint:  # `X | None`
         return _kind(args[0])
+    words = [a for a in args if getattr(a, "__origin__", None) is Literal]
+    if words and len(words) < len(args):  # `tuple[str, ...] | Literal[...]`
+        return "str-list-or-word", tuple(w for a in words for w in get_args(a))
     return "str-list", ()
 
 
@@ -235,8 +251,14 @@ def _coerce(name: str, spec: _Key, value: Any, where: str) -> Any:
         if spec.choices and value not in spec.choices:
             raise ConfigError(f"{where}: `{name}` must be one of {', '.join(spec.choices)}; got {value!r}")
         return value
+    if spec.kind == "str-list-or-word" and isinstance(value, str):
+        if value not in spec.choices:
+            words = " or ".join(f'"{c}"' for c in spec.choices)
+            raise ConfigError(f"{where}: `{name}` must be a list of strings or {words}; got {value!r}")
+        return value
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: `{name}` must be a list of strings, not {value!r}")
+        also = " or " + " or ".join(f'"{c}"' for c in spec.choices) if spec.kind == "str-list-or-word" else ""
+        raise ConfigError(f"{where}: `{name}` must be a list of strings{also}, not {value!r}")
     return tuple(value)
 
 
@@ -293,6 +315,13 @@ def load_settings_with_origins(
             values[k] = v
             origin[k] = f"--{k.replace('_', '-')}"
     defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    measured = None
+    if "measured_threshold" in values:  # checked whether or not heavy-modules is "measured"
+        parse_duration(values["measured_threshold"], f"{origin['measured_threshold']}: `measured-threshold`")
+    if values.get("heavy_modules") == "measured":
+        measured = _measured(root, values, origin, defaults)
+        values["heavy_modules"] = _profile().heavy_modules(measured, DEFAULT_HEAVY_MODULES)
+        origin["heavy_modules"] = f"{origin['heavy_modules']} = \"measured\": {measured.note}"
     for base in EXTENDABLE:
         default = defaults[base]
         extra = values.pop(f"extend_{base}", ())
@@ -311,7 +340,7 @@ def load_settings_with_origins(
     settings = Settings(
         project_root=root,
         config_path=config,
-        facts=detect_facts(root, config, data),
+        facts=dataclasses.replace(detect_facts(root, config, data), measured=measured),
         pyproject=data,
         **values,
     )
@@ -321,6 +350,37 @@ def load_settings_with_origins(
             f"(got {settings.target_version}); use `lazy-modules` to stay compatible"
         )
     return settings, origin
+
+
+def _profile():  # -> the lazifier.profile module, imported only for heavy-modules = "measured"
+    from lazifier import profile
+
+    return profile
+
+
+def parse_duration(text: str, where: str) -> float:
+    """``800ms``, ``1.5s``, ``2`` (seconds) -> seconds; a :class:`ConfigError` otherwise."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*", str(text))
+    if not m:
+        raise ConfigError(f"{where}: {text!r} is not a duration (say 800ms or 1.5s)")
+    value = float(m.group(1))
+    return value / 1000 if m.group(2) == "ms" else value
+
+
+def _measured(
+    root: Path, values: dict[str, Any], origin: dict[str, str], defaults: dict[str, Any]
+) -> Measured:
+    """The profile for ``heavy-modules = "measured"``: the one of the interpreter doctor would
+    use (``$VIRTUAL_ENV``, ``.venv``, ``venv``, else lazify's own) and its installed
+    distributions, or why there is none (then the default list is used, and the report says so)."""
+    from lazifier.doctor.runner import find_interpreter
+
+    threshold = parse_duration(
+        values.get("measured_threshold", defaults["measured_threshold"]), "measured-threshold"
+    )
+    cache_dir = values.get("cache_dir", defaults["cache_dir"])
+    interpreter = find_interpreter(root, None)
+    return _profile().load(root, cache_dir, interpreter.path, threshold)
 
 
 def detect_facts(root: Path, config: Path | None, pyproject: Mapping[str, Any] | None = None) -> ProjectFacts:

@@ -267,6 +267,14 @@ def build_entry(
     cumulative = {}
     for _self, cum, _level, name in first.importtime:
         cumulative.setdefault(name, cum / 1e6)
+    # Over every timed run, for the profile (--write-profile): one run's figure is noisy.
+    per_run: dict[str, list[float]] = {}
+    for r in runs:
+        seen_here: set[str] = set()
+        for _self, cum, _level, name in r.importtime:
+            if name not in seen_here:
+                seen_here.add(name)
+                per_run.setdefault(name, []).append(cum / 1e6)
     distributions = []
     for g, d in by_dist.items():
         info = dists_info.get(g, {})
@@ -277,6 +285,7 @@ def build_entry(
             packages.append({
                 "name": top,
                 "cumulative_seconds": cumulative.get(top),
+                "cumulative_median_seconds": statistics.median(per_run[top]) if top in per_run else None,
                 "chain": [_where(f) for f in stack if f[2]] + ([line] if stack and not stack[-1][2] else []),
                 "statement": statement,
                 "fix": _package_fix(findings, top, statement),

@@ -36,6 +36,7 @@ examples:
   lazify doctor --sandbox serverless --env-file .env.production   fails as the platform would
   lazify doctor --compare origin/main --max-regression 50ms   CI: what this branch adds to cold start
   lazify doctor --preview --html doctor.html         the report as a page: charts, before and after
+  lazify doctor --write-profile          store the costs for heavy-modules = "measured"
 
 compare:
   --compare REF checks REF out in a temporary git worktree and measures its entries and the
@@ -153,6 +154,12 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type) -> argparse.Arg
         help="also write the report as one self-contained HTML page (the import tree as a chart, side "
         "effects, fixes; with --preview before and after)",
     )
+    p.add_argument(
+        "--write-profile",
+        action="store_true",
+        help="store the measured costs (per package, per module-level statement) in the cache directory, "
+        'for heavy-modules = "measured"; keyed by the interpreter and its installed distributions',
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="the full import tree and every distribution")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return p
@@ -170,6 +177,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.runs < 1:
             raise DoctorError("--runs must be at least 1")
+        if args.write_profile and args.sandbox:
+            raise DoctorError(
+                "--write-profile: not with --sandbox (a sandboxed import is not the real one, so its costs would mislead)"
+            )
         if args.html:
             from lazifier.doctor.html_page import check_target
 
@@ -203,7 +214,8 @@ def run(args: argparse.Namespace) -> int:
             threshold=parse_duration(args.threshold, "--threshold"), preview=args.preview, budget=budget,
             budget_source=budget_source, strict=bool(args.strict if args.strict is not None else settings.strict),
             cache_dir=settings.cache_dir, progress=progress, sandbox=sandbox, compare=revision,
-            max_regression=threshold,
+            max_regression=threshold, write_profile=args.write_profile,
+            measured=settings.facts.measured is not None,
         )  # fmt: skip
         doc = diagnose(opts)
         if sys.stderr.isatty():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import subprocess
 import sys
 import tempfile
@@ -51,15 +50,21 @@ class Options:
     #: --compare REF: a ``compare.Revision``, and --max-regression (a ``compare.Threshold``).
     compare: object | None = None
     max_regression: object | None = None
+    #: --write-profile: store the measured costs for heavy-modules = "measured".
+    write_profile: bool = False
+    #: The project says heavy-modules = "measured": the preview's apply reads its profile.
+    measured: bool = False
 
 
 def parse_duration(text: str, where: str) -> float:
     """``800ms``, ``1.5s``, ``2`` (seconds) -> seconds."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*", str(text))
-    if not m:
-        raise DoctorError(f"{where}: {text!r} is not a duration (say 800ms or 1.5s)")
-    value = float(m.group(1))
-    return value / 1000 if m.group(2) == "ms" else value
+    from lazifier.settings import ConfigError
+    from lazifier.settings import parse_duration as parse
+
+    try:
+        return parse(text, where)
+    except ConfigError as e:
+        raise DoctorError(str(e)) from None
 
 
 def _measure(opts: Options, roots: list[tuple[Path, object]], entry: Entry, label: str) -> list[dict]:
@@ -192,22 +197,75 @@ def diagnose(opts: Options) -> dict:
         "sandbox": opts.sandbox.json() if opts.sandbox is not None else None,
         "compare": compare,
     }
+    if opts.write_profile:
+        say("writing the profile")
+        doc["profile"] = _write_profile(opts, doc)
     doc["verdict"] = verdict(doc)
     doc["exit_code"] = doc["verdict"]["exit_code"]
     return doc
+
+
+def _write_profile(opts: Options, doc: dict) -> dict:
+    """--write-profile: the working tree's measured costs, in the cache directory, under the key
+    of the interpreter and its installed distributions (:mod:`lazifier.profile`). Not written
+    when an import failed: its costs would be those of half an import."""
+    from lazifier import profile
+
+    out: dict = {"path": None, "key": None, "written": None, "packages": 0, "statements": 0, "error": None}
+    failed = [e["entry"] for e in doc["entries"] if e.get("error")]
+    if failed:
+        out["error"] = f"the import of {', '.join(failed)} failed, so its costs would be incomplete"
+        return out
+    try:
+        env = profile.environment(opts.interpreter.path)
+        data = profile.build(doc, env)
+        path = profile.write(opts.root, opts.cache_dir, data)
+    except profile.ProfileError as e:
+        out["error"] = str(e)
+        return out
+    try:
+        shown = path.relative_to(opts.root).as_posix()
+    except ValueError:
+        shown = str(path)
+    out.update(path=shown, key=env.key, written=data["written"], packages=len(data["packages"]),
+               statements=len(data["statements"]))  # fmt: skip
+    return out
 
 
 def _apply_copy(opts: Options, copy: Path) -> dict:
     """``lazify apply --yes`` (the default fixes) on a temporary copy of the project."""
     copy_project(opts.root, copy, opts.cache_dir)
     opts.progress("preview: lazify apply --yes on a copy")
+    env = None
+    if opts.measured:
+        env = _measured_copy(opts, copy)
     applied = subprocess.run(
         [sys.executable, "-m", "lazifier", "apply", "--yes", "--no-cache", "-q", str(copy)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     summary = (applied.stderr.strip().splitlines() or [""])[-1]
     ok = applied.returncode in (0, 1)
     return {"applied": ok, "apply_exit_code": applied.returncode, "apply_summary": summary, "entries": []}
+
+
+def _measured_copy(opts: Options, copy: Path) -> dict[str, str]:
+    """heavy-modules = "measured" in the preview's copy, which has no cache directory and no
+    virtualenv: the project's profiles go along, and ``$VIRTUAL_ENV`` names the measured
+    interpreter's environment, so the copy's apply finds the profile the project's would (the
+    one as it was before this run: --write-profile writes after measuring)."""
+    import os
+    import shutil
+
+    from lazifier import profile
+
+    source = profile.directory(opts.root, opts.cache_dir)
+    if source.is_dir():
+        shutil.copytree(source, profile.directory(copy, opts.cache_dir), dirs_exist_ok=True)
+    env = dict(os.environ)
+    prefix = Path(opts.interpreter.path).parent.parent
+    if (prefix / "pyvenv.cfg").is_file():
+        env["VIRTUAL_ENV"] = str(prefix)
+    return env
 
 
 def verdict(doc: dict) -> dict:

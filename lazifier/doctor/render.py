@@ -407,8 +407,23 @@ def render_text(doc: dict, verbose: bool = False, colors: Colors = PLAIN) -> str
         out += ["", *_entry_text(e, doc, verbose, colors)]
     out += _preview_lines(doc, colors)
     out += _compare_lines(doc, colors)
+    out += _profile_lines(doc, colors)
     out += ["", colors.bold("lazify doctor: ") + summary(doc)]
     return "\n".join(out) + "\n"
+
+
+def _profile_lines(doc: dict, colors: Colors) -> list[str]:
+    """--write-profile: where the profile went (or why it didn't), and what reads it."""
+    p = doc.get("profile")
+    if not p:
+        return []
+    if p["error"]:
+        return ["", colors.yellow(f"Profile: not written: {p['error']}")]
+    return [
+        "",
+        f"Profile: wrote {p['path']} ({p['packages']} packages, {p['statements']} module-level statements; "
+        'for heavy-modules = "measured", with this interpreter and these installed versions only)',
+    ]
 
 
 def summary(doc: dict) -> str:
