@@ -10,7 +10,8 @@ import libcst as cst
 from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from codemods import _cst as u
-from codemods._api import Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span
+from codemods._api import Analysis, Blocked, Codemod, FileContext, Finding, Location, Safety, Settings, Span
+from codemods._exports import exports
 
 #: The application classes, by qualified name, and the server interface their instances speak.
 APP_CLASSES = {
@@ -203,14 +204,6 @@ class _Split:
     unsafe: str | None = None
 
 
-class _Blocked(Exception):
-    def __init__(self, reason: str, line: int | Location | None = None, note: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.line = line
-        self.note = note
-
-
 def _root(node: cst.BaseExpression) -> cst.Name | None:
     """The name at the bottom of ``a.b(...)[i].c``."""
     while True:
@@ -244,20 +237,13 @@ class _Analyzer:
         self.gscope = meta[ScopeProvider][ctx.module]
         self._top: dict[int, int] = {}
         #: name -> (line, why) of what keeps a value at module level (see movable_values)
-        self.kept: dict[str, tuple[int | Location | None, str]] = {}
+        self.kept: dict[str, tuple[cst.CSTNode | Location | None, str]] = {}
 
     # -- small helpers -----------------------------------------------------------------------
 
     @property
     def parents(self) -> Mapping[cst.CSTNode, cst.CSTNode]:
         return self.ctx.parents
-
-    def line(self, node: cst.CSTNode) -> int:
-        return self.positions[node].start.line
-
-    def span(self, node: cst.CSTNode) -> Span:
-        r = self.positions[node]
-        return Span(r.start.line, r.start.column + 1, r.end.line, r.end.column + 1)
 
     def top(self, node: cst.CSTNode) -> int:
         return u.top_level_index(node, self.parents, self.module, self._top)
@@ -325,30 +311,30 @@ class _Analyzer:
         stmt = self.body[index]
         try:
             plan, related = self.plan(index, name, call, interface)
-        except _Blocked as b:
-            return Analysis([self.blocked(name, stmt, b.reason, b.line, b.note)])
+        except Blocked as b:
+            return Analysis([self.blocked(name, stmt, b.reason, b.node, b.note)])
         unsafe = []
         if plan.mode == "lazy":
             unsafe.append(
                 (
-                    self.span(stmt),
+                    self.ctx.span(stmt),
                     f"`{name}` is a stand-in that builds the app on first use (`isinstance` checks see `{LAZY_CLASS}`)",
                 )
             )
         if plan.mode == "none":
             unsafe.append(
                 (
-                    self.span(stmt),
+                    self.ctx.span(stmt),
                     f"the module no longer has `{name}`: serve `{FACTORY}()` with the server's factory option",
                 )
             )
         for i, role in sorted(plan.roles.items()):
             if role == "setup":
                 unsafe.append(
-                    (self.span(self.body[i]), "runs once before the first request instead of at import")
+                    (self.ctx.span(self.body[i]), "runs once before the first request instead of at import")
                 )
             if role == "extension" and plan.extensions[i].unsafe:
-                unsafe.append((self.span(self.body[i]), plan.extensions[i].unsafe))
+                unsafe.append((self.ctx.span(self.body[i]), plan.extensions[i].unsafe))
         where = {
             "eager": f"`{name} = {FACTORY}()` keeps",
             "lazy": f"`{name}` builds it on first use;",
@@ -363,7 +349,7 @@ class _Analyzer:
             Finding(
                 code=self.code,
                 message=f"`{name}` is built and configured at import; move it into `{FACTORY}()` ({where}{tail})",
-                span=self.span(stmt),
+                span=self.ctx.span(stmt),
                 fix_key=name,
                 safety=Safety.UNSAFE if unsafe else Safety.SAFE,
                 help=f"Build the app in `def {FACTORY}() -> {plan.returns}`",
@@ -394,18 +380,18 @@ class _Analyzer:
         name: str,
         stmt: cst.CSTNode,
         reason: str,
-        line: int | Location | None = None,
+        at: cst.CSTNode | Location | None = None,
         note: str | None = None,
     ) -> Finding:
         related: tuple = ()
-        if isinstance(line, Location):
-            related = ((line, note or reason),)
-        elif line is not None:
-            related = ((Span(line), note or reason),)
+        if isinstance(at, Location):
+            related = ((at, note or reason),)
+        elif at is not None:
+            related = ((Span(self.ctx.line(at)), note or reason),)
         return Finding(
             code=self.code,
             message=f"`{name}` stays built at import: {reason}",
-            span=self.span(stmt),
+            span=self.ctx.span(stmt),
             reason=reason,
             related=related,
         )
@@ -419,46 +405,48 @@ class _Analyzer:
             if taken in bound:
                 a = self.ctx.in_source_order(self.gscope.assignments[taken])[0]
                 node = getattr(a, "node", None)
-                raise _Blocked(
+                raise Blocked(
                     f"the module already defines `{taken}`",
-                    self.line(node) if isinstance(node, cst.CSTNode) else None,
+                    node if isinstance(node, cst.CSTNode) else None,
                     "defined here",
                 )
         assignments = list(self.gscope.assignments[name])
         if len(assignments) > 1:
-            lines = sorted(
-                self.line(a.node) for a in assignments if isinstance(getattr(a, "node", None), cst.CSTNode)
+            nodes = sorted(
+                (a.node for a in assignments if isinstance(getattr(a, "node", None), cst.CSTNode)),
+                key=self.ctx.line,
             )
-            other = next((ln for ln in lines if ln != self.line(self.body[index])), None)
-            raise _Blocked(f"`{name}` is rebound", other, f"`{name}` is bound again here")
+            here = self.ctx.line(self.body[index])
+            other = next((n for n in nodes if self.ctx.line(n) != here), None)
+            raise Blocked(f"`{name}` is rebound", other, f"`{name}` is bound again here")
         # Another module that configures the app at import would be missing from the factory.
         # Tests configure the module-level app for themselves (`dependency_overrides`,
         # `app.config["TESTING"] = True`): `app = create_app()` still gives them that app.
         elsewhere = self.ctx.project.configured_at_import.get(name, ())
         for loc in elsewhere:
             if not loc.in_tests:
-                raise _Blocked(
+                raise Blocked(
                     f"another module configures `{name}` at import, so `{FACTORY}()` would build an app without it",
                     loc,
                     f"configures `{name}` at import",
                 )
         if elsewhere and mode != "eager":
             instead = "removes" if mode == "none" else "replaces with a stand-in built on first use"
-            raise _Blocked(
+            raise Blocked(
                 f'a test configures the module-level `{name}` at import, which `module-app = "{mode}"` {instead}',
                 elsewhere[0],
                 f"configures `{name}` at import",
             )
         for loc, _how in self.ctx.project.refs_to(name):
             if mode == "none":
-                raise _Blocked(
+                raise Blocked(
                     f'another module imports `{name}`, which `module-app = "none"` removes',
                     loc,
                     f"imports `{name}`",
                 )
 
-        if mode == "none" and name in self._dunder_all():
-            raise _Blocked(f'`{name}` is in `__all__`, and `module-app = "none"` removes it')
+        if mode == "none" and name in exports(self.module):
+            raise Blocked(f'`{name}` is in `__all__`, and `module-app = "none"` removes it')
         plan = _Plan(app=name, interface=interface, returns=returns, create=index, mode=mode)
         plan.roles[index] = "move"
         from_object_self = None
@@ -491,24 +479,22 @@ class _Analyzer:
             for d in decorators[count:]:
                 r = _root(d.decorator)
                 if r is not None and r.value == app:
-                    raise _Blocked(
+                    raise Blocked(
                         "a decorator on the app sits below another decorator, which wraps what it registers",
-                        self.line(d),
+                        d,
                         "registers the function before the decorator above wraps it",
                     )
             if count == 0:
                 return None, 0
             if isinstance(stmt, cst.ClassDef):
-                raise _Blocked(
-                    "a class is registered with a decorator on the app", self.line(stmt), "registered here"
-                )
+                raise Blocked("a class is registered with a decorator on the app", stmt, "registered here")
             for d in decorators[:count]:
                 method = _last_attr(d.decorator)
                 if method not in REGISTERING:
                     code = cst.Module(body=[]).code_for_node(d.decorator)
-                    raise _Blocked(
+                    raise Blocked(
                         f"`@{code}` may return something other than the function",
-                        self.line(d),
+                        d,
                         f"`{stmt.name.value}` would be the plain function instead of what this returns",
                     )
             return "register", count
@@ -632,19 +618,18 @@ class _Analyzer:
             return None
         ext = found[0]
         short = cst.Module(body=[]).code_for_node(call.func)
-        line = self.line(stmt)
         if ext.verdict == "blocked":
-            raise _Blocked(
+            raise Blocked(
                 f"`{target}` is built from the module-level app, and lazify can't tell that `{short}()` plus "
                 f"`{target}.init_app({app})` is the same: {ext.reason}",
-                line,
+                stmt,
                 f"`{target}` is built from `{app}`",
             )
 
-        def blocked(why: str) -> _Blocked:
-            return _Blocked(
+        def blocked(why: str) -> Blocked:
+            return Blocked(
                 f"`{target} = {short}({app}, ...)` can't be split into `{short}(...)` and `{target}.init_app({app})`: {why}",
-                line,
+                stmt,
                 f"`{target}` is built from `{app}`",
             )
 
@@ -758,7 +743,7 @@ class _Analyzer:
         app binds must move with it: a read outside the factory blocks, naming that read."""
         view = self.ctx.project
         keep_all = bool(view.star_imported_by) or self._uses_globals_dict()
-        exported = self._dunder_all()
+        exported = exports(self.module)
         bound = self._bound_by_statement()
         #: statement -> the names it binds; `values` are the ones that may move
         candidates: dict[int, set[str]] = {}
@@ -772,9 +757,9 @@ class _Analyzer:
             if self._computes_value(i, stmt, plan) and bound.get(i):
                 candidates[i] = bound[i]
         #: name -> (line, why) of what keeps it at module level
-        kept: dict[str, tuple[int | Location | None, str]] = {}
+        kept: dict[str, tuple[cst.CSTNode | Location | None, str]] = {}
 
-        def keeps(n: str) -> tuple[int | Location | None, str] | None:
+        def keeps(n: str) -> tuple[cst.CSTNode | Location | None, str] | None:
             if keep_all:
                 return None, "the module is star-imported or reads `globals()`"
             if n == plan.app:
@@ -810,8 +795,8 @@ class _Analyzer:
             if i in plan.roles and i not in values:
                 n = next(n for n in sorted(candidates[i]) if n in kept)
                 line, why = kept[n]
-                raise _Blocked(
-                    f"`{n}` is bound by a block that configures `{plan.app}` (line {self.line(self.body[i])}), "
+                raise Blocked(
+                    f"`{n}` is bound by a block that configures `{plan.app}` (line {self.ctx.line(self.body[i])}), "
                     f"so it would become local to `{FACTORY}()`, but it is also used outside it",
                     line,
                     why,
@@ -820,7 +805,9 @@ class _Analyzer:
             plan.roles[i] = "move"
         self.kept = kept
 
-    def _kept_by(self, n: str, plan: _Plan, values: set[int]) -> tuple[int | Location | None, str] | None:
+    def _kept_by(
+        self, n: str, plan: _Plan, values: set[int]
+    ) -> tuple[cst.CSTNode | Location | None, str] | None:
         """Why ``n`` can't become a local of the factory: a binding that stays, or a read
         outside it (the first, in source order); None when nothing keeps it."""
         for a in self.ctx.in_source_order(self.gscope.assignments[n]):
@@ -829,10 +816,10 @@ class _Analyzer:
                 return None, f"`{n}` is bound outside the module's statements"
             i = self.top(node)
             if self.deferred(node) or (plan.roles.get(i) != "move" and i not in values):
-                return self.line(node), f"`{n}` is bound here, at module level"
+                return node, f"`{n}` is bound here, at module level"
         for r in self.refs(n):
             if not self.moved_ref(r, plan, values):
-                return self.line(r), f"reads `{n}` outside the factory"
+                return r, f"reads `{n}` outside the factory"
         configuring = any(
             plan.roles.get(self.top(a.node)) == "move"
             for a in self.gscope.assignments[n]
@@ -899,16 +886,6 @@ class _Analyzer:
                 return False
         return True
 
-    def _dunder_all(self) -> set[str]:
-        out: set[str] = set()
-        for stmt in self.body:
-            for small in u.iter_small_statements(stmt):
-                if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-                    text = cst.Module(body=[]).code_for_node(small)
-                    if text.lstrip().startswith("__all__"):
-                        out.update(re.findall(r"[\"'](\w+)[\"']", text))
-        return out
-
     def _uses_globals_dict(self) -> bool:
         return bool(re.search(r"\b(?:globals|vars|locals)\s*\(", self.module.code))
 
@@ -920,7 +897,7 @@ class _Analyzer:
         last = max(moved)
         first_moved = min(moved)
         # Functions that use the app when called: fine once `app = create_app()` ran.
-        users: dict[str, int] = {}
+        users: dict[str, cst.CSTNode] = {}
         for ref in self.refs(app):
             if self.moved_ref(ref, plan, set()):
                 continue
@@ -928,20 +905,20 @@ class _Analyzer:
             stmt = self.body[i]
             if self.deferred(ref) and isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 if plan.mode == "none":
-                    raise _Blocked(
+                    raise Blocked(
                         f'`{stmt.name.value}` uses `{app}`, which `module-app = "none"` removes',
-                        self.line(ref),
+                        ref,
                         f"uses `{app}`",
                     )
-                users.setdefault(stmt.name.value, self.line(ref))
+                users.setdefault(stmt.name.value, ref)
                 continue
             if self._under_main_guard(ref, stmt):
                 # Runs only as a script, after the whole module: `app = create_app()` has run.
                 if i < last:
-                    raise _Blocked(
+                    raise Blocked(
                         f'`if __name__ == "__main__":` uses `{app}` before the app\'s configuration ends, '
                         f"so as a script it would run before `{FACTORY}()` is called",
-                        self.line(ref),
+                        ref,
                         f"uses `{app}`",
                     )
                 if plan.mode == "none":
@@ -950,30 +927,35 @@ class _Analyzer:
             if i < last:
                 value = _assigned_call_with(stmt, app)
                 if value:
-                    raise _Blocked(
+                    raise Blocked(
                         f"`{value}` is built from the module-level app before `{FACTORY}()` would have built it "
                         f"(a Flask extension: build it without `{app}` and call `{value}.init_app({app})` in the factory)",
-                        self.line(ref),
+                        ref,
                         f"`{value}` is built from `{app}`",
                     )
-                raise _Blocked(
+                raise Blocked(
                     f"a statement that stays at module level uses `{app}` before `{FACTORY}()` would have built it",
-                    self.line(ref),
+                    ref,
                     f"uses `{app}`",
                 )
             if plan.mode == "none":
-                raise _Blocked(
+                raise Blocked(
                     f'module-level code uses `{app}`, which `module-app = "none"` removes',
-                    self.line(ref),
+                    ref,
                     f"uses `{app}`",
                 )
-        for fname, line in sorted(users.items(), key=lambda kv: kv[1]):
-            related.append((Location(self.ctx.path, line), f"`{fname}` keeps using the module-level `{app}`"))
+        for fname, ref in sorted(users.items(), key=lambda kv: self.ctx.line(kv[1])):
+            related.append(
+                (
+                    Location(self.ctx.path, self.ctx.line(ref)),
+                    f"`{fname}` keeps using the module-level `{app}`",
+                )
+            )
         read_by_factory = self._names_read(plan)
         app_users = set(users)
         for n in sorted(self._called_by_factory(plan)):
             if n in app_users:
-                raise _Blocked(
+                raise Blocked(
                     f"the factory calls `{n}`, which reads the module-level `{app}` before `{FACTORY}()` returns it",
                     users[n],
                     f"`{n}` reads `{app}`",
@@ -987,9 +969,9 @@ class _Analyzer:
                 ]  # fmt: skip
                 if others:
                     where = getattr(others[0], "node", None)
-                    raise _Blocked(
+                    raise Blocked(
                         f"`{fname}` is bound again, so the factory would register that instead of the decorated function",
-                        self.line(where) if isinstance(where, cst.CSTNode) else None,
+                        where if isinstance(where, cst.CSTNode) else None,
                         f"`{fname}` is bound again here",
                     )
         for n in sorted(read_by_factory):
@@ -1003,18 +985,21 @@ class _Analyzer:
                     not self.deferred(x) and self.top(x) < read_by_factory[n] for x in nodes
                 ):
                     continue  # computed in full before the factory first reads it: it reads the same value
-                later = min((self.line(x) for x in nodes if self.top(x) >= read_by_factory[n]), default=None)
+                later_node = min(
+                    (x for x in nodes if self.top(x) >= read_by_factory[n]), key=self.ctx.line, default=None
+                )
+                later = self.ctx.line(later_node) if later_node is not None else None
                 line, why = self.kept.get(n, (None, ""))
                 if line is not None:
-                    raise _Blocked(
+                    raise Blocked(
                         f"`{n}` is rebound after the app's configuration first reads it (line {later}), and can't move "
                         f"into `{FACTORY}()` with it: it is also used outside the factory",
                         line,
                         why,
                     )
-                raise _Blocked(
+                raise Blocked(
                     f"`{n}` is bound more than once at module level, and the factory would read only its last value",
-                    later,
+                    later_node,
                     f"`{n}` is bound again here",
                 )
         # Statements that stay, between the app's configuration lines, now run before it.
@@ -1030,10 +1015,10 @@ class _Analyzer:
                         and not self._is_import_binding(n)
                         and n not in extension_objects
                     ):
-                        raise _Blocked(
+                        raise Blocked(
                             f"`{plan.extensions[i].target}` is built from `{n}`, which the factory uses first; "
                             f"built at module level, it would see `{n}` before that",
-                            self.line(self.body[i]),
+                            self.body[i],
                             f"uses `{n}`",
                         )
                 continue
@@ -1051,9 +1036,9 @@ class _Analyzer:
                     # constructor built, which its verdict says `init_app` doesn't change.
                     continue
                 if n in app_users:
-                    raise _Blocked(
+                    raise Blocked(
                         f"a statement between the app's configuration lines uses `{n}`, which uses `{app}` before `{FACTORY}()` would have built it",
-                        self.line(node),
+                        node,
                         f"uses `{n}`",
                     )
                 # It ran after a factory statement that reads the same object: now it runs first.
@@ -1063,15 +1048,15 @@ class _Analyzer:
                     )
                     if kept:
                         line, why = self.kept[kept[0]]
-                        raise _Blocked(
+                        raise Blocked(
                             f"`{kept[0]}` can't move into `{FACTORY}()` (it is also used outside it), and at module level "
                             f"it would now be computed from `{n}` before the app's configuration that first reads `{n}`",
                             line,
                             why,
                         )
-                    raise _Blocked(
+                    raise Blocked(
                         f"a statement between the app's configuration lines uses `{n}`, which the factory uses too; it would now run before them",
-                        self.line(node),
+                        node,
                         f"uses `{n}`",
                     )
         if from_object_self is not None:
@@ -1079,9 +1064,9 @@ class _Analyzer:
                 for small in u.iter_small_statements(self.body[i]):
                     for t in _bound_names(small):
                         if t.isupper():
-                            raise _Blocked(
+                            raise Blocked(
                                 f"`{t}` is bound after `config.from_object(__name__)`, so the factory's config would gain it",
-                                self.line(self.body[i]),
+                                self.body[i],
                                 "bound here",
                             )
         return related
