@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from codemods import _cst as u
 from codemods._api import Analysis, Blocked, Codemod, FileContext, Finding, Location, Safety, Settings, Span
+from codemods._app_factory.plan import FACTORY, LAZY_CLASS, Plan, Split
+from codemods._app_factory.rewrite import rewrite
 from codemods._exports import exports
 
 #: The application classes, by qualified name, and the server interface their instances speak.
@@ -35,10 +36,7 @@ REGISTERING = frozenset({
 #: Calls that serve the app rather than configure it.
 RUNS = frozenset({"run", "serve", "run_simple"})
 MODES = ("eager", "lazy", "none")
-FACTORY = "create_app"
-LAZY_CLASS = "_LazyApp"
 FROM_OBJECT_SELF = re.compile(r"^(?:__name__|sys\.modules\[__name__\])$")
-NOQA_E402 = re.compile(r"^#\s*noqa:\s*E402\s*$")
 
 
 class AppFactory(Codemod):
@@ -164,44 +162,13 @@ class AppFactory(Codemod):
 
     def apply(self, ctx: FileContext, analysis: Analysis, keys: frozenset[str]) -> cst.Module:
         plan = analysis.plan
-        if not isinstance(plan, _Plan) or plan.app not in keys:
+        if not isinstance(plan, Plan) or plan.app not in keys:
             return ctx.module
-        return _rewrite(ctx, plan)
+        return rewrite(ctx, plan)
 
 
 # ---------------------------------------------------------------------------------------------
 # Analysis
-
-
-@dataclass
-class _Plan:
-    app: str
-    interface: str  # "asgi" | "wsgi"
-    returns: str  # the class as the module spells it: `FastAPI`, `flask.Flask`
-    create: int
-    #: index -> role: "move" (into the factory, in order), "register" (the def stays; its
-    #: outermost `@app...` decorators become calls in the factory), "setup" (Flask
-    #: app_context block, run once before the first request)
-    roles: dict[int, str] = field(default_factory=dict)
-    #: index -> number of outermost decorators that register on the app
-    registering: dict[int, int] = field(default_factory=dict)
-    #: index -> an extension built from the app ("extension" role: ``db = SQLAlchemy(app)``
-    #: stays as ``db = SQLAlchemy()``; ``db.init_app(app)`` runs in the factory)
-    extensions: dict[int, _Split] = field(default_factory=dict)
-    mode: str = "eager"
-    #: with ``module-app = "none"``: the ``if __name__ == "__main__":`` block that uses the app,
-    #: which then builds its own with ``app = create_app()``
-    main_guard: int | None = None
-
-
-@dataclass
-class _Split:
-    target: str
-    module: cst.BaseStatement  # what stays at module level
-    init: cst.SimpleStatementLine  # what runs in the factory
-    #: names the module-level part reads in arguments the constructor does more with than store
-    reads: set[str]
-    unsafe: str | None = None
 
 
 def _root(node: cst.BaseExpression) -> cst.Name | None:
@@ -396,7 +363,7 @@ class _Analyzer:
             related=related,
         )
 
-    def plan(self, index: int, name: str, call: cst.Call, interface: str) -> tuple[_Plan, list]:
+    def plan(self, index: int, name: str, call: cst.Call, interface: str) -> tuple[Plan, list]:
         settings = self.ctx.settings
         mode = settings.module_app
         returns = cst.Module(body=[]).code_for_node(call.func)
@@ -447,7 +414,7 @@ class _Analyzer:
 
         if mode == "none" and name in exports(self.module):
             raise Blocked(f'`{name}` is in `__all__`, and `module-app = "none"` removes it')
-        plan = _Plan(app=name, interface=interface, returns=returns, create=index, mode=mode)
+        plan = Plan(app=name, interface=interface, returns=returns, create=index, mode=mode)
         plan.roles[index] = "move"
         from_object_self = None
         for i in range(index + 1, len(self.body)):
@@ -580,7 +547,7 @@ class _Analyzer:
         stmt.visit(V())
         return found
 
-    def moved_ref(self, node: cst.CSTNode, plan: _Plan, values: set[int]) -> bool:
+    def moved_ref(self, node: cst.CSTNode, plan: Plan, values: set[int]) -> bool:
         """Does this reference run inside the factory after the rewrite?"""
         i = self.top(node)
         role = plan.roles.get(i)
@@ -592,7 +559,7 @@ class _Analyzer:
             return isinstance(node, cst.Name) and node.value == plan.app
         return False
 
-    def _factory_nodes(self, plan: _Plan, i: int) -> list[cst.CSTNode]:
+    def _factory_nodes(self, plan: Plan, i: int) -> list[cst.CSTNode]:
         """What of statement ``i`` runs in the factory."""
         role = plan.roles[i]
         if role == "register":
@@ -601,7 +568,7 @@ class _Analyzer:
             return [plan.extensions[i].init]
         return [self.body[i]]
 
-    def _extension(self, stmt: cst.BaseStatement, app: str) -> _Split | None:
+    def _extension(self, stmt: cst.BaseStatement, app: str) -> Split | None:
         """``db = SQLAlchemy(app, ...)`` of an installed class whose constructor only passes
         the app to ``init_app``: split into ``db = SQLAlchemy(...)`` and, in the factory,
         ``db.init_app(app, ...)`` with what the constructor would have passed it."""
@@ -725,7 +692,7 @@ class _Analyzer:
                 cst.Expr(cst.Call(func=cst.Attribute(cst.Name(target), cst.Name("init_app")), args=init_args))
             ]
         )
-        return _Split(target, module, init, reads, ext.reason if ext.verdict == "unsafe" else None)
+        return Split(target, module, init, reads, ext.reason if ext.verdict == "unsafe" else None)
 
     def _bound_to_call(self, name: str) -> bool:
         """``name`` is bound once, at module level, to what a call returns (an object, not None)."""
@@ -735,7 +702,7 @@ class _Analyzer:
         assigned = u.single_assignment(self.body[self.top(assignments[0].node)])
         return assigned is not None and assigned[0].value == name and isinstance(assigned[1], cst.Call)
 
-    def movable_values(self, plan: _Plan, from_object_self: int | None) -> None:
+    def movable_values(self, plan: Plan, from_object_self: int | None) -> None:
         """Statements that compute values only the factory reads move into it, in order:
         assignments (also a name bound in steps: ``origins = ...`` then rebound under an
         ``if``), ``if``/``try``/``for`` blocks of assignments, and imports after the app. A
@@ -806,7 +773,7 @@ class _Analyzer:
         self.kept = kept
 
     def _kept_by(
-        self, n: str, plan: _Plan, values: set[int]
+        self, n: str, plan: Plan, values: set[int]
     ) -> tuple[cst.CSTNode | Location | None, str] | None:
         """Why ``n`` can't become a local of the factory: a binding that stays, or a read
         outside it (the first, in source order); None when nothing keeps it."""
@@ -838,7 +805,7 @@ class _Analyzer:
                 out.setdefault(self.top(node), set()).add(a.name)
         return out
 
-    def _computes_value(self, i: int, stmt: cst.BaseStatement, plan: _Plan) -> bool:
+    def _computes_value(self, i: int, stmt: cst.BaseStatement, plan: Plan) -> bool:
         """Assignments, and blocks of only assignments (``if``/``try``/``for``), that may
         move; imports only after the app (the ones that register routers at the bottom)."""
         if isinstance(stmt, cst.SimpleStatementLine):
@@ -889,13 +856,26 @@ class _Analyzer:
     def _uses_globals_dict(self) -> bool:
         return bool(re.search(r"\b(?:globals|vars|locals)\s*\(", self.module.code))
 
-    def check(self, plan: _Plan, from_object_self: int | None) -> list:
-        """Block what the factory would change; list what keeps using the module-level app."""
+    def check(self, plan: Plan, from_object_self: int | None) -> list:
+        """Block what the factory would change; list what keeps using the module-level app.
+        Each blocker below raises :class:`Blocked` for one way the rewrite could change
+        behaviour."""
+        users, related = self._app_users_at_module_level(plan)
+        read_by_factory = self._names_read(plan)
+        self._factory_calls_an_app_user(plan, users)
+        self._registered_function_rebound(plan)
+        self._rebound_after_the_factory_reads_it(plan, read_by_factory)
+        self._stays_between_configuration_lines(plan, read_by_factory, set(users))
+        self._bound_after_from_object(from_object_self)
+        return related
+
+    def _app_users_at_module_level(self, plan: Plan) -> tuple[dict[str, cst.CSTNode], list]:
+        """Code that stays at module level and uses the app: functions may (once
+        ``app = create_app()`` ran), the ``__main__`` guard after the configuration may; what
+        runs at import before the factory would have built the app may not."""
         app = plan.app
         related = []
-        moved = set(plan.roles)
-        last = max(moved)
-        first_moved = min(moved)
+        last = max(plan.roles)
         # Functions that use the app when called: fine once `app = create_app()` ran.
         users: dict[str, cst.CSTNode] = {}
         for ref in self.refs(app):
@@ -951,7 +931,11 @@ class _Analyzer:
                     f"`{fname}` keeps using the module-level `{app}`",
                 )
             )
-        read_by_factory = self._names_read(plan)
+        return users, related
+
+    def _factory_calls_an_app_user(self, plan: Plan, users: dict[str, cst.CSTNode]) -> None:
+        """The factory calls a function that reads the module-level app before it exists."""
+        app = plan.app
         app_users = set(users)
         for n in sorted(self._called_by_factory(plan)):
             if n in app_users:
@@ -960,6 +944,9 @@ class _Analyzer:
                     users[n],
                     f"`{n}` reads `{app}`",
                 )
+
+    def _registered_function_rebound(self, plan: Plan) -> None:
+        """A registered function's name is bound again: the factory would register that."""
         for i, role in sorted(plan.roles.items()):
             if role == "register":
                 fname = self.body[i].name.value  # type: ignore[attr-defined]
@@ -974,6 +961,10 @@ class _Analyzer:
                         where if isinstance(where, cst.CSTNode) else None,
                         f"`{fname}` is bound again here",
                     )
+
+    def _rebound_after_the_factory_reads_it(self, plan: Plan, read_by_factory: dict[str, int]) -> None:
+        """A name the factory reads is bound more than once: it would read only its last value."""
+        app = plan.app
         for n in sorted(read_by_factory):
             if n != app and len(self.gscope.assignments[n]) > 1 and not self._moved_binding(n, plan):
                 nodes = [
@@ -1002,7 +993,15 @@ class _Analyzer:
                     later_node,
                     f"`{n}` is bound again here",
                 )
-        # Statements that stay, between the app's configuration lines, now run before it.
+
+    def _stays_between_configuration_lines(
+        self, plan: Plan, read_by_factory: dict[str, int], app_users: set[str]
+    ) -> None:
+        """Statements that stay, between the app's configuration lines, now run before it."""
+        app = plan.app
+        moved = set(plan.roles)
+        last = max(moved)
+        first_moved = min(moved)
         bound = self._bound_by_statement()
         extension_objects = {split.target for split in plan.extensions.values()}
         for i in range(first_moved, last):
@@ -1059,6 +1058,9 @@ class _Analyzer:
                         node,
                         f"uses `{n}`",
                     )
+
+    def _bound_after_from_object(self, from_object_self: int | None) -> None:
+        """``config.from_object(__name__)`` would gain the upper-case names bound after it."""
         if from_object_self is not None:
             for i in range(from_object_self + 1, len(self.body)):
                 for small in u.iter_small_statements(self.body[i]):
@@ -1069,7 +1071,6 @@ class _Analyzer:
                                 self.body[i],
                                 "bound here",
                             )
-        return related
 
     def _under_main_guard(self, node: cst.CSTNode, stmt: cst.BaseStatement) -> bool:
         """In the body (not the ``else``) of a top-level ``if __name__ == "__main__":``."""
@@ -1082,7 +1083,7 @@ class _Analyzer:
             child = self.parents.get(child)
         return False
 
-    def _called_by_factory(self, plan: _Plan) -> set[str]:
+    def _called_by_factory(self, plan: Plan) -> set[str]:
         """Names the factory calls while it runs (not inside a lambda or nested function)."""
         out: set[str] = set()
         for i in plan.roles:
@@ -1093,7 +1094,7 @@ class _Analyzer:
                         out.add(n.value)
         return out
 
-    def _moved_binding(self, name: str, plan: _Plan) -> bool:
+    def _moved_binding(self, name: str, plan: Plan) -> bool:
         """Every binding of ``name`` is in a statement that moves into the factory (a local there)."""
         for a in self.gscope.assignments[name]:
             node = getattr(a, "node", None)
@@ -1101,7 +1102,7 @@ class _Analyzer:
                 return False
         return True
 
-    def _names_read(self, plan: _Plan) -> dict[str, int]:
+    def _names_read(self, plan: Plan) -> dict[str, int]:
         """Names the factory reads -> the first statement (index) that reads each."""
         out: dict[str, int] = {}
         for i in sorted(plan.roles):
@@ -1193,205 +1194,3 @@ def _assigned_call_with(stmt: cst.BaseStatement, app: str) -> str | None:
                 names = _bound_names(small)
                 return names[0] if names else None
     return None
-
-
-# ---------------------------------------------------------------------------------------------
-# The rewrite
-
-
-def _strip_noqa_e402(stmt: cst.BaseStatement) -> cst.BaseStatement:
-    if isinstance(stmt, cst.SimpleStatementLine) and stmt.trailing_whitespace.comment is not None:
-        if NOQA_E402.match(stmt.trailing_whitespace.comment.value):
-            return stmt.with_changes(
-                trailing_whitespace=cst.TrailingWhitespace(newline=stmt.trailing_whitespace.newline)
-            )
-    return stmt
-
-
-def _inner_lines(lines: list[cst.EmptyLine], first: bool) -> list[cst.EmptyLine]:
-    """Leading lines of a statement moved into the factory: comments kept, at most one blank
-    line in a row, none before the first statement (as black writes a function body)."""
-    out: list[cst.EmptyLine] = []
-    for line in lines:
-        if line.comment is None:
-            if out and out[-1].comment is None:
-                continue
-            if not out and first:
-                continue
-            out.append(cst.EmptyLine(indent=False))
-        else:
-            out.append(line.with_changes(indent=True))
-    return out
-
-
-def _registration(stmt: cst.FunctionDef, count: int) -> cst.SimpleStatementLine:
-    """``@app.get("/")`` on ``def index`` -> ``app.get("/")(index)``, keeping the decorators'
-    comments (the lines between them, and the comment at the end of their line)."""
-    value: cst.BaseExpression = cst.Name(stmt.name.value)
-    decorators = stmt.decorators[:count]
-    for d in reversed(decorators):
-        value = cst.Call(func=d.decorator, args=[cst.Arg(value)])
-    comments = [line for d in decorators for line in d.leading_lines if line.comment is not None]
-    trailing = next(
-        (d.trailing_whitespace.comment for d in decorators if d.trailing_whitespace.comment), None
-    )
-    return cst.SimpleStatementLine(
-        body=[cst.Expr(value)],
-        leading_lines=comments,
-        trailing_whitespace=cst.TrailingWhitespace(
-            whitespace=cst.SimpleWhitespace("  " if trailing else ""), comment=trailing
-        ),
-    )
-
-
-def _setup_hook(stmt: cst.With, app: str) -> list[cst.BaseStatement]:
-    """A Flask ``with app.app_context():`` block, run once before the first request."""
-    template = cst.parse_module(
-        "setup_done = False\n"
-        "\n"
-        f"@{app}.before_request\n"
-        "def setup_once() -> None:\n"
-        "    nonlocal setup_done\n"
-        "    if not setup_done:\n"
-        "        pass\n"
-        "        setup_done = True\n"
-    )
-
-    class Fill(cst.CSTTransformer):
-        def leave_If(self, original: cst.If, updated: cst.If) -> cst.If:
-            rest = list(updated.body.body[1:])
-            return updated.with_changes(
-                body=updated.body.with_changes(body=[stmt.with_changes(leading_lines=[]), *rest])
-            )
-
-    return list(template.visit(Fill()).body)
-
-
-def _lazy_class(interface: str) -> str:
-    if interface == "asgi":
-        call = (
-            "    async def __call__(self, scope, receive, send):\n"
-            "        await self._app()(scope, receive, send)\n"
-        )
-    else:
-        call = (
-            "    def __call__(self, environ, start_response):\n"
-            "        return self._app()(environ, start_response)\n"
-        )
-    return (
-        f"class {LAZY_CLASS}:\n"
-        f'    """The module-level app for servers that import one: builds `{FACTORY}()` on the\n'
-        '    first request or attribute access (generated by lazify)."""\n'
-        "\n"
-        "    def __init__(self, factory):\n"
-        "        import threading\n"
-        "\n"
-        '        object.__setattr__(self, "_factory", factory)\n'
-        '        object.__setattr__(self, "_built", None)\n'
-        '        object.__setattr__(self, "_lock", threading.Lock())\n'
-        "\n"
-        "    def _app(self):\n"
-        '        built = object.__getattribute__(self, "_built")\n'
-        "        if built is None:\n"
-        '            with object.__getattribute__(self, "_lock"):\n'
-        '                built = object.__getattribute__(self, "_built")\n'
-        "                if built is None:\n"
-        '                    built = object.__getattribute__(self, "_factory")()\n'
-        '                    object.__setattr__(self, "_built", built)\n'
-        "        return built\n"
-        "\n"
-        f"{call}"
-        "\n"
-        "    def __getattr__(self, name):\n"
-        "        return getattr(self._app(), name)\n"
-        "\n"
-        "    def __setattr__(self, name, value):\n"
-        "        setattr(self._app(), name, value)\n"
-    )
-
-
-def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
-    inner: list[cst.BaseStatement] = []
-    setup: list[cst.BaseStatement] = []
-    out: list[cst.BaseStatement] = []
-    last = max(plan.roles)
-    after = None
-    carry = 0  # blank lines that separated a moved statement from what came before it
-    for i, stmt in enumerate(ctx.module.body):
-        role = plan.roles.get(i)
-        if role == "extension":
-            stmt = plan.extensions[i].module.with_changes(leading_lines=stmt.leading_lines)  # type: ignore[attr-defined]
-        if role in ("move", "setup"):
-            carry = max(carry, _blank_lines(stmt))
-        elif carry:
-            stmt = u.ensure_blank_lines(stmt, carry)
-            carry = 0
-        if role == "register":
-            count = plan.registering[i]
-            reg = _registration(stmt, count)  # type: ignore[arg-type]
-            inner.append(reg.with_changes(leading_lines=_inner_lines(list(reg.leading_lines), not inner)))
-            out.append(stmt.with_changes(decorators=stmt.decorators[count:]))  # type: ignore[attr-defined]
-        elif role == "setup":
-            hook = _setup_hook(stmt, plan.app)  # type: ignore[arg-type]
-            hook[0] = hook[0].with_changes(leading_lines=_inner_lines(list(stmt.leading_lines), False))  # type: ignore[attr-defined]
-            hook[1] = hook[1].with_changes(leading_lines=[cst.EmptyLine(indent=False)])  # type: ignore[attr-defined]
-            setup.extend(hook)
-        elif role == "extension":
-            out.append(stmt)
-            inner.append(plan.extensions[i].init.with_changes(leading_lines=_inner_lines([], not inner)))
-        elif i == plan.main_guard:
-            out.append(_build_in_guard(stmt, plan.app))  # type: ignore[arg-type]
-        elif role == "move":
-            moved = _strip_noqa_e402(stmt)
-            lead = list(getattr(moved, "leading_lines", ()))
-            inner.append(moved.with_changes(leading_lines=_inner_lines(lead, not inner)))
-        else:
-            out.append(stmt)
-        if i == last:
-            out.extend(_factory(plan, inner, setup))
-            after = len(out)
-            carry = 0
-    if after is not None and after < len(out):
-        out[after] = u.ensure_blank_lines(out[after], 2)
-    return ctx.module.with_changes(body=out)
-
-
-def _build_in_guard(stmt: cst.If, app: str) -> cst.If:
-    """``if __name__ == "__main__":`` with ``app = create_app()`` first, for a module that no
-    longer has a module-level app but is still run as a script."""
-    build = cst.parse_statement(f"{app} = {FACTORY}()\n")
-    body = stmt.body
-    assert isinstance(body, cst.IndentedBlock)
-    return stmt.with_changes(body=body.with_changes(body=[build, *body.body]))
-
-
-def _blank_lines(stmt: cst.BaseStatement) -> int:
-    return sum(1 for line in getattr(stmt, "leading_lines", ()) if line.comment is None)
-
-
-def _factory(
-    plan: _Plan, inner: list[cst.BaseStatement], setup: list[cst.BaseStatement]
-) -> list[cst.BaseStatement]:
-    create_at = next(i for i, s in enumerate(inner) if _creates(s, plan.app))
-    rest = inner[create_at + 1 :]
-    if setup and rest and not rest[0].leading_lines:  # type: ignore[attr-defined]
-        rest[0] = rest[0].with_changes(
-            leading_lines=[cst.EmptyLine(indent=False)]
-        )  # black: a blank line after a nested def
-    stmts = inner[: create_at + 1] + setup + rest
-    stmts.append(cst.parse_statement(f"return {plan.app}\n"))
-    func = cst.parse_statement(f"def {FACTORY}() -> {plan.returns}:\n    pass\n")
-    assert isinstance(func, cst.FunctionDef)
-    generated: list[cst.BaseStatement] = [func.with_changes(body=func.body.with_changes(body=stmts))]
-    if plan.mode == "eager":
-        generated.append(cst.parse_statement(f"{plan.app} = {FACTORY}()\n"))
-    elif plan.mode == "lazy":
-        generated.append(cst.parse_statement(_lazy_class(plan.interface)))
-        generated.append(cst.parse_statement(f"{plan.app} = {LAZY_CLASS}({FACTORY})\n"))
-    blank2 = [cst.EmptyLine(), cst.EmptyLine()]
-    return [s.with_changes(leading_lines=blank2) for s in generated]  # type: ignore[attr-defined]
-
-
-def _creates(stmt: cst.BaseStatement, app: str) -> bool:
-    assigned = u.single_assignment(stmt)
-    return assigned is not None and assigned[0].value == app
