@@ -9,7 +9,7 @@ codemod then applies exactly the fixes the engine asks for. Nothing in this pack
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
@@ -233,6 +233,15 @@ class FileContext:
             found = self.memo["positions"] = SourcePositions(self.module)
         return found  # type: ignore[return-value]
 
+    def span(self, node: cst.CSTNode) -> Span:
+        """Where ``node`` is in the file, 1-based (LibCST's columns are 0-based)."""
+        r = self.positions[node]
+        return Span(r.start.line, r.start.column + 1, r.end.line, r.end.column + 1)
+
+    def line(self, node: cst.CSTNode) -> int:
+        """The line ``node`` starts on."""
+        return self.positions[node].start.line
+
 
 @dataclass
 class Analysis:
@@ -282,6 +291,21 @@ class Codemod:
         raise NotImplementedError
 
 
+class Blocked(Exception):
+    """Raised inside a codemod's analysis when a rewrite can't be done: why, in a few words, and
+    what blocks it (the node in this file, a place in another file, or nothing). The codemod
+    catches it and reports a blocked :class:`Finding`; ``note`` says what the blocking place
+    does, for the finding's related line, when that differs from the reason."""
+
+    def __init__(
+        self, reason: str, node: cst.CSTNode | Location | None = None, note: str | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.node = node
+        self.note = note
+
+
 class CodemodError(Exception):
     """Raised by a codemod for input it cannot handle; the engine reports it for that file."""
 
@@ -302,7 +326,3 @@ def resolve_relative(module: str | None, is_package: bool, level: int, name: str
     if name:
         return f"{base}.{name}" if base else name
     return base or None
-
-
-def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (f.span.line, f.span.column, f.code, f.message))

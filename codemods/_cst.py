@@ -16,8 +16,6 @@ from libcst import matchers as m
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange, GlobalScope
 
-FUNCTION_TYPES = (cst.FunctionDef,)
-
 
 def dotted_name(node: cst.BaseExpression | None) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else ``None``."""
@@ -178,18 +176,6 @@ def ensure_blank_lines(stmt: cst.BaseStatement, n: int) -> cst.BaseStatement:
     if blanks >= n:
         return stmt
     return stmt.with_changes(leading_lines=[cst.EmptyLine()] * (n - blanks) + lead)  # type: ignore[call-arg]
-
-
-def is_generated_getattr(stmt: cst.BaseStatement, module: cst.Module) -> bool:
-    if not (isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__getattr__"):
-        return False
-    body = stmt.body
-    return (
-        isinstance(body, cst.IndentedBlock)
-        and bool(body.body)
-        and is_docstring(body.body[0])
-        and GETATTR_MARKER in module.code_for_node(body.body[0])
-    )
 
 
 def add_getattr_branches(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from codemods._api import resolve_relative
+from codemods._exports import exports_from_ast
 from codemods.options import DEFAULT_CHEAP, DEFAULT_FACTORIES
 
 #: Bases and decorators that make a class a value object (cheap to build, compared by value).
@@ -192,8 +193,6 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
     accessors: list[tuple[str, str, int]] = []
     assigns: list[AssignFact] = []
     uses: list[UseFact] = []
-    all_names: list[str] | None = None
-    all_computed = False
     has_getattr = False
     star_imports: list[tuple[str, int]] = []
     schemas: list[SchemaFact] = []
@@ -282,13 +281,6 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
                 for e in ast.walk(t):
                     if isinstance(e, ast.Name):
                         bind(e.id)
-        if "__all__" in names:
-            if isinstance(value, (ast.List, ast.Tuple)) and all(
-                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts
-            ):
-                all_names = [*(all_names or []), *(e.value for e in value.elts)]  # type: ignore[misc]
-            else:
-                all_computed = True
         calls = _calls(value) if value is not None else []
         if len(targets) == 1 and len(names) == 1 and calls and not isinstance(stmt, ast.AugAssign):
             reads = _reads(value)  # type: ignore[arg-type]
@@ -351,6 +343,7 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
             elif isinstance(node, ast.Global):
                 for n in node.names:
                     counts[n] += 2  # `global x` in a function rebinds x
+    exported = exports_from_ast(tree)
     return ModuleFacts(
         module=module,
         bindings=tuple(sorted(bindings.items())),
@@ -359,8 +352,8 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
         assigns=tuple(assigns),
         uses=tuple(uses),
         rebound=tuple(sorted(n for n, c in counts.items() if c > 1)),
-        all_names=tuple(all_names) if all_names is not None else None,
-        all_computed=all_computed,
+        all_names=exported.names if exported.literal else None,
+        all_computed=exported.computed,
         has_getattr=has_getattr,
         module_aliases=tuple(sorted(module_aliases.items())),
         attribute_uses=tuple(attribute_uses),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from codemods import _cst as u
-from codemods._api import Analysis, Codemod, FileContext, Finding, Location, Safety, Settings, Span
+from codemods._api import Analysis, Blocked, Codemod, FileContext, Finding, Location, Safety, Settings, Span
+from codemods._app_factory.plan import FACTORY, LAZY_CLASS, Plan, Split
+from codemods._app_factory.rewrite import rewrite
+from codemods._exports import exports
 
 #: The application classes, by qualified name, and the server interface their instances speak.
 APP_CLASSES = {
@@ -33,10 +35,7 @@ REGISTERING = frozenset({
 })  # fmt: skip
 #: Calls that serve the app rather than configure it.
 RUNS = frozenset({"run", "serve", "run_simple"})
-FACTORY = "create_app"
-LAZY_CLASS = "_LazyApp"
 FROM_OBJECT_SELF = re.compile(r"^(?:__name__|sys\.modules\[__name__\])$")
-NOQA_E402 = re.compile(r"^#\s*noqa:\s*E402\s*$")
 
 
 class AppFactory(Codemod):
@@ -162,52 +161,13 @@ class AppFactory(Codemod):
 
     def apply(self, ctx: FileContext, analysis: Analysis, keys: frozenset[str]) -> cst.Module:
         plan = analysis.plan
-        if not isinstance(plan, _Plan) or plan.app not in keys:
+        if not isinstance(plan, Plan) or plan.app not in keys:
             return ctx.module
-        return _rewrite(ctx, plan)
+        return rewrite(ctx, plan)
 
 
 # ---------------------------------------------------------------------------------------------
 # Analysis
-
-
-@dataclass
-class _Plan:
-    app: str
-    interface: str  # "asgi" | "wsgi"
-    returns: str  # the class as the module spells it: `FastAPI`, `flask.Flask`
-    create: int
-    #: index -> role: "move" (into the factory, in order), "register" (the def stays; its
-    #: outermost `@app...` decorators become calls in the factory), "setup" (Flask
-    #: app_context block, run once before the first request)
-    roles: dict[int, str] = field(default_factory=dict)
-    #: index -> number of outermost decorators that register on the app
-    registering: dict[int, int] = field(default_factory=dict)
-    #: index -> an extension built from the app ("extension" role: ``db = SQLAlchemy(app)``
-    #: stays as ``db = SQLAlchemy()``; ``db.init_app(app)`` runs in the factory)
-    extensions: dict[int, _Split] = field(default_factory=dict)
-    mode: str = "eager"
-    #: with ``module-app = "none"``: the ``if __name__ == "__main__":`` block that uses the app,
-    #: which then builds its own with ``app = create_app()``
-    main_guard: int | None = None
-
-
-@dataclass
-class _Split:
-    target: str
-    module: cst.BaseStatement  # what stays at module level
-    init: cst.SimpleStatementLine  # what runs in the factory
-    #: names the module-level part reads in arguments the constructor does more with than store
-    reads: set[str]
-    unsafe: str | None = None
-
-
-class _Blocked(Exception):
-    def __init__(self, reason: str, line: int | Location | None = None, note: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.line = line
-        self.note = note
 
 
 def _root(node: cst.BaseExpression) -> cst.Name | None:
@@ -243,20 +203,13 @@ class _Analyzer:
         self.gscope = meta[ScopeProvider][ctx.module]
         self._top: dict[int, int] = {}
         #: name -> (line, why) of what keeps a value at module level (see movable_values)
-        self.kept: dict[str, tuple[int | Location | None, str]] = {}
+        self.kept: dict[str, tuple[cst.CSTNode | Location | None, str]] = {}
 
     # -- small helpers -----------------------------------------------------------------------
 
     @property
     def parents(self) -> Mapping[cst.CSTNode, cst.CSTNode]:
         return self.ctx.parents
-
-    def line(self, node: cst.CSTNode) -> int:
-        return self.positions[node].start.line
-
-    def span(self, node: cst.CSTNode) -> Span:
-        r = self.positions[node]
-        return Span(r.start.line, r.start.column + 1, r.end.line, r.end.column + 1)
 
     def top(self, node: cst.CSTNode) -> int:
         return u.top_level_index(node, self.parents, self.module, self._top)
@@ -324,30 +277,30 @@ class _Analyzer:
         stmt = self.body[index]
         try:
             plan, related = self.plan(index, name, call, interface)
-        except _Blocked as b:
-            return Analysis([self.blocked(name, stmt, b.reason, b.line, b.note)])
+        except Blocked as b:
+            return Analysis([self.blocked(name, stmt, b.reason, b.node, b.note)])
         unsafe = []
         if plan.mode == "lazy":
             unsafe.append(
                 (
-                    self.span(stmt),
+                    self.ctx.span(stmt),
                     f"`{name}` is a stand-in that builds the app on first use (`isinstance` checks see `{LAZY_CLASS}`)",
                 )
             )
         if plan.mode == "none":
             unsafe.append(
                 (
-                    self.span(stmt),
+                    self.ctx.span(stmt),
                     f"the module no longer has `{name}`: serve `{FACTORY}()` with the server's factory option",
                 )
             )
         for i, role in sorted(plan.roles.items()):
             if role == "setup":
                 unsafe.append(
-                    (self.span(self.body[i]), "runs once before the first request instead of at import")
+                    (self.ctx.span(self.body[i]), "runs once before the first request instead of at import")
                 )
             if role == "extension" and plan.extensions[i].unsafe:
-                unsafe.append((self.span(self.body[i]), plan.extensions[i].unsafe))
+                unsafe.append((self.ctx.span(self.body[i]), plan.extensions[i].unsafe))
         where = {
             "eager": f"`{name} = {FACTORY}()` keeps",
             "lazy": f"`{name}` builds it on first use;",
@@ -362,7 +315,7 @@ class _Analyzer:
             Finding(
                 code=self.code,
                 message=f"`{name}` is built and configured at import; move it into `{FACTORY}()` ({where}{tail})",
-                span=self.span(stmt),
+                span=self.ctx.span(stmt),
                 fix_key=name,
                 safety=Safety.UNSAFE if unsafe else Safety.SAFE,
                 help=f"Build the app in `def {FACTORY}() -> {plan.returns}`",
@@ -393,23 +346,23 @@ class _Analyzer:
         name: str,
         stmt: cst.CSTNode,
         reason: str,
-        line: int | Location | None = None,
+        at: cst.CSTNode | Location | None = None,
         note: str | None = None,
     ) -> Finding:
         related: tuple = ()
-        if isinstance(line, Location):
-            related = ((line, note or reason),)
-        elif line is not None:
-            related = ((Span(line), note or reason),)
+        if isinstance(at, Location):
+            related = ((at, note or reason),)
+        elif at is not None:
+            related = ((Span(self.ctx.line(at)), note or reason),)
         return Finding(
             code=self.code,
             message=f"`{name}` stays built at import: {reason}",
-            span=self.span(stmt),
+            span=self.ctx.span(stmt),
             reason=reason,
             related=related,
         )
 
-    def plan(self, index: int, name: str, call: cst.Call, interface: str) -> tuple[_Plan, list]:
+    def plan(self, index: int, name: str, call: cst.Call, interface: str) -> tuple[Plan, list]:
         settings = self.ctx.settings
         mode = settings.module_app
         returns = cst.Module(body=[]).code_for_node(call.func)
@@ -418,47 +371,49 @@ class _Analyzer:
             if taken in bound:
                 a = self.ctx.in_source_order(self.gscope.assignments[taken])[0]
                 node = getattr(a, "node", None)
-                raise _Blocked(
+                raise Blocked(
                     f"the module already defines `{taken}`",
-                    self.line(node) if isinstance(node, cst.CSTNode) else None,
+                    node if isinstance(node, cst.CSTNode) else None,
                     "defined here",
                 )
         assignments = list(self.gscope.assignments[name])
         if len(assignments) > 1:
-            lines = sorted(
-                self.line(a.node) for a in assignments if isinstance(getattr(a, "node", None), cst.CSTNode)
+            nodes = sorted(
+                (a.node for a in assignments if isinstance(getattr(a, "node", None), cst.CSTNode)),
+                key=self.ctx.line,
             )
-            other = next((ln for ln in lines if ln != self.line(self.body[index])), None)
-            raise _Blocked(f"`{name}` is rebound", other, f"`{name}` is bound again here")
+            here = self.ctx.line(self.body[index])
+            other = next((n for n in nodes if self.ctx.line(n) != here), None)
+            raise Blocked(f"`{name}` is rebound", other, f"`{name}` is bound again here")
         # Another module that configures the app at import would be missing from the factory.
         # Tests configure the module-level app for themselves (`dependency_overrides`,
         # `app.config["TESTING"] = True`): `app = create_app()` still gives them that app.
         elsewhere = self.ctx.project.configured_at_import.get(name, ())
         for loc in elsewhere:
             if not loc.in_tests:
-                raise _Blocked(
+                raise Blocked(
                     f"another module configures `{name}` at import, so `{FACTORY}()` would build an app without it",
                     loc,
                     f"configures `{name}` at import",
                 )
         if elsewhere and mode != "eager":
             instead = "removes" if mode == "none" else "replaces with a stand-in built on first use"
-            raise _Blocked(
+            raise Blocked(
                 f'a test configures the module-level `{name}` at import, which `module-app = "{mode}"` {instead}',
                 elsewhere[0],
                 f"configures `{name}` at import",
             )
         for loc, _how in self.ctx.project.refs_to(name):
             if mode == "none":
-                raise _Blocked(
+                raise Blocked(
                     f'another module imports `{name}`, which `module-app = "none"` removes',
                     loc,
                     f"imports `{name}`",
                 )
 
-        if mode == "none" and name in self._dunder_all():
-            raise _Blocked(f'`{name}` is in `__all__`, and `module-app = "none"` removes it')
-        plan = _Plan(app=name, interface=interface, returns=returns, create=index, mode=mode)
+        if mode == "none" and name in exports(self.module):
+            raise Blocked(f'`{name}` is in `__all__`, and `module-app = "none"` removes it')
+        plan = Plan(app=name, interface=interface, returns=returns, create=index, mode=mode)
         plan.roles[index] = "move"
         from_object_self = None
         for i in range(index + 1, len(self.body)):
@@ -490,24 +445,22 @@ class _Analyzer:
             for d in decorators[count:]:
                 r = _root(d.decorator)
                 if r is not None and r.value == app:
-                    raise _Blocked(
+                    raise Blocked(
                         "a decorator on the app sits below another decorator, which wraps what it registers",
-                        self.line(d),
+                        d,
                         "registers the function before the decorator above wraps it",
                     )
             if count == 0:
                 return None, 0
             if isinstance(stmt, cst.ClassDef):
-                raise _Blocked(
-                    "a class is registered with a decorator on the app", self.line(stmt), "registered here"
-                )
+                raise Blocked("a class is registered with a decorator on the app", stmt, "registered here")
             for d in decorators[:count]:
                 method = _last_attr(d.decorator)
                 if method not in REGISTERING:
                     code = cst.Module(body=[]).code_for_node(d.decorator)
-                    raise _Blocked(
+                    raise Blocked(
                         f"`@{code}` may return something other than the function",
-                        self.line(d),
+                        d,
                         f"`{stmt.name.value}` would be the plain function instead of what this returns",
                     )
             return "register", count
@@ -593,7 +546,7 @@ class _Analyzer:
         stmt.visit(V())
         return found
 
-    def moved_ref(self, node: cst.CSTNode, plan: _Plan, values: set[int]) -> bool:
+    def moved_ref(self, node: cst.CSTNode, plan: Plan, values: set[int]) -> bool:
         """Does this reference run inside the factory after the rewrite?"""
         i = self.top(node)
         role = plan.roles.get(i)
@@ -605,7 +558,7 @@ class _Analyzer:
             return isinstance(node, cst.Name) and node.value == plan.app
         return False
 
-    def _factory_nodes(self, plan: _Plan, i: int) -> list[cst.CSTNode]:
+    def _factory_nodes(self, plan: Plan, i: int) -> list[cst.CSTNode]:
         """What of statement ``i`` runs in the factory."""
         role = plan.roles[i]
         if role == "register":
@@ -614,7 +567,7 @@ class _Analyzer:
             return [plan.extensions[i].init]
         return [self.body[i]]
 
-    def _extension(self, stmt: cst.BaseStatement, app: str) -> _Split | None:
+    def _extension(self, stmt: cst.BaseStatement, app: str) -> Split | None:
         """``db = SQLAlchemy(app, ...)`` of an installed class whose constructor only passes
         the app to ``init_app``: split into ``db = SQLAlchemy(...)`` and, in the factory,
         ``db.init_app(app, ...)`` with what the constructor would have passed it."""
@@ -631,19 +584,18 @@ class _Analyzer:
             return None
         ext = found[0]
         short = cst.Module(body=[]).code_for_node(call.func)
-        line = self.line(stmt)
         if ext.verdict == "blocked":
-            raise _Blocked(
+            raise Blocked(
                 f"`{target}` is built from the module-level app, and lazify can't tell that `{short}()` plus "
                 f"`{target}.init_app({app})` is the same: {ext.reason}",
-                line,
+                stmt,
                 f"`{target}` is built from `{app}`",
             )
 
-        def blocked(why: str) -> _Blocked:
-            return _Blocked(
+        def blocked(why: str) -> Blocked:
+            return Blocked(
                 f"`{target} = {short}({app}, ...)` can't be split into `{short}(...)` and `{target}.init_app({app})`: {why}",
-                line,
+                stmt,
                 f"`{target}` is built from `{app}`",
             )
 
@@ -739,7 +691,7 @@ class _Analyzer:
                 cst.Expr(cst.Call(func=cst.Attribute(cst.Name(target), cst.Name("init_app")), args=init_args))
             ]
         )
-        return _Split(target, module, init, reads, ext.reason if ext.verdict == "unsafe" else None)
+        return Split(target, module, init, reads, ext.reason if ext.verdict == "unsafe" else None)
 
     def _bound_to_call(self, name: str) -> bool:
         """``name`` is bound once, at module level, to what a call returns (an object, not None)."""
@@ -749,7 +701,7 @@ class _Analyzer:
         assigned = u.single_assignment(self.body[self.top(assignments[0].node)])
         return assigned is not None and assigned[0].value == name and isinstance(assigned[1], cst.Call)
 
-    def movable_values(self, plan: _Plan, from_object_self: int | None) -> None:
+    def movable_values(self, plan: Plan, from_object_self: int | None) -> None:
         """Statements that compute values only the factory reads move into it, in order:
         assignments (also a name bound in steps: ``origins = ...`` then rebound under an
         ``if``), ``if``/``try``/``for`` blocks of assignments, and imports after the app. A
@@ -757,7 +709,7 @@ class _Analyzer:
         app binds must move with it: a read outside the factory blocks, naming that read."""
         view = self.ctx.project
         keep_all = bool(view.star_imported_by) or self._uses_globals_dict()
-        exported = self._dunder_all()
+        exported = exports(self.module)
         bound = self._bound_by_statement()
         #: statement -> the names it binds; `values` are the ones that may move
         candidates: dict[int, set[str]] = {}
@@ -771,9 +723,9 @@ class _Analyzer:
             if self._computes_value(i, stmt, plan) and bound.get(i):
                 candidates[i] = bound[i]
         #: name -> (line, why) of what keeps it at module level
-        kept: dict[str, tuple[int | Location | None, str]] = {}
+        kept: dict[str, tuple[cst.CSTNode | Location | None, str]] = {}
 
-        def keeps(n: str) -> tuple[int | Location | None, str] | None:
+        def keeps(n: str) -> tuple[cst.CSTNode | Location | None, str] | None:
             if keep_all:
                 return None, "the module is star-imported or reads `globals()`"
             if n == plan.app:
@@ -809,8 +761,8 @@ class _Analyzer:
             if i in plan.roles and i not in values:
                 n = next(n for n in sorted(candidates[i]) if n in kept)
                 line, why = kept[n]
-                raise _Blocked(
-                    f"`{n}` is bound by a block that configures `{plan.app}` (line {self.line(self.body[i])}), "
+                raise Blocked(
+                    f"`{n}` is bound by a block that configures `{plan.app}` (line {self.ctx.line(self.body[i])}), "
                     f"so it would become local to `{FACTORY}()`, but it is also used outside it",
                     line,
                     why,
@@ -819,7 +771,9 @@ class _Analyzer:
             plan.roles[i] = "move"
         self.kept = kept
 
-    def _kept_by(self, n: str, plan: _Plan, values: set[int]) -> tuple[int | Location | None, str] | None:
+    def _kept_by(
+        self, n: str, plan: Plan, values: set[int]
+    ) -> tuple[cst.CSTNode | Location | None, str] | None:
         """Why ``n`` can't become a local of the factory: a binding that stays, or a read
         outside it (the first, in source order); None when nothing keeps it."""
         for a in self.ctx.in_source_order(self.gscope.assignments[n]):
@@ -828,10 +782,10 @@ class _Analyzer:
                 return None, f"`{n}` is bound outside the module's statements"
             i = self.top(node)
             if self.deferred(node) or (plan.roles.get(i) != "move" and i not in values):
-                return self.line(node), f"`{n}` is bound here, at module level"
+                return node, f"`{n}` is bound here, at module level"
         for r in self.refs(n):
             if not self.moved_ref(r, plan, values):
-                return self.line(r), f"reads `{n}` outside the factory"
+                return r, f"reads `{n}` outside the factory"
         configuring = any(
             plan.roles.get(self.top(a.node)) == "move"
             for a in self.gscope.assignments[n]
@@ -850,7 +804,7 @@ class _Analyzer:
                 out.setdefault(self.top(node), set()).add(a.name)
         return out
 
-    def _computes_value(self, i: int, stmt: cst.BaseStatement, plan: _Plan) -> bool:
+    def _computes_value(self, i: int, stmt: cst.BaseStatement, plan: Plan) -> bool:
         """Assignments, and blocks of only assignments (``if``/``try``/``for``), that may
         move; imports only after the app (the ones that register routers at the bottom)."""
         if isinstance(stmt, cst.SimpleStatementLine):
@@ -898,28 +852,31 @@ class _Analyzer:
                 return False
         return True
 
-    def _dunder_all(self) -> set[str]:
-        out: set[str] = set()
-        for stmt in self.body:
-            for small in u.iter_small_statements(stmt):
-                if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-                    text = cst.Module(body=[]).code_for_node(small)
-                    if text.lstrip().startswith("__all__"):
-                        out.update(re.findall(r"[\"'](\w+)[\"']", text))
-        return out
-
     def _uses_globals_dict(self) -> bool:
         return bool(re.search(r"\b(?:globals|vars|locals)\s*\(", self.module.code))
 
-    def check(self, plan: _Plan, from_object_self: int | None) -> list:
-        """Block what the factory would change; list what keeps using the module-level app."""
+    def check(self, plan: Plan, from_object_self: int | None) -> list:
+        """Block what the factory would change; list what keeps using the module-level app.
+        Each blocker below raises :class:`Blocked` for one way the rewrite could change
+        behaviour."""
+        users, related = self._app_users_at_module_level(plan)
+        read_by_factory = self._names_read(plan)
+        self._factory_calls_an_app_user(plan, users)
+        self._registered_function_rebound(plan)
+        self._rebound_after_the_factory_reads_it(plan, read_by_factory)
+        self._stays_between_configuration_lines(plan, read_by_factory, set(users))
+        self._bound_after_from_object(from_object_self)
+        return related
+
+    def _app_users_at_module_level(self, plan: Plan) -> tuple[dict[str, cst.CSTNode], list]:
+        """Code that stays at module level and uses the app: functions may (once
+        ``app = create_app()`` ran), the ``__main__`` guard after the configuration may; what
+        runs at import before the factory would have built the app may not."""
         app = plan.app
         related = []
-        moved = set(plan.roles)
-        last = max(moved)
-        first_moved = min(moved)
+        last = max(plan.roles)
         # Functions that use the app when called: fine once `app = create_app()` ran.
-        users: dict[str, int] = {}
+        users: dict[str, cst.CSTNode] = {}
         for ref in self.refs(app):
             if self.moved_ref(ref, plan, set()):
                 continue
@@ -927,20 +884,20 @@ class _Analyzer:
             stmt = self.body[i]
             if self.deferred(ref) and isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 if plan.mode == "none":
-                    raise _Blocked(
+                    raise Blocked(
                         f'`{stmt.name.value}` uses `{app}`, which `module-app = "none"` removes',
-                        self.line(ref),
+                        ref,
                         f"uses `{app}`",
                     )
-                users.setdefault(stmt.name.value, self.line(ref))
+                users.setdefault(stmt.name.value, ref)
                 continue
             if self._under_main_guard(ref, stmt):
                 # Runs only as a script, after the whole module: `app = create_app()` has run.
                 if i < last:
-                    raise _Blocked(
+                    raise Blocked(
                         f'`if __name__ == "__main__":` uses `{app}` before the app\'s configuration ends, '
                         f"so as a script it would run before `{FACTORY}()` is called",
-                        self.line(ref),
+                        ref,
                         f"uses `{app}`",
                     )
                 if plan.mode == "none":
@@ -949,34 +906,46 @@ class _Analyzer:
             if i < last:
                 value = _assigned_call_with(stmt, app)
                 if value:
-                    raise _Blocked(
+                    raise Blocked(
                         f"`{value}` is built from the module-level app before `{FACTORY}()` would have built it "
                         f"(a Flask extension: build it without `{app}` and call `{value}.init_app({app})` in the factory)",
-                        self.line(ref),
+                        ref,
                         f"`{value}` is built from `{app}`",
                     )
-                raise _Blocked(
+                raise Blocked(
                     f"a statement that stays at module level uses `{app}` before `{FACTORY}()` would have built it",
-                    self.line(ref),
+                    ref,
                     f"uses `{app}`",
                 )
             if plan.mode == "none":
-                raise _Blocked(
+                raise Blocked(
                     f'module-level code uses `{app}`, which `module-app = "none"` removes',
-                    self.line(ref),
+                    ref,
                     f"uses `{app}`",
                 )
-        for fname, line in sorted(users.items(), key=lambda kv: kv[1]):
-            related.append((Location(self.ctx.path, line), f"`{fname}` keeps using the module-level `{app}`"))
-        read_by_factory = self._names_read(plan)
+        for fname, ref in sorted(users.items(), key=lambda kv: self.ctx.line(kv[1])):
+            related.append(
+                (
+                    Location(self.ctx.path, self.ctx.line(ref)),
+                    f"`{fname}` keeps using the module-level `{app}`",
+                )
+            )
+        return users, related
+
+    def _factory_calls_an_app_user(self, plan: Plan, users: dict[str, cst.CSTNode]) -> None:
+        """The factory calls a function that reads the module-level app before it exists."""
+        app = plan.app
         app_users = set(users)
         for n in sorted(self._called_by_factory(plan)):
             if n in app_users:
-                raise _Blocked(
+                raise Blocked(
                     f"the factory calls `{n}`, which reads the module-level `{app}` before `{FACTORY}()` returns it",
                     users[n],
                     f"`{n}` reads `{app}`",
                 )
+
+    def _registered_function_rebound(self, plan: Plan) -> None:
+        """A registered function's name is bound again: the factory would register that."""
         for i, role in sorted(plan.roles.items()):
             if role == "register":
                 fname = self.body[i].name.value  # type: ignore[attr-defined]
@@ -986,11 +955,15 @@ class _Analyzer:
                 ]  # fmt: skip
                 if others:
                     where = getattr(others[0], "node", None)
-                    raise _Blocked(
+                    raise Blocked(
                         f"`{fname}` is bound again, so the factory would register that instead of the decorated function",
-                        self.line(where) if isinstance(where, cst.CSTNode) else None,
+                        where if isinstance(where, cst.CSTNode) else None,
                         f"`{fname}` is bound again here",
                     )
+
+    def _rebound_after_the_factory_reads_it(self, plan: Plan, read_by_factory: dict[str, int]) -> None:
+        """A name the factory reads is bound more than once: it would read only its last value."""
+        app = plan.app
         for n in sorted(read_by_factory):
             if n != app and len(self.gscope.assignments[n]) > 1 and not self._moved_binding(n, plan):
                 nodes = [
@@ -1002,21 +975,32 @@ class _Analyzer:
                     not self.deferred(x) and self.top(x) < read_by_factory[n] for x in nodes
                 ):
                     continue  # computed in full before the factory first reads it: it reads the same value
-                later = min((self.line(x) for x in nodes if self.top(x) >= read_by_factory[n]), default=None)
+                later_node = min(
+                    (x for x in nodes if self.top(x) >= read_by_factory[n]), key=self.ctx.line, default=None
+                )
+                later = self.ctx.line(later_node) if later_node is not None else None
                 line, why = self.kept.get(n, (None, ""))
                 if line is not None:
-                    raise _Blocked(
+                    raise Blocked(
                         f"`{n}` is rebound after the app's configuration first reads it (line {later}), and can't move "
                         f"into `{FACTORY}()` with it: it is also used outside the factory",
                         line,
                         why,
                     )
-                raise _Blocked(
+                raise Blocked(
                     f"`{n}` is bound more than once at module level, and the factory would read only its last value",
-                    later,
+                    later_node,
                     f"`{n}` is bound again here",
                 )
-        # Statements that stay, between the app's configuration lines, now run before it.
+
+    def _stays_between_configuration_lines(
+        self, plan: Plan, read_by_factory: dict[str, int], app_users: set[str]
+    ) -> None:
+        """Statements that stay, between the app's configuration lines, now run before it."""
+        app = plan.app
+        moved = set(plan.roles)
+        last = max(moved)
+        first_moved = min(moved)
         bound = self._bound_by_statement()
         extension_objects = {split.target for split in plan.extensions.values()}
         for i in range(first_moved, last):
@@ -1029,10 +1013,10 @@ class _Analyzer:
                         and not self._is_import_binding(n)
                         and n not in extension_objects
                     ):
-                        raise _Blocked(
+                        raise Blocked(
                             f"`{plan.extensions[i].target}` is built from `{n}`, which the factory uses first; "
                             f"built at module level, it would see `{n}` before that",
-                            self.line(self.body[i]),
+                            self.body[i],
                             f"uses `{n}`",
                         )
                 continue
@@ -1050,9 +1034,9 @@ class _Analyzer:
                     # constructor built, which its verdict says `init_app` doesn't change.
                     continue
                 if n in app_users:
-                    raise _Blocked(
+                    raise Blocked(
                         f"a statement between the app's configuration lines uses `{n}`, which uses `{app}` before `{FACTORY}()` would have built it",
-                        self.line(node),
+                        node,
                         f"uses `{n}`",
                     )
                 # It ran after a factory statement that reads the same object: now it runs first.
@@ -1062,28 +1046,30 @@ class _Analyzer:
                     )
                     if kept:
                         line, why = self.kept[kept[0]]
-                        raise _Blocked(
+                        raise Blocked(
                             f"`{kept[0]}` can't move into `{FACTORY}()` (it is also used outside it), and at module level "
                             f"it would now be computed from `{n}` before the app's configuration that first reads `{n}`",
                             line,
                             why,
                         )
-                    raise _Blocked(
+                    raise Blocked(
                         f"a statement between the app's configuration lines uses `{n}`, which the factory uses too; it would now run before them",
-                        self.line(node),
+                        node,
                         f"uses `{n}`",
                     )
+
+    def _bound_after_from_object(self, from_object_self: int | None) -> None:
+        """``config.from_object(__name__)`` would gain the upper-case names bound after it."""
         if from_object_self is not None:
             for i in range(from_object_self + 1, len(self.body)):
                 for small in u.iter_small_statements(self.body[i]):
                     for t in _bound_names(small):
                         if t.isupper():
-                            raise _Blocked(
+                            raise Blocked(
                                 f"`{t}` is bound after `config.from_object(__name__)`, so the factory's config would gain it",
-                                self.line(self.body[i]),
+                                self.body[i],
                                 "bound here",
                             )
-        return related
 
     def _under_main_guard(self, node: cst.CSTNode, stmt: cst.BaseStatement) -> bool:
         """In the body (not the ``else``) of a top-level ``if __name__ == "__main__":``."""
@@ -1096,7 +1082,7 @@ class _Analyzer:
             child = self.parents.get(child)
         return False
 
-    def _called_by_factory(self, plan: _Plan) -> set[str]:
+    def _called_by_factory(self, plan: Plan) -> set[str]:
         """Names the factory calls while it runs (not inside a lambda or nested function)."""
         out: set[str] = set()
         for i in plan.roles:
@@ -1107,7 +1093,7 @@ class _Analyzer:
                         out.add(n.value)
         return out
 
-    def _moved_binding(self, name: str, plan: _Plan) -> bool:
+    def _moved_binding(self, name: str, plan: Plan) -> bool:
         """Every binding of ``name`` is in a statement that moves into the factory (a local there)."""
         for a in self.gscope.assignments[name]:
             node = getattr(a, "node", None)
@@ -1115,7 +1101,7 @@ class _Analyzer:
                 return False
         return True
 
-    def _names_read(self, plan: _Plan) -> dict[str, int]:
+    def _names_read(self, plan: Plan) -> dict[str, int]:
         """Names the factory reads -> the first statement (index) that reads each."""
         out: dict[str, int] = {}
         for i in sorted(plan.roles):
@@ -1207,205 +1193,3 @@ def _assigned_call_with(stmt: cst.BaseStatement, app: str) -> str | None:
                 names = _bound_names(small)
                 return names[0] if names else None
     return None
-
-
-# ---------------------------------------------------------------------------------------------
-# The rewrite
-
-
-def _strip_noqa_e402(stmt: cst.BaseStatement) -> cst.BaseStatement:
-    if isinstance(stmt, cst.SimpleStatementLine) and stmt.trailing_whitespace.comment is not None:
-        if NOQA_E402.match(stmt.trailing_whitespace.comment.value):
-            return stmt.with_changes(
-                trailing_whitespace=cst.TrailingWhitespace(newline=stmt.trailing_whitespace.newline)
-            )
-    return stmt
-
-
-def _inner_lines(lines: list[cst.EmptyLine], first: bool) -> list[cst.EmptyLine]:
-    """Leading lines of a statement moved into the factory: comments kept, at most one blank
-    line in a row, none before the first statement (as black writes a function body)."""
-    out: list[cst.EmptyLine] = []
-    for line in lines:
-        if line.comment is None:
-            if out and out[-1].comment is None:
-                continue
-            if not out and first:
-                continue
-            out.append(cst.EmptyLine(indent=False))
-        else:
-            out.append(line.with_changes(indent=True))
-    return out
-
-
-def _registration(stmt: cst.FunctionDef, count: int) -> cst.SimpleStatementLine:
-    """``@app.get("/")`` on ``def index`` -> ``app.get("/")(index)``, keeping the decorators'
-    comments (the lines between them, and the comment at the end of their line)."""
-    value: cst.BaseExpression = cst.Name(stmt.name.value)
-    decorators = stmt.decorators[:count]
-    for d in reversed(decorators):
-        value = cst.Call(func=d.decorator, args=[cst.Arg(value)])
-    comments = [line for d in decorators for line in d.leading_lines if line.comment is not None]
-    trailing = next(
-        (d.trailing_whitespace.comment for d in decorators if d.trailing_whitespace.comment), None
-    )
-    return cst.SimpleStatementLine(
-        body=[cst.Expr(value)],
-        leading_lines=comments,
-        trailing_whitespace=cst.TrailingWhitespace(
-            whitespace=cst.SimpleWhitespace("  " if trailing else ""), comment=trailing
-        ),
-    )
-
-
-def _setup_hook(stmt: cst.With, app: str) -> list[cst.BaseStatement]:
-    """A Flask ``with app.app_context():`` block, run once before the first request."""
-    template = cst.parse_module(
-        "setup_done = False\n"
-        "\n"
-        f"@{app}.before_request\n"
-        "def setup_once() -> None:\n"
-        "    nonlocal setup_done\n"
-        "    if not setup_done:\n"
-        "        pass\n"
-        "        setup_done = True\n"
-    )
-
-    class Fill(cst.CSTTransformer):
-        def leave_If(self, original: cst.If, updated: cst.If) -> cst.If:
-            rest = list(updated.body.body[1:])
-            return updated.with_changes(
-                body=updated.body.with_changes(body=[stmt.with_changes(leading_lines=[]), *rest])
-            )
-
-    return list(template.visit(Fill()).body)
-
-
-def _lazy_class(interface: str) -> str:
-    if interface == "asgi":
-        call = (
-            "    async def __call__(self, scope, receive, send):\n"
-            "        await self._app()(scope, receive, send)\n"
-        )
-    else:
-        call = (
-            "    def __call__(self, environ, start_response):\n"
-            "        return self._app()(environ, start_response)\n"
-        )
-    return (
-        f"class {LAZY_CLASS}:\n"
-        f'    """The module-level app for servers that import one: builds `{FACTORY}()` on the\n'
-        '    first request or attribute access (generated by lazify)."""\n'
-        "\n"
-        "    def __init__(self, factory):\n"
-        "        import threading\n"
-        "\n"
-        '        object.__setattr__(self, "_factory", factory)\n'
-        '        object.__setattr__(self, "_built", None)\n'
-        '        object.__setattr__(self, "_lock", threading.Lock())\n'
-        "\n"
-        "    def _app(self):\n"
-        '        built = object.__getattribute__(self, "_built")\n'
-        "        if built is None:\n"
-        '            with object.__getattribute__(self, "_lock"):\n'
-        '                built = object.__getattribute__(self, "_built")\n'
-        "                if built is None:\n"
-        '                    built = object.__getattribute__(self, "_factory")()\n'
-        '                    object.__setattr__(self, "_built", built)\n'
-        "        return built\n"
-        "\n"
-        f"{call}"
-        "\n"
-        "    def __getattr__(self, name):\n"
-        "        return getattr(self._app(), name)\n"
-        "\n"
-        "    def __setattr__(self, name, value):\n"
-        "        setattr(self._app(), name, value)\n"
-    )
-
-
-def _rewrite(ctx: FileContext, plan: _Plan) -> cst.Module:
-    inner: list[cst.BaseStatement] = []
-    setup: list[cst.BaseStatement] = []
-    out: list[cst.BaseStatement] = []
-    last = max(plan.roles)
-    after = None
-    carry = 0  # blank lines that separated a moved statement from what came before it
-    for i, stmt in enumerate(ctx.module.body):
-        role = plan.roles.get(i)
-        if role == "extension":
-            stmt = plan.extensions[i].module.with_changes(leading_lines=stmt.leading_lines)  # type: ignore[attr-defined]
-        if role in ("move", "setup"):
-            carry = max(carry, _blank_lines(stmt))
-        elif carry:
-            stmt = u.ensure_blank_lines(stmt, carry)
-            carry = 0
-        if role == "register":
-            count = plan.registering[i]
-            reg = _registration(stmt, count)  # type: ignore[arg-type]
-            inner.append(reg.with_changes(leading_lines=_inner_lines(list(reg.leading_lines), not inner)))
-            out.append(stmt.with_changes(decorators=stmt.decorators[count:]))  # type: ignore[attr-defined]
-        elif role == "setup":
-            hook = _setup_hook(stmt, plan.app)  # type: ignore[arg-type]
-            hook[0] = hook[0].with_changes(leading_lines=_inner_lines(list(stmt.leading_lines), False))  # type: ignore[attr-defined]
-            hook[1] = hook[1].with_changes(leading_lines=[cst.EmptyLine(indent=False)])  # type: ignore[attr-defined]
-            setup.extend(hook)
-        elif role == "extension":
-            out.append(stmt)
-            inner.append(plan.extensions[i].init.with_changes(leading_lines=_inner_lines([], not inner)))
-        elif i == plan.main_guard:
-            out.append(_build_in_guard(stmt, plan.app))  # type: ignore[arg-type]
-        elif role == "move":
-            moved = _strip_noqa_e402(stmt)
-            lead = list(getattr(moved, "leading_lines", ()))
-            inner.append(moved.with_changes(leading_lines=_inner_lines(lead, not inner)))
-        else:
-            out.append(stmt)
-        if i == last:
-            out.extend(_factory(plan, inner, setup))
-            after = len(out)
-            carry = 0
-    if after is not None and after < len(out):
-        out[after] = u.ensure_blank_lines(out[after], 2)
-    return ctx.module.with_changes(body=out)
-
-
-def _build_in_guard(stmt: cst.If, app: str) -> cst.If:
-    """``if __name__ == "__main__":`` with ``app = create_app()`` first, for a module that no
-    longer has a module-level app but is still run as a script."""
-    build = cst.parse_statement(f"{app} = {FACTORY}()\n")
-    body = stmt.body
-    assert isinstance(body, cst.IndentedBlock)
-    return stmt.with_changes(body=body.with_changes(body=[build, *body.body]))
-
-
-def _blank_lines(stmt: cst.BaseStatement) -> int:
-    return sum(1 for line in getattr(stmt, "leading_lines", ()) if line.comment is None)
-
-
-def _factory(
-    plan: _Plan, inner: list[cst.BaseStatement], setup: list[cst.BaseStatement]
-) -> list[cst.BaseStatement]:
-    create_at = next(i for i, s in enumerate(inner) if _creates(s, plan.app))
-    rest = inner[create_at + 1 :]
-    if setup and rest and not rest[0].leading_lines:  # type: ignore[attr-defined]
-        rest[0] = rest[0].with_changes(
-            leading_lines=[cst.EmptyLine(indent=False)]
-        )  # black: a blank line after a nested def
-    stmts = inner[: create_at + 1] + setup + rest
-    stmts.append(cst.parse_statement(f"return {plan.app}\n"))
-    func = cst.parse_statement(f"def {FACTORY}() -> {plan.returns}:\n    pass\n")
-    assert isinstance(func, cst.FunctionDef)
-    generated: list[cst.BaseStatement] = [func.with_changes(body=func.body.with_changes(body=stmts))]
-    if plan.mode == "eager":
-        generated.append(cst.parse_statement(f"{plan.app} = {FACTORY}()\n"))
-    elif plan.mode == "lazy":
-        generated.append(cst.parse_statement(_lazy_class(plan.interface)))
-        generated.append(cst.parse_statement(f"{plan.app} = {LAZY_CLASS}({FACTORY})\n"))
-    blank2 = [cst.EmptyLine(), cst.EmptyLine()]
-    return [s.with_changes(leading_lines=blank2) for s in generated]  # type: ignore[attr-defined]
-
-
-def _creates(stmt: cst.BaseStatement, app: str) -> bool:
-    assigned = u.single_assignment(stmt)
-    return assigned is not None and assigned[0].value == app

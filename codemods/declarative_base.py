@@ -129,7 +129,6 @@ class DeclarativeBase(Codemod):
 
     def analyze(self, ctx: FileContext) -> Analysis:
         qnames = ctx.wrapper.resolve(QualifiedNameProvider)
-        positions = ctx.positions
         mp = ctx.project.plans.get(self.code)
         findings: list[Finding] = []
         plan: dict[str, tuple[int, cst.Call]] = {}
@@ -152,8 +151,7 @@ class DeclarativeBase(Codemod):
             if not names & FACTORIES:
                 continue
             target = small.targets[0].target.value
-            r = positions[stmt]
-            span = Span(r.start.line, r.start.column + 1, r.end.line, r.end.column + 1)
+            span = ctx.span(stmt)
             problem = _unsupported(call, target) or _version_problem(ctx.settings)
             if problem:
                 findings.append(

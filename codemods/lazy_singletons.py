@@ -15,6 +15,7 @@ from codemods import _cst as u
 from codemods import _imports as imports
 from codemods._api import (
     Analysis,
+    Blocked,
     Codemod,
     FileContext,
     Finding,
@@ -301,10 +302,6 @@ class _Analyzer:
         self.is_package = ctx.path.endswith("__init__.py")
         self._top_cache: dict[int, int] = {}
 
-    def span(self, node: cst.CSTNode) -> Span:
-        r = self.positions[node]
-        return Span(r.start.line, r.start.column + 1, r.end.line, r.end.column + 1)
-
     def top_statement(self, node: cst.CSTNode) -> int | None:
         """Index in the module body of the statement holding ``node``."""
         try:
@@ -366,7 +363,7 @@ class _Analyzer:
         for name, o in own.items():
             try:
                 self._own_reads(o, own, lazy_statements)
-            except _Stop as e:
+            except Blocked as e:
                 self._blocked(name, o.plan.line, e.reason, e.node)
                 continue
             ok[name] = o
@@ -390,7 +387,7 @@ class _Analyzer:
                 Finding(
                     code=LazySingletons.code,
                     message=f"`{r.plan.name}` from `{r.plan.module}` is read through its getter",
-                    span=self.span(r.reads[0]) if r.reads else Span(1),
+                    span=self.ctx.span(r.reads[0]) if r.reads else Span(1),
                     fix_key=r.plan.name,
                     fix_owner=r.plan.path,
                     needs_owner=r.plan.kind == "build",
@@ -401,7 +398,7 @@ class _Analyzer:
         return Analysis(_sorted(self.findings), _Plan(ok, refs))
 
     def _blocked(self, name: str, line: int, reason: str, node: cst.CSTNode | None = None) -> None:
-        related = ((self.span(node), reason),) if node is not None else ()
+        related = ((self.ctx.span(node), reason),) if node is not None else ()
         self.findings.append(
             Finding(
                 code=LazySingletons.code,
@@ -419,7 +416,7 @@ class _Analyzer:
             return Finding(
                 code=LazySingletons.code,
                 message=f"`{p.name}` is a proxy that forwards every attribute to `{p.getter}()`",
-                span=self.span(stmt),
+                span=self.ctx.span(stmt),
                 fix_key=p.name,
                 fix_owner=p.path,
                 safety=Safety.SAFE,
@@ -444,7 +441,7 @@ class _Analyzer:
         return Finding(
             code=LazySingletons.code,
             message=f"`{p.name} = {value}` is built at import{extra}",
-            span=self.span(stmt),
+            span=self.ctx.span(stmt),
             fix_key=p.name,
             fix_owner=p.path,
             safety=Safety.SAFE,
@@ -466,7 +463,9 @@ class _Analyzer:
             and u.is_docstring(first)
             and _AT_IMPORT.search(self.module.code_for_node(first))
         ):
-            out.append((Location(self.ctx.path, self.span(first).line), "the module docstring " + note[6:]))
+            out.append(
+                (Location(self.ctx.path, self.ctx.span(first).line), "the module docstring " + note[6:])
+            )
         comments = [
             line.comment.value for line in getattr(stmt, "leading_lines", ()) if line.comment is not None
         ]
@@ -474,7 +473,7 @@ class _Analyzer:
         if trailing is not None:
             comments.append(trailing.value)
         if any(_AT_IMPORT.search(c) for c in comments):
-            out.append((Location(self.ctx.path, self.span(stmt).line), "the comment on it " + note[6:]))
+            out.append((Location(self.ctx.path, self.ctx.span(stmt).line), "the comment on it " + note[6:]))
         return tuple(out)
 
     def _moved_finding(self, r: _Ref) -> Finding:
@@ -483,7 +482,7 @@ class _Analyzer:
         return Finding(
             code=LazySingletons.code,
             message=f"the schema work on `{p.name}` runs at import; it moves into `{p.getter}()` of `{p.module}`",
-            span=self.span(stmt),
+            span=self.ctx.span(stmt),
             fix_key=p.name,
             fix_owner=p.path,
             needs_owner=True,
@@ -547,10 +546,10 @@ class _Analyzer:
                     o.schema_reads.append(n)
                 elif self.in_function(n) or where in lazy_statements:
                     if where == o.index:
-                        raise _Stop(f"`{o.plan.name}` is read by its own value", n)
+                        raise Blocked(f"`{o.plan.name}` is read by its own value", n)
                     o.reads.append(n)
                 else:
-                    raise _Stop(f"read at import on line {self.positions[n].start.line}", n)
+                    raise Blocked(f"read at import on line {self.positions[n].start.line}", n)
 
     def _refs(self, lazy_statements: set[int]) -> dict[str, _Ref]:
         refs: dict[str, _Ref] = {}
@@ -674,13 +673,6 @@ def _schema_target(stmt: cst.BaseStatement) -> str | None:
     if len(args) == 1 and isinstance(args[0], cst.Name):
         return args[0].value
     return None
-
-
-class _Stop(Exception):
-    def __init__(self, reason: str, node: cst.CSTNode | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.node = node
 
 
 # ---------------------------------------------------------------------------------------------
