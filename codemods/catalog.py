@@ -43,6 +43,29 @@ def find(key: str) -> Entry | None:
     return None
 
 
+def _literal(value: ast.expr, tree: ast.Module) -> str | None:
+    """A string literal, or a name for one: a module-level constant of this module or one it
+    imports by name (``code = CODE``, ``from codemods._heavy_imports import CODE``)."""
+    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return value.value
+    if not isinstance(value, ast.Name):
+        return None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == value.id for t in stmt.targets
+        ):
+            return _literal(stmt.value, tree)
+        if isinstance(stmt, ast.ImportFrom) and stmt.module and stmt.level == 0:
+            for alias in stmt.names:
+                if (alias.asname or alias.name) == value.id:
+                    spec = importlib.util.find_spec(stmt.module)
+                    if spec is None or spec.origin is None:
+                        return None
+                    other = ast.parse(Path(spec.origin).read_bytes())
+                    return _literal(ast.Name(alias.name), other)
+    return None
+
+
 def _read(module: str, cls: str) -> Entry:
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
@@ -50,9 +73,9 @@ def _read(module: str, cls: str) -> Entry:
     tree = ast.parse(Path(spec.origin).read_bytes())
     node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls)
     attrs = {
-        t.id: s.value.value
+        t.id: value
         for s in node.body
-        if isinstance(s, ast.Assign) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str)
+        if isinstance(s, ast.Assign) and (value := _literal(s.value, tree)) is not None
         for t in s.targets
         if isinstance(t, ast.Name)
     }
