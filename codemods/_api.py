@@ -117,6 +117,10 @@ class Settings:
     #: defined (``sqlmodel.create_engine`` -> ``sqlalchemy.engine.create.create_engine``), read
     #: statically by the engine: a call is what its definition is.
     definitions: tuple[tuple[str, str], ...] = ()
+    #: ``heavy-modules = "measured"``: module-level statements ``lazify doctor`` measured over
+    #: the threshold, as (path from the project root, line); lazy-singletons treats the value
+    #: they build as expensive, as it does a listed factory's.
+    measured_statements: tuple[tuple[str, int], ...] = ()
 
     def is_heavy(self, module: str) -> bool:
         parts = module.split(".")

@@ -609,6 +609,7 @@ def plan_project(
     definitions: Mapping[str, str] | None = None,
     *,
     heavy_modules: Iterable[str] = (),
+    measured: Iterable[tuple[str, int]] = (),
 ) -> dict[str, ModulePlan]:
     """Decide, for the whole project, which singletons are built lazily.
 
@@ -617,13 +618,16 @@ def plan_project(
     A value built by calling into one of ``heavy_modules`` (``torch.jit.load(path)``) is
     expensive by definition, unless that call is among the ``cheap`` ones. ``definitions``
     says where installed packages define the names they re-export: a call matches a pattern
-    when it, or its definition, is what the pattern names.
+    when it, or its definition, is what the pattern names. A call ``measured`` at import over
+    the threshold (``(path, line)`` of its statement, from ``lazify doctor``'s profile) is
+    expensive too, unless it is among the ``cheap`` ones.
     """
     factories = tuple(factories)
     cheap = tuple(cheap)
     factory_of = _pattern_matcher(factories, definitions or {})
     is_cheap = _pattern_matcher(cheap, definitions or {})
     heavy = frozenset(heavy_modules)
+    slow = frozenset(measured)
 
     def heavy_call(a: AssignFact) -> str | None:
         for c in a.calls:
@@ -645,7 +649,13 @@ def plan_project(
                 continue  # `_ = torch.manual_seed(0)`: kept for its effect, never read
             callee = a.callee
             loads = heavy_call(a)
-            if loads is None and (callee is None or is_cheap(callee) is not None):
+            # Measured: the call's own name may say nothing (a project function, `build_table()`).
+            timed = (
+                a.func_text is not None
+                and (callee is None or is_cheap(callee) is None)
+                and ((paths or {}).get(mod), a.line) in slow
+            )
+            if loads is None and not timed and (callee is None or is_cheap(callee) is not None):
                 continue
             cls = classes.get(callee or "")
             kind = None
@@ -659,8 +669,10 @@ def plan_project(
                 if returns is None and a.func_text and a.func_text.split(".")[0] in taken:
                     returns = a.func_text
             elif (
-                factory := factory_of(callee) if callee is not None else None
-            ) is not None or loads is not None:
+                (factory := factory_of(callee) if callee is not None else None) is not None
+                or loads is not None
+                or timed
+            ):
                 kind = "build"
                 returns = returns or RETURN_TYPES.get(factory)
             if kind is None:

@@ -221,6 +221,7 @@ class LazySingletons(Codemod):
             paths,
             dict(settings.definitions),
             heavy_modules=settings.heavy_modules,
+            measured=settings.measured_statements,
         )
 
     @staticmethod

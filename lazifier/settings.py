@@ -124,6 +124,10 @@ class Settings:
             singleton_factories=self.singleton_factories,
             cheap_calls=self.cheap_calls,
             module_app=self.module_app,
+            measured_statements=tuple(
+                (path, line)
+                for path, line, _ in (self.facts.measured.statements if self.facts.measured else ())
+            ),
         )
 
     def selected_codes(self) -> tuple[str, ...]:

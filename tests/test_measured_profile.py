@@ -279,11 +279,6 @@ def square(i):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="lazy-singletons doesn't read measured statements yet: the codemods change waits for the "
-    "issue14-codemods restructuring (the profile side passes: the statement is recorded)",
-)
 def test_a_statement_measured_over_the_threshold_becomes_a_lazy_singleton(tmp_path: Path) -> None:
     files = {
         "svc/__init__.py": "",
