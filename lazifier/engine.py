@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -20,6 +20,7 @@ from lazifier import build_id, installed
 from lazifier.cache import Cache
 from lazifier.discovery import FileSet, Skipped, discover, is_generated, module_name
 from lazifier.index import FACTS_VERSION, FileFacts, ProjectIndex, extract_facts, needles_regex, view_hash
+from lazifier.notes import lint_notes, measured_notes
 from lazifier.pool import WorkerDied, default_jobs, run_tasks
 from lazifier.settings import ConfigError, Settings
 from lazifier.sources import Decoded, SourceError, content_hash, decode
@@ -461,94 +462,6 @@ def _orphaned(results: dict[str, FileResult]) -> set[str]:
         for c in r.changes
         if c.applied and c.finding.needs_owner and c.fix_id not in owned and c.fix_id is not None
     }  # fmt: skip
-
-
-def lint_notes(settings: Settings, results: list[FileResult]) -> list[str]:
-    """Say so when the project's linters will flag function-local imports."""
-    if not any(c.applied and c.code == "LZY001" for r in results for c in r.changes):
-        return []
-    if settings.style != "local":
-        return []
-    notes = []
-    if settings.config_path is not None:
-        tool = settings.pyproject.get("tool", {})
-        ruff = tool.get("ruff", {})
-        lint = ruff.get("lint", ruff)
-        selected = [*lint.get("select", []), *lint.get("extend-select", [])]
-        ignored = [*lint.get("ignore", []), *lint.get("extend-ignore", [])]
-        if any("PLC0415".startswith(s) for s in selected if s) and not any(
-            "PLC0415".startswith(s) for s in ignored if s
-        ):
-            notes.append(
-                "the project enables ruff's PLC0415 (import-outside-top-level): it will flag the "
-                "function-local imports lazify writes; add them to `per-file-ignores` or use "
-                '`style = "lazy-modules"`'
-            )
-        pylint = tool.get("pylint", {})
-        control = pylint.get("messages control") or pylint.get("messages_control") or {}
-        disabled = str(control.get("disable", ""))
-        if pylint and "import-outside-toplevel" not in disabled and "C0415" not in disabled:
-            notes.append(
-                "the project configures pylint, whose C0415 (import-outside-toplevel) is on by "
-                "default: it will flag the function-local imports lazify writes"
-            )
-    for name in (".pylintrc", "pylintrc"):
-        p = settings.project_root / name
-        if p.is_file():
-            text = p.read_text(errors="replace")
-            if "import-outside-toplevel" not in text and "C0415" not in text:
-                notes.append(
-                    f"{name} leaves pylint's C0415 (import-outside-toplevel) on: it will flag the "
-                    "function-local imports lazify writes"
-                )
-    return notes
-
-
-def measured_notes(settings: Settings, results: list[FileResult], texts: Mapping[str, str]) -> list[str]:
-    """With ``heavy-modules = "measured"``: which findings the measurement made (a package or a
-    module-level statement measured over the threshold, with its figure), or why no profile was
-    used."""
-    measured = settings.facts.measured
-    if measured is None:
-        return []
-    if not measured.used:
-        return [f'heavy-modules = "measured": {measured.note}']
-    notes = []
-    for r in results:
-        for c in sorted(r.changes, key=lambda c: (c.line, c.code)):
-            span = c.finding.span
-            if c.code == "LZY001":
-                for top in _imported_packages(texts.get(r.path, ""), span.line, span.end_line):
-                    cost = measured.cost(top)
-                    if cost is not None and cost > measured.threshold:
-                        notes.append(f"{r.path}:{c.line}: {c.code} {measured.describe(top, cost)}")
-            elif c.code == "LZY002" and (c.finding.fix_owner or r.path) == r.path:
-                cost = measured.statement_cost(r.path, span.line)
-                if cost is not None:
-                    lines = texts.get(r.path, "").splitlines()
-                    text = lines[span.line - 1].strip() if 0 < span.line <= len(lines) else "the statement"
-                    text = text if len(text) <= 60 else text[:57] + "..."
-                    notes.append(f"{r.path}:{c.line}: {c.code} {measured.describe(f'`{text}`', cost)}")
-    return list(dict.fromkeys(notes))
-
-
-def _imported_packages(text: str, first: int, last: int) -> list[str]:
-    """The top-level packages that absolute imports on lines ``first``..``last`` name."""
-    import ast
-
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return []
-    found: list[str] = []
-    for node in ast.walk(tree):
-        if not first <= getattr(node, "lineno", 0) <= last:
-            continue
-        if isinstance(node, ast.Import):
-            found += [a.name.split(".")[0] for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            found.append(node.module.split(".")[0])
-    return list(dict.fromkeys(found))
 
 
 __all__ = ["Engine", "Outcome", "Source"]
