@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from codemods._api import resolve_relative
-from codemods._singleton_plan import dotted as _dotted
+from codemods._singleton_facts import dotted as _dotted
 
 FACTORIES = frozenset({"sqlalchemy.orm.declarative_base", "sqlalchemy.ext.declarative.declarative_base"})
 #: Names of the legacy metaclass: code that names it checks for it, or builds on it.
