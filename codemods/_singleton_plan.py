@@ -14,17 +14,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from codemods._singleton_facts import (  # noqa: F401  (the facts' names, as the codemod reads them)
-    SCHEMA_METHODS,
-    VALUE_BASES,
-    VALUE_DECORATORS,
+from codemods._singleton_facts import (
     AssignFact,
-    ClassFact,
     ModuleFacts,
-    SchemaFact,
     UseFact,
-    dotted,
-    extract_facts,
 )
 from codemods.options import DEFAULT_CHEAP, DEFAULT_FACTORIES
 

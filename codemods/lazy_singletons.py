@@ -22,17 +22,10 @@ from codemods._api import (
     Span,
     resolve_relative,
 )
-from codemods._singleton_plan import (
-    DEFAULT_CHEAP,
-    DEFAULT_FACTORIES,
-    ModuleFacts,
-    ModulePlan,
-    Plan,
-    external_names,
-    extract_facts,
-    plan_project,
-)
+from codemods._singleton_facts import ModuleFacts, extract_facts
+from codemods._singleton_plan import ModulePlan, Plan, external_names, plan_project
 from codemods._singleton_rewrite import _Own, _Plan, _Ref, _Rewriter
+from codemods.options import DEFAULT_CHEAP, DEFAULT_FACTORIES
 
 #: Prose saying something happens when the module is imported (issue 15 #6).
 _AT_IMPORT = re.compile(

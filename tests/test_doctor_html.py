@@ -112,7 +112,9 @@ def _check_links(seen: dict, root: Path) -> None:
 def test_html_page_in_headless_chromium_before_and_after_apply(tmp_path, capsys):
     chromium = find_chromium()
     if chromium is None:
-        pytest.skip("no Chromium: install Debian's chromium package (.ci/run does), or set $LAZIFY_CHROMIUM")
+        pytest.skip(
+            "no Chromium: install Debian's chromium package (make test does, as root), or set $LAZIFY_CHROMIUM"
+        )
     app = _copy(APP, tmp_path / "app")
     before_page = tmp_path / "before.html"
     # With --preview: the page shows the project and its copy after `lazify apply`.
