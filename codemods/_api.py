@@ -82,6 +82,8 @@ class Finding:
     #: For blocked findings: why, in a few words ("used at module level").
     reason: str | None = None
     help: str | None = None
+    #: Why an unsafe fix could change more than when something runs, each with its line.
+    unsafe_because: tuple[tuple[Location | Span, str], ...] = ()
     #: Other lines that explain the finding (the blocking use, the chain of lines...).
     related: tuple[tuple[Location | Span, str], ...] = ()
     #: For a change that spans files: the file that owns the decision (where the fix is
@@ -94,6 +96,11 @@ class Finding:
     @property
     def blocked(self) -> bool:
         return self.fix_key is None
+
+    @property
+    def notes(self) -> tuple[tuple[Location | Span, str], ...]:
+        """Every line a report shows under the finding: the unsafe reasons, then the rest."""
+        return self.unsafe_because + self.related
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from codemods._cst import (
     alias_binding,
     body_insert_index,
     dotted_name,
+    ensure_blank_lines,
     is_future_import,
     is_type_checking_test,
 )
@@ -171,7 +172,7 @@ def insert_after_imports(
     at = max(import_section(body)[1], floor(body, reads))
     new = list(stmts)
     if at > 0:
-        new[0] = _ensure_blank_lines(new[0], 1)
+        new[0] = ensure_blank_lines(new[0], 1, indent=False)
     # What follows keeps its own blank lines: those black puts after imports (or before a
     # def) now separate it from the block.
     body[at:at] = new
@@ -216,16 +217,6 @@ def _name_key(name: str) -> tuple[int, str]:
 
 def _blank(line: cst.EmptyLine) -> bool:
     return line.comment is None and not line.whitespace.value
-
-
-def _ensure_blank_lines(stmt: cst.BaseStatement, n: int) -> cst.BaseStatement:
-    lead = list(getattr(stmt, "leading_lines", ()))
-    have = 0
-    while have < len(lead) and _blank(lead[have]):
-        have += 1
-    if have >= n:
-        return stmt
-    return stmt.with_changes(leading_lines=[cst.EmptyLine(indent=False)] * (n - have) + lead)  # type: ignore[call-arg]
 
 
 def _already_bound(body: Sequence[cst.BaseStatement], new: cst.Import | cst.ImportFrom) -> bool:
@@ -373,9 +364,9 @@ def _insert_first_import(
     if start < len(body):
         first = body[start]
         line = line.with_changes(leading_lines=list(getattr(first, "leading_lines", ())))
-        body[start] = _ensure_blank_lines(first.with_changes(leading_lines=[]), 1)  # type: ignore[call-arg]
+        body[start] = ensure_blank_lines(first.with_changes(leading_lines=[]), 1, indent=False)  # type: ignore[call-arg]
         if isinstance(first, (cst.FunctionDef, cst.ClassDef)):
-            body[start] = _ensure_blank_lines(body[start], 2)
+            body[start] = ensure_blank_lines(body[start], 2, indent=False)
     if start > 0 and not line.leading_lines and is_future_import(body[start - 1]):
         line = line.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
     body.insert(start, line)

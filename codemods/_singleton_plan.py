@@ -47,7 +47,9 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class Blocked:
+class BlockedSingleton:
+    """A singleton the cross-file plan refuses, with the reason and the chain of lines behind it."""
+
     module: str
     name: str
     line: int
@@ -62,7 +64,7 @@ class ModulePlan:
 
     #: Singletons this module defines and builds lazily.
     own: tuple[Plan, ...] = ()
-    blocked: tuple[Blocked, ...] = ()
+    blocked: tuple[BlockedSingleton, ...] = ()
     #: Singletons of other modules this module refers to: (module, name) -> plan.
     imported: tuple[Plan, ...] = ()
     #: This module's schema statements that move into another module's getter:
@@ -79,7 +81,7 @@ class _Candidate:
     returns: str | None
     schema_lines: list[int] = field(default_factory=list)
     remote_schema: list[tuple[str, int, str]] = field(default_factory=list)
-    blocked: Blocked | None = None
+    blocked: BlockedSingleton | None = None
     #: Other candidates built when this one is: (module, name, line, how)
     builds: list[tuple[str, str, int, str]] = field(default_factory=list)
     accessor: bool = False
@@ -245,7 +247,7 @@ def plan_project(
 
     def block(c: _Candidate, reason: str, chain: tuple[tuple[str, int, str], ...] = ()) -> None:
         if c.blocked is None:
-            c.blocked = Blocked(c.module, c.fact.name, c.fact.line, reason, chain)
+            c.blocked = BlockedSingleton(c.module, c.fact.name, c.fact.line, reason, chain)
 
     def canonical(qualified: str) -> str:
         """Follow imports between project modules (``pkg.models.Base`` -> ``pkg.database.Base``)."""

@@ -292,7 +292,8 @@ class _Analyzer(Classify, Extensions, Values, Blockers):
                 fix_key=name,
                 safety=Safety.UNSAFE if unsafe else Safety.SAFE,
                 help=f"Build the app in `def {FACTORY}() -> {plan.returns}`",
-                related=tuple(unsafe) + tuple(related),
+                unsafe_because=tuple(unsafe),
+                related=tuple(related),
             )
         )
         return Analysis(findings, plan)

@@ -165,16 +165,16 @@ class DeclarativeBase(Codemod):
                 continue
             plan[target] = (index, call)
             base = mp.base(target) if isinstance(mp, ModulePlan) else None
-            related = _unsafe_because(base, call, ctx.module, span)
+            unsafe = _unsafe_because(base, call, ctx.module, span)
             findings.append(
                 Finding(
                     code=self.code,
                     message=f"`{target}` is built with the legacy `declarative_base()`",
                     span=span,
                     fix_key=target,
-                    safety=Safety.UNSAFE if related else Safety.SAFE,
+                    safety=Safety.UNSAFE if unsafe else Safety.SAFE,
                     help=f"Declare `class {target}(DeclarativeBase)`; the project uses SQLAlchemy 2 ({ctx.settings.sqlalchemy_source})",
-                    related=related,
+                    unsafe_because=unsafe,
                 )
             )
         return Analysis(findings, plan)

@@ -16,7 +16,7 @@ from typing import Any
 
 from lazifier import build_id
 
-SCHEMA = 1
+SCHEMA = 2
 
 
 class Cache:

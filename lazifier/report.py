@@ -182,7 +182,7 @@ def render_change(
         out.append(f"  = {colors.bold('help')}: {f.help}")
     if f.blocked and f.reason:
         out.append(f"  = {colors.bold('blocked')}: {f.reason}")
-    for where_, note in f.related:
+    for where_, note in f.notes:
         if isinstance(where_, Span) and f.blocked:
             out.append(f"  = {colors.bold('note')}: line {where_.line}: {note}")
             out += ["    " + x for x in frame(lines, where_, note, colors)]

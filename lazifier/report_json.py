@@ -33,7 +33,7 @@ def _change_json(c: Change, display: Callable[[str], str]) -> dict:  # type: ign
                 "line": w.line,
                 "message": m,
             }
-            for w, m in f.related
+            for w, m in f.notes
         ],
         "diff": c.diff,
     }

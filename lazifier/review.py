@@ -326,7 +326,7 @@ def render_head(d: Decision, position: tuple[int, int], display: Callable[[str],
         out.append(f"{colors.bold(f'{display(c.path)}:{f.span.line}:{f.span.column}')}: {f.message}")
         if f.help:
             out.append(f"  = {colors.bold('help')}: {f.help}")
-        for where, note in f.related:
+        for where, note in f.notes:
             if isinstance(where, Location):
                 out.append(f"  = {colors.bold('note')}: {display(where.path)}:{where.line}: {note}")
             else:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from codemods import REGISTRY
-from codemods._api import Codemod, FileContext, Finding, ProjectView, Safety, Settings, Span
+from codemods._api import Codemod, FileContext, Finding, Location, ProjectView, Safety, Settings, Span
 
 #: ``# lazify: ignore`` or ``# lazify: ignore[heavy-imports, LZY002]``
 SUPPRESSION = re.compile(r"#\s*lazify:\s*ignore(?:\[([^\]]*)\])?")
@@ -126,12 +126,20 @@ class _LineMap:
         )
 
     def finding(self, f: Finding) -> Finding:
-        related = tuple((self.span(w) if isinstance(w, Span) else w, note) for w, note in f.related)
+        def lines(notes: tuple[tuple[Location | Span, str], ...]) -> tuple[tuple[Location | Span, str], ...]:
+            return tuple((self.span(w) if isinstance(w, Span) else w, note) for w, note in notes)
+
         # "... used at module level on line 8": the line the user sees, too.
         message = _ON_LINE.sub(
             lambda m: f"{m.group(1)}{self.lines.get(int(m.group(2)), (int(m.group(2)),))[0]}", f.message
         )
-        return dataclasses.replace(f, span=self.span(f.span), related=related, message=message)
+        return dataclasses.replace(
+            f,
+            span=self.span(f.span),
+            unsafe_because=lines(f.unsafe_because),
+            related=lines(f.related),
+            message=message,
+        )
 
 
 _ON_LINE = re.compile(r"(\bon line )(\d+)\b")

@@ -343,6 +343,17 @@ def test_blocked_findings_name_the_blocking_line() -> None:
     assert change.finding.related[0][0].line == 4
 
 
+def test_an_unsafe_fix_gives_its_reasons_in_their_own_field() -> None:
+    (change,) = run("import numpy\n").changes
+    assert change.finding.safety is not None and change.finding.safety.value == "unsafe"
+    assert [note for _, note in change.finding.unsafe_because] == [
+        "the import would never happen, not just later"
+    ]
+    assert change.finding.related == ()
+    (safe,) = run("import numpy as np\n\n\ndef f():\n    return np.e\n").changes
+    assert safe.finding.unsafe_because == ()
+
+
 def test_the_first_blocking_use_in_the_file_is_the_one_reported() -> None:
     # Scope analysis keeps assignments and accesses in sets (memory order); the report must
     # name the first in the file, on every run, whatever the memory layout.

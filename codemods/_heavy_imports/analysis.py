@@ -58,7 +58,7 @@ class Analyzer:
         self.flags: dict[str, FlagBlock] = {}
         exported = exports(self.module)
         self.all_names, self.all_unknown = set(exported.names), exported.computed
-        self.getattr_index, self.getattr_generated = self._module_getattr()
+        self.getattr_index, self.getattr_generated = u.module_getattr(self.module)
         self.globals_declared, signature_readers = self._scan()
         self.readers = AnnotationReaders(self.module, self.parents, signature_readers, ctx.project)
 
@@ -66,19 +66,6 @@ class Analyzer:
 
     def top(self, node: cst.CSTNode) -> int:
         return u.top_level_index(node, self.parents, self.module, self._top_cache)
-
-    def _module_getattr(self) -> tuple[int | None, bool]:
-        for i, stmt in enumerate(self.module.body):
-            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__getattr__":
-                body = stmt.body
-                generated = (
-                    isinstance(body, cst.IndentedBlock)
-                    and bool(body.body)
-                    and u.is_docstring(body.body[0])
-                    and u.GETATTR_MARKER in self.module.code_for_node(body.body[0])
-                )
-                return i, generated
-        return None, False
 
     def _scan(self) -> tuple[dict[str, cst.Global], set[str]]:
         """One pass over the module: ``global`` declarations, and names passed to
@@ -423,6 +410,7 @@ class Analyzer:
                 risks = [*risks, f"`{stmt}` loads the submodule that other modules may rely on"]
         key = b.key
         self.bindings[key] = b
+        notes = tuple((self.ctx.span(b.small), r) for r in dict.fromkeys(risks))
         self.findings.append(
             Finding(
                 code=CODE,
@@ -431,7 +419,8 @@ class Analyzer:
                 fix_key=key,
                 safety=safety,
                 help=help_,
-                related=tuple((self.ctx.span(b.small), r) for r in dict.fromkeys(risks)),
+                unsafe_because=notes if safety is Safety.UNSAFE else (),
+                related=() if safety is Safety.UNSAFE else notes,
             )
         )
 
@@ -467,6 +456,7 @@ def _one_per_statement(findings: list[Finding]) -> tuple[list[Finding], dict[str
         out.append(
             dataclasses.replace(
                 same[0], fix_key=key, help=_merged_help([f.help for f in same if f.help]),
+                unsafe_because=tuple(dict.fromkeys(r for f in same for r in f.unsafe_because)),
                 related=tuple(dict.fromkeys(r for f in same for r in f.related)),
             )
         )  # fmt: skip
