@@ -17,6 +17,7 @@ from codemods import _imports as imports
 from codemods._api import (
     FileContext,
 )
+from codemods._getattr import add_getattr_branches
 from codemods._imports import LINE_LENGTH
 from codemods._singleton_plan import (
     Plan,
@@ -175,7 +176,7 @@ class _Rewriter(cst.CSTTransformer):
             # Defined before a closing `if __name__ == "__main__":`, so the script part still
             # runs on a fully built module.
             last = len(out) - 2 if len(out) > 1 and u.is_main_guard(out[-1]) else len(out) - 1
-            out = u.add_getattr_branches(
+            out = add_getattr_branches(
                 out,
                 [(o.plan.name, f"{o.plan.getter}()", "name not in _lazify_building") for o in build],
                 last,

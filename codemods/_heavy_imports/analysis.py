@@ -19,6 +19,7 @@ from libcst.metadata import Access, GlobalScope, ScopeProvider
 from codemods import _cst as u
 from codemods._api import Analysis, Blocked, FileContext, Finding, Safety
 from codemods._exports import exports
+from codemods._getattr import module_getattr
 from codemods._heavy_imports import CODE
 from codemods._heavy_imports.annotations import SIGNATURE_READING_CALLS, AnnotationReaders
 from codemods._heavy_imports.context import (
@@ -58,7 +59,7 @@ class Analyzer:
         self.flags: dict[str, FlagBlock] = {}
         exported = exports(self.module)
         self.all_names, self.all_unknown = set(exported.names), exported.computed
-        self.getattr_index, self.getattr_generated = u.module_getattr(self.module)
+        self.getattr_index, self.getattr_generated = module_getattr(self.module)
         self.globals_declared, signature_readers = self._scan()
         self.readers = AnnotationReaders(self.module, self.parents, signature_readers, ctx.project)
 

@@ -16,6 +16,7 @@ import libcst as cst
 
 from codemods import _cst as u
 from codemods._api import Blocked, Finding, Safety
+from codemods._getattr import add_getattr_branches
 from codemods._heavy_imports import CODE
 from codemods._heavy_imports.context import context, function_ancestors, outermost, within
 from codemods._heavy_imports.plan import Binding, FlagBlock
@@ -237,4 +238,4 @@ def add_module_getattr(body: list[cst.BaseStatement], flags: list[FlagBlock]) ->
     last_probe = max(
         i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef) and s.name.value in probes
     )
-    return u.add_getattr_branches(body, [(f.flag, f"{f.probe}()") for f in flags], last_probe)
+    return add_getattr_branches(body, [(f.flag, f"{f.probe}()") for f in flags], last_probe)
