@@ -31,6 +31,13 @@ _AT_IMPORT = re.compile(
     r"|\bwhen (?:this|the) module is (?:first )?(?:imported|loaded)\b|\bat module load\b",
     re.IGNORECASE,
 )
+#: A line break in prose, with the next line's indentation or comment marker.
+_WRAP = re.compile(r"\s*\n\s*#?\s*")
+
+
+def _says_at_import(text: str) -> bool:
+    """The prose says the object is made at import, also across a wrapped line."""
+    return _AT_IMPORT.search(_WRAP.sub(" ", text)) is not None
 
 
 def blocked_findings(mp: ModulePlan) -> list[Finding]:
@@ -235,7 +242,7 @@ class Analyzer:
         if (
             first is not None
             and u.is_docstring(first)
-            and _AT_IMPORT.search(self.module.code_for_node(first))
+            and _says_at_import(self.module.code_for_node(first))
         ):
             out.append(
                 (Location(self.ctx.path, self.ctx.span(first).line), "the module docstring " + note[6:])
@@ -246,7 +253,7 @@ class Analyzer:
         trailing = getattr(getattr(stmt, "trailing_whitespace", None), "comment", None)
         if trailing is not None:
             comments.append(trailing.value)
-        if any(_AT_IMPORT.search(c) for c in comments):
+        if _says_at_import("\n".join(comments)):
             out.append((Location(self.ctx.path, self.ctx.span(stmt).line), "the comment on it " + note[6:]))
         return tuple(out)
 

@@ -402,3 +402,37 @@ def test_license_is_declared_the_current_way() -> None:
         re.fullmatch(r"setuptools>=(\d+)", r) and int(r.split(">=")[1]) >= 77
         for r in data["build-system"]["requires"]
     )
+
+
+@pytest.mark.slow
+def test_the_wheel_builds_without_warnings_and_ships_the_doctor_page(tmp_path: Path) -> None:
+    """The build prints no setuptools warning (a license table, or package data outside a
+    listed package, warned on every install), and the wheel carries the doctor's page assets."""
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(
+        root, tmp_path / "src", ignore=shutil.ignore_patterns(".venv", "build", ".git", "*.egg-info")
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-w",
+            str(tmp_path / "dist"),
+            str(tmp_path / "src"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    output = done.stdout + done.stderr
+    assert "Warning" not in output and "deprecated" not in output, output
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "lazifier/doctor/schema.json" in names
+    assert any(n.startswith("lazifier/doctor/page/") for n in names)
