@@ -239,11 +239,7 @@ class Analyzer:
         out: list[tuple[Location, str]] = []
         note = f"note: says `{name}` is made at import; after this change `{getter}()` builds it on first use (update the prose)"
         first = self.module.body[0] if self.module.body else None
-        if (
-            first is not None
-            and u.is_docstring(first)
-            and _says_at_import(self.module.code_for_node(first))
-        ):
+        if first is not None and u.is_docstring(first) and _says_at_import(self.module.code_for_node(first)):
             out.append(
                 (Location(self.ctx.path, self.ctx.span(first).line), "the module docstring " + note[6:])
             )
