@@ -237,12 +237,10 @@ class Analyzer:
         or a comment on the assignment, saying it is made at import. Reported as a note on the
         change (a Location, not a Span: a Span beside a fix is one of its risks), never rewritten."""
         out: list[tuple[Location, str]] = []
-        note = f"note: says `{name}` is made at import; after this change `{getter}()` builds it on first use (update the prose)"
+        says = f"says `{name}` is made at import; after this change `{getter}()` builds it on first use (update the prose)"
         first = self.module.body[0] if self.module.body else None
         if first is not None and u.is_docstring(first) and _says_at_import(self.module.code_for_node(first)):
-            out.append(
-                (Location(self.ctx.path, self.ctx.span(first).line), "the module docstring " + note[6:])
-            )
+            out.append((Location(self.ctx.path, self.ctx.span(first).line), "the module docstring " + says))
         comments = [
             line.comment.value for line in getattr(stmt, "leading_lines", ()) if line.comment is not None
         ]
@@ -250,7 +248,7 @@ class Analyzer:
         if trailing is not None:
             comments.append(trailing.value)
         if _says_at_import("\n".join(comments)):
-            out.append((Location(self.ctx.path, self.ctx.span(stmt).line), "the comment on it " + note[6:]))
+            out.append((Location(self.ctx.path, self.ctx.span(stmt).line), "the comment on it " + says))
         return tuple(out)
 
     def _moved_finding(self, r: _Ref) -> Finding:

@@ -13,6 +13,8 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -408,9 +410,6 @@ def test_license_is_declared_the_current_way() -> None:
 def test_the_wheel_builds_without_warnings_and_ships_the_doctor_page(tmp_path: Path) -> None:
     """The build prints no setuptools warning (a license table, or package data outside a
     listed package, warned on every install), and the wheel carries the doctor's page assets."""
-    import sys
-    import zipfile
-
     root = Path(__file__).resolve().parent.parent
     shutil.copytree(
         root, tmp_path / "src", ignore=shutil.ignore_patterns(".venv", "build", ".git", "*.egg-info")
