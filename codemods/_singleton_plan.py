@@ -1,5 +1,5 @@
-"""lazy-singletons, stage 2: the project-wide plan, from every file's facts
-(:mod:`codemods._singleton_facts`).
+"""lazy-singletons, stage 2b: the project-wide plan, from every file's facts
+(:mod:`codemods._singleton_facts`) and the candidates (:mod:`codemods._singleton_candidates`).
 
 Whether a module-level object can be built lazily depends on every other module: who imports
 it, who uses it while being imported, whose constructor uses it. Those questions are answered
@@ -9,13 +9,12 @@ agree on the same plan. Pure functions: no I/O.
 
 from __future__ import annotations
 
-import fnmatch
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from codemods._singleton_candidates import Candidate, find_candidates, return_type
 from codemods._singleton_facts import (
-    AssignFact,
     ModuleFacts,
     UseFact,
 )
@@ -72,57 +71,6 @@ class ModulePlan:
     moved_schema: tuple[tuple[str, str, str, int], ...] = ()
 
 
-@dataclass
-class _Candidate:
-    module: str
-    fact: AssignFact
-    kind: str
-    getter: str
-    returns: str | None
-    schema_lines: list[int] = field(default_factory=list)
-    remote_schema: list[tuple[str, int, str]] = field(default_factory=list)
-    blocked: BlockedSingleton | None = None
-    #: Other candidates built when this one is: (module, name, line, how)
-    builds: list[tuple[str, str, int, str]] = field(default_factory=list)
-    accessor: bool = False
-
-
-def snake_case(name: str) -> str:
-    """``SessionLocal`` -> ``session_local``; ``ENGINE`` -> ``engine``."""
-    if name.isupper():
-        return name.lower()
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and (name[i - 1].islower() or (i + 1 < len(name) and name[i + 1].islower())):
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out).replace("__", "_")
-
-
-def _matches(name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
-
-
-def _pattern_matcher(
-    patterns: tuple[str, ...], definitions: Mapping[str, str]
-) -> Callable[[str], str | None]:
-    """name -> the pattern it is (``sqlmodel.create_engine`` is ``sqlalchemy.create_engine``:
-    both are defined at ``sqlalchemy.engine.create.create_engine``), or None."""
-    defined = {definitions.get(p, p): p for p in reversed(patterns) if not any(ch in p for ch in "*?[")}
-
-    def match(name: str) -> str | None:
-        for candidate in (name, definitions.get(name)):
-            if candidate is None:
-                continue
-            if candidate in defined:
-                return defined[candidate]
-            if _matches(candidate, patterns):
-                return candidate
-        return None
-
-    return match
-
-
 def external_names(
     facts: Mapping[str, ModuleFacts], factories: Iterable[str], cheap: Iterable[str]
 ) -> set[str]:
@@ -131,20 +79,6 @@ def external_names(
     names = {a.callee for f in facts.values() for a in f.assigns if a.callee}
     names |= {p for p in (*factories, *cheap) if not any(ch in p for ch in "*?[")}
     return names
-
-
-RETURN_TYPES = {
-    "sqlalchemy.create_engine": "sqlalchemy.Engine",
-    "sqlalchemy.engine.create_engine": "sqlalchemy.Engine",
-    "sqlalchemy.orm.sessionmaker": "sqlalchemy.orm.sessionmaker",
-    "redis.Redis": "redis.Redis",
-    "redis.Redis.from_url": "redis.Redis",
-    "redis.from_url": "redis.Redis",
-    "sqlite3.connect": "sqlite3.Connection",
-    "requests.Session": "requests.Session",
-    "httpx.Client": "httpx.Client",
-    "httpx.AsyncClient": "httpx.AsyncClient",
-}
 
 
 def plan_project(
@@ -169,85 +103,15 @@ def plan_project(
     the threshold (``(path, line)`` of its statement, from ``lazify doctor``'s profile) is
     expensive too, unless it is among the ``cheap`` ones.
     """
-    factories = tuple(factories)
-    cheap = tuple(cheap)
-    factory_of = _pattern_matcher(factories, definitions or {})
-    is_cheap = _pattern_matcher(cheap, definitions or {})
-    heavy = frozenset(heavy_modules)
-    slow = frozenset(measured)
+    cands, classes = find_candidates(
+        facts, rewritten, factories, cheap, paths, definitions, heavy_modules, measured
+    )
+    blocked: dict[tuple[str, str], BlockedSingleton] = {}
 
-    def heavy_call(a: AssignFact) -> str | None:
-        for c in a.calls:
-            parts = c.split(".")
-            if any(".".join(parts[:i]) in heavy for i in range(1, len(parts))) and is_cheap(c) is None:
-                return c
-        return None
-
-    classes = {
-        f"{mod}.{c.name}": c for mod, f in facts.items() for c in f.classes
-    }  # fmt: skip
-    cands: dict[tuple[str, str], _Candidate] = {}
-    for mod, f in facts.items():
-        if mod not in rewritten:
-            continue
-        taken = {n for n, _ in f.bindings}
-        for a in f.assigns:
-            if a.name == "_":
-                continue  # `_ = torch.manual_seed(0)`: kept for its effect, never read
-            callee = a.callee
-            loads = heavy_call(a)
-            # Measured: the call's own name may say nothing (a project function, `build_table()`).
-            timed = (
-                a.func_text is not None
-                and (callee is None or is_cheap(callee) is None)
-                and ((paths or {}).get(mod), a.line) in slow
-            )
-            if loads is None and not timed and (callee is None or is_cheap(callee) is not None):
-                continue
-            cls = classes.get(callee or "")
-            kind = None
-            returns = a.annotation
-            if cls is not None and cls.proxy_getter:
-                owner = callee.rsplit(".", 1)[0]
-                if owner == mod and cls.proxy_getter in f.functions:
-                    kind = "proxy"
-            elif cls is not None and not cls.value_object:
-                kind = "build"
-                if returns is None and a.func_text and a.func_text.split(".")[0] in taken:
-                    returns = a.func_text
-            elif (
-                (factory := factory_of(callee) if callee is not None else None) is not None
-                or loads is not None
-                or timed
-            ):
-                kind = "build"
-                returns = returns or RETURN_TYPES.get(factory)
-            if kind is None:
-                continue
-            accessor = False
-            if kind == "proxy":
-                getter = classes[callee].proxy_getter or ""
-            else:
-                base = snake_case(a.name.lstrip("_"))
-                getter = f"get_{base}" if not a.name.startswith("_") else f"_get_{base}"
-                # An accessor the module already has (`def get_x(): return x`, defined once,
-                # after x) becomes the getter, so its callers need no change.
-                existing = [
-                    fn for fn, returned, line in f.accessors
-                    if returned == a.name and line > a.line and fn in (f"get_{base}", f"_get_{base}")
-                    and fn not in f.rebound
-                ]  # fmt: skip
-                if existing:
-                    getter, accessor = sorted(existing)[-1], True  # `get_x` before `_get_x`
-                elif getter in taken:
-                    getter += "_lazily"
-                if getter in taken and not accessor:
-                    continue
-            cands[(mod, a.name)] = _Candidate(mod, a, kind, getter, returns, accessor=accessor)
-
-    def block(c: _Candidate, reason: str, chain: tuple[tuple[str, int, str], ...] = ()) -> None:
-        if c.blocked is None:
-            c.blocked = BlockedSingleton(c.module, c.fact.name, c.fact.line, reason, chain)
+    def block(c: Candidate, reason: str, chain: tuple[tuple[str, int, str], ...] = ()) -> None:
+        blocked.setdefault(
+            (c.module, c.fact.name), BlockedSingleton(c.module, c.fact.name, c.fact.line, reason, chain)
+        )
 
     def canonical(qualified: str) -> str:
         """Follow imports between project modules (``pkg.models.Base`` -> ``pkg.database.Base``)."""
@@ -374,14 +238,15 @@ def plan_project(
     while changed:
         changed = False
         for c in cands.values():
-            if c.blocked is None:
+            why = blocked.get((c.module, c.fact.name))
+            if why is None:
                 continue
             for owner, name, line, how in c.builds:
                 d = cands.get((owner, name))
-                if d is None or d.blocked is not None or d.kind == "proxy":
+                if d is None or (owner, name) in blocked or d.kind == "proxy":
                     continue
                 chain = (
-                    *c.blocked.chain,
+                    *why.chain,
                     (c.module, c.fact.line, f"`{c.fact.name}` stays eager"),
                     (owner, line, how),
                 )
@@ -396,18 +261,18 @@ def plan_project(
             c.getter,
             c.kind,
             c.fact.line,
-            _returns(c),
+            return_type(c),
             tuple(sorted(c.schema_lines)),
             (paths or {}).get(c.module, c.module),
             c.accessor,
             remote_schema=tuple(c.remote_schema),
         )
         for k, c in cands.items()
-        if c.blocked is None
+        if k not in blocked
     }
     for mod, f in facts.items():
         own = tuple(p for (m2, _), p in sorted(plans.items()) if m2 == mod)
-        blocked = tuple(c.blocked for (m2, _), c in sorted(cands.items()) if m2 == mod and c.blocked)  # type: ignore[misc]
+        stopped = tuple(blocked[k] for k in sorted(cands) if k[0] == mod and k in blocked)
         refs = {v for v in local_names.get(mod, {}).values() if v[0] != mod and v in plans}
         refs |= {(o, n) for o, n, _ in f.attribute_uses if (o, n) in plans}
         imported = tuple(plans[k] for k in sorted(refs))
@@ -418,8 +283,8 @@ def plan_project(
             if k in plans and k[0] != mod and plans[k] not in imported
         )
         gone = tuple(m for m in moved.get(mod, ()) if (m[0], m[1]) in plans)
-        if own or blocked or imported or extra or gone:
-            out[mod] = ModulePlan(own, blocked, imported + extra, gone)  # type: ignore[arg-type]
+        if own or stopped or imported or extra or gone:
+            out[mod] = ModulePlan(own, stopped, imported + extra, gone)  # type: ignore[arg-type]
     return out
 
 
@@ -494,7 +359,7 @@ def _imported_at_import(facts: Mapping[str, ModuleFacts], mod: str) -> set[str]:
     return seen
 
 
-def _construction_reads(c: _Candidate, f: ModuleFacts) -> tuple[str, ...]:
+def _construction_reads(c: Candidate, f: ModuleFacts) -> tuple[str, ...]:
     """Module-level names building the object reads: its value's, and the ``__init__`` of a
     class defined in the same module."""
     reads = c.fact.reads
@@ -504,11 +369,3 @@ def _construction_reads(c: _Candidate, f: ModuleFacts) -> tuple[str, ...]:
             if k.name == cls:
                 reads += k.init_reads
     return reads
-
-
-def _returns(c: _Candidate) -> str | None:
-    if c.kind == "proxy":
-        return None
-    if c.returns:
-        return c.returns
-    return RETURN_TYPES.get(c.fact.callee or "")

@@ -10,7 +10,7 @@ import libcst as cst
 
 FACTORY = "create_app"
 LAZY_CLASS = "_LazyApp"
-#: ``# noqa: E402`` on a moved import: inside the factory it no longer follows code.
+#: A moved import's E402 suppression (`noqa`) is dropped: inside the factory it no longer follows code.
 NOQA_E402 = re.compile(r"^#\s*noqa:\s*E402\s*$")
 
 

@@ -4,7 +4,9 @@
   (standard library only, nothing from lazify);
 - ``runner``: the interpreter, the entries, fresh processes in fresh copies of the project;
 - ``fixes``: lazify's own analysis as a dry run, matched to measured lines;
-- ``analysis``: the runs turned into the report document (``schema.json`` describes it);
+- ``analysis``: the runs turned into the report document (``schema.json`` describes it), with
+  ``statements`` (the project's module-level statements, by line) and ``effects`` (side effects
+  and the sandbox's verdict);
 - ``core``: the whole run (with ``--preview``, ``--compare``) and the verdict; ``render``: text,
   github, sarif; ``html_page``: the page of ``--html`` (one self-contained file, charts drawn by its
   inline script);
