@@ -18,6 +18,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 #: How many re-exports a name is followed through before giving up.
@@ -38,6 +39,32 @@ def environments(root: Path) -> tuple[Path, ...]:
         if prefix.resolve() not in [p.resolve() for p in unique]:
             unique.append(prefix)
     return tuple(unique)
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: str
+    #: Where it came from: "--python", "$VIRTUAL_ENV", ".venv", "venv", "lazify's own".
+    source: str
+
+
+def project_interpreter(root: Path) -> Interpreter:
+    """``$VIRTUAL_ENV``, else ``.venv``/``venv`` in the project root, else the interpreter lazify
+    runs in: the one ``lazify doctor`` measures with when no ``--python`` is given."""
+    active = os.environ.get("VIRTUAL_ENV")
+    ordered = []
+    if active:
+        ordered.append((Path(active), "$VIRTUAL_ENV"))
+    for prefix in environments(root):
+        if not active or prefix.resolve() != Path(active).resolve():
+            ordered.append(
+                (prefix, prefix.name if prefix.parent.resolve() == root.resolve() else str(prefix))
+            )
+    for prefix, source in ordered:
+        for candidate in (prefix / "bin" / "python", prefix / "Scripts" / "python.exe"):
+            if candidate.exists():
+                return Interpreter(str(candidate.absolute()), source)
+    return Interpreter(sys.executable, "lazify's own: no --python, $VIRTUAL_ENV, .venv or venv")
 
 
 def _site_packages(prefix: Path) -> list[Path]:

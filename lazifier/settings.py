@@ -377,13 +377,13 @@ def _measured(
     """The profile for ``heavy-modules = "measured"``: the one of the interpreter doctor would
     use (``$VIRTUAL_ENV``, ``.venv``, ``venv``, else lazify's own) and its installed
     distributions, or why there is none (then the default list is used, and the report says so)."""
-    from lazifier.doctor.runner import find_interpreter
+    from lazifier.installed import project_interpreter
 
     threshold = parse_duration(
         values.get("measured_threshold", defaults["measured_threshold"]), "measured-threshold"
     )
     cache_dir = values.get("cache_dir", defaults["cache_dir"])
-    interpreter = find_interpreter(root, None)
+    interpreter = project_interpreter(root)
     return _profile().load(root, cache_dir, interpreter.path, threshold)
 
 

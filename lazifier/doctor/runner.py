@@ -18,14 +18,13 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
-from lazifier.installed import environments
+from lazifier.installed import Interpreter, project_interpreter
 from lazifier.settings import DEFAULT_EXCLUDE
 
 PROBE = Path(__file__).with_name("probe.py")
@@ -49,13 +48,6 @@ class DoctorError(Exception):
     """doctor itself can't work (exit 2): no interpreter, no entry, a probe that didn't run."""
 
 
-@dataclass(frozen=True)
-class Interpreter:
-    path: str
-    #: Where it came from: "--python", "$VIRTUAL_ENV", ".venv", "venv", "lazify's own".
-    source: str
-
-
 def find_interpreter(root: Path, option: str | None) -> Interpreter:
     """``--python``, else ``$VIRTUAL_ENV``, else ``.venv``/``venv`` in the project root, else the
     interpreter lazify runs in."""
@@ -64,20 +56,7 @@ def find_interpreter(root: Path, option: str | None) -> Interpreter:
         if not found or not Path(found).exists():
             raise DoctorError(f"--python {option}: no such interpreter")
         return Interpreter(str(Path(found).absolute()), "--python")
-    active = os.environ.get("VIRTUAL_ENV")
-    ordered = []
-    if active:
-        ordered.append((Path(active), "$VIRTUAL_ENV"))
-    for prefix in environments(root):
-        if not active or prefix.resolve() != Path(active).resolve():
-            ordered.append(
-                (prefix, prefix.name if prefix.parent.resolve() == root.resolve() else str(prefix))
-            )
-    for prefix, source in ordered:
-        for candidate in (prefix / "bin" / "python", prefix / "Scripts" / "python.exe"):
-            if candidate.exists():
-                return Interpreter(str(candidate.absolute()), source)
-    return Interpreter(sys.executable, "lazify's own: no --python, $VIRTUAL_ENV, .venv or venv")
+    return project_interpreter(root)
 
 
 # ---------------------------------------------------------------------------------------------
