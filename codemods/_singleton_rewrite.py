@@ -145,8 +145,6 @@ class _Rewriter(cst.CSTTransformer):
                         generated[0].with_changes(leading_lines=lead), 2 if after_generated else 0
                     )
                 out.extend(generated)
-                tc_block = cst.parse_statement(f"if TYPE_CHECKING:\n    {needs_tc[-1]}\n")
-                out.append(tc_block.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()]))
                 after_generated = True
                 continue
             if after_generated:
@@ -158,17 +156,6 @@ class _Rewriter(cst.CSTTransformer):
         if build:
             out = imports.add_import(out, "import threading")
             guard = imports.ensure_type_checking(out)
-            if guard != "TYPE_CHECKING":
-                out = [
-                    (
-                        s.with_changes(test=cst.parse_expression(guard))
-                        if isinstance(s, cst.If)
-                        and u.dotted_name(s.test) == "TYPE_CHECKING"
-                        and s not in body
-                        else s
-                    )
-                    for s in out
-                ]
             if tc_imports:
                 out = imports.add_type_checking_imports(out, list(dict.fromkeys(tc_imports)))
             # While a getter builds its object the name stays unbound, as it was while the
@@ -176,6 +163,9 @@ class _Rewriter(cst.CSTTransformer):
             # Defined before a closing `if __name__ == "__main__":`, so the script part still
             # runs on a fully built module.
             last = len(out) - 2 if len(out) > 1 and u.is_main_guard(out[-1]) else len(out) - 1
+            # The old names for type checkers, in one block above the `__getattr__` that
+            # answers them at run time.
+            out, last = _declare(out, needs_tc, guard, last)
             out = add_getattr_branches(
                 out,
                 [(o.plan.name, f"{o.plan.getter}()", "name not in _lazify_building") for o in build],
@@ -195,7 +185,7 @@ class _Rewriter(cst.CSTTransformer):
         value = cst.Module(body=[]).code_for_node(small.value)  # type: ignore[union-attr]
         annotation, tc = _annotation(p.returns, self.ctx)
         returns = f' -> "{annotation}"' if annotation else ""
-        doc = f'"""Return `{p.name}`, built on first use (lazify); assigning `{p.name}` on the module replaces it."""'
+        doc = f'"""Return `{p.name}`, built on first use (lazify)."""'
         accessor = self.module.body[o.accessor] if o.accessor is not None else None
         if isinstance(accessor, cst.FunctionDef):
             # The module's own accessor: its signature and docstring stay as they were.
@@ -226,17 +216,16 @@ class _Rewriter(cst.CSTTransformer):
         else:
             build = f"{pad}{p.name} = {value}\n"
         # Built once: first calls that race wait on the lock, and find it built. While it is
-        # built the name reads as unbound, as it did during the import (a constructor that
-        # looks its own name up must not re-enter the getter).
+        # built the name is unbound, as it was during the import: a read of it then (the
+        # constructor looking its own name up) raises NameError from the `return`, instead of
+        # re-entering the getter.
         code = (
             f'globals().pop("{p.name}", None)\n'
             f"\n\ndef {p.getter}(){returns}:\n"
             f"    {doc}\n"
             f"    global {p.name}\n"
             f"    with _lazify_lock:\n"
-            f'        if "{p.name}" not in globals():\n'
-            f'            if "{p.name}" in _lazify_building:  # read while it is built\n'
-            f"                raise NameError(\"name '{p.name}' is not defined\")\n"
+            f"{_unbuilt(p.name)}"
             f'            _lazify_building.add("{p.name}")\n'
             f"            try:\n"
             f"{build}"
@@ -245,9 +234,13 @@ class _Rewriter(cst.CSTTransformer):
             f"    return {p.name}\n"
         )
         stmts = list(cst.parse_module(code).body)
-        # On its own line: a trailing comment would make black split the call of a long name.
-        why = cst.Comment(f"# built on first use by {p.getter}(); a reload starts afresh")
-        stmts[0] = stmts[0].with_changes(leading_lines=[cst.EmptyLine(comment=why)])
+        # A comment of its own, kept short: a long trailing one would make black split the call.
+        why = cst.Comment("# a reload builds it afresh")
+        if len(f'globals().pop("{p.name}", None)  {why.value}') <= LINE_LENGTH:
+            trailing = cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "), comment=why)
+            stmts[0] = stmts[0].with_changes(trailing_whitespace=trailing)
+        else:
+            stmts[0] = stmts[0].with_changes(leading_lines=[cst.EmptyLine(comment=why)])
         if accessor is not None:
             # Its comments (above it, or in it) go above the getter it became.
             comments = [cst.EmptyLine(comment=c) for c in _comments(accessor)]
@@ -255,8 +248,57 @@ class _Rewriter(cst.CSTTransformer):
         return stmts, annotation, tc
 
 
+def _declare(
+    body: list[cst.BaseStatement], declarations: list[str], guard: str, last: int
+) -> tuple[list[cst.BaseStatement], int]:
+    """``if TYPE_CHECKING:`` with the old names' declarations, just above the generated
+    ``__getattr__`` (extending the block a previous run put there), or after statement
+    ``last`` when there is none yet; and the index the new ``__getattr__`` goes after."""
+    at = next(
+        (i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef) and s.name.value == "__getattr__"),
+        None,
+    )
+    if at is not None and at > 0 and _is_declarations(body[at - 1], guard):
+        block = body[at - 1]
+        assert isinstance(block, cst.If) and isinstance(block.body, cst.IndentedBlock)
+        have = {cst.Module(body=[s]).code.strip() for s in block.body.body}
+        added = [cst.parse_statement(d + "\n") for d in declarations if d not in have]
+        body[at - 1] = block.with_changes(body=block.body.with_changes(body=[*block.body.body, *added]))
+        return body, last
+    code = f"if {guard}:\n" + "".join(f"    {d}\n" for d in declarations)
+    new = cst.parse_statement(code).with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    if at is not None:
+        body.insert(at, new)
+        return body, last
+    body.insert(last + 1, new)
+    if last + 2 < len(body):
+        body[last + 2] = u.ensure_blank_lines(body[last + 2], 2)
+    return body, last + 1
+
+
+def _is_declarations(stmt: cst.BaseStatement, guard: str) -> bool:
+    """A block of the old names' declarations, as :func:`_declare` writes it."""
+    if not (isinstance(stmt, cst.If) and stmt.orelse is None and u.dotted_name(stmt.test) == guard):
+        return False
+    assert isinstance(stmt.body, cst.IndentedBlock)
+    return all(
+        isinstance(s, cst.SimpleStatementLine) and isinstance(s.body[0], (cst.Assign, cst.AnnAssign))
+        for s in stmt.body.body
+    )
+
+
 #: The indentation of the line that builds the object in the generated getter.
 _BUILD_DEPTH = 16
+
+
+def _unbuilt(name: str) -> str:
+    """The getter's test, "neither built nor being built", laid out as black would."""
+    test = f'"{name}" not in globals() and "{name}" not in _lazify_building'
+    if len(f"        if {test}:") <= LINE_LENGTH:
+        return f"        if {test}:\n"
+    if len(f"            {test}") <= LINE_LENGTH:
+        return f"        if (\n            {test}\n        ):\n"
+    return f'        if (\n            "{name}" not in globals()\n            and "{name}" not in _lazify_building\n        ):\n'
 
 
 def _split_call(value: str, first: int, width: int = LINE_LENGTH) -> str:

@@ -86,17 +86,14 @@ class LazySingletons(Codemod):
 
     _lazify_lock = threading.RLock()
     _lazify_building: set[str] = set()  # names whose getter is building them
-    # built on first use by get_conn(); a reload starts afresh
-    globals().pop("conn", None)
+    globals().pop("conn", None)  # a reload builds it afresh
 
 
     def get_conn() -> "sqlite3.Connection":
-        \"""Return `conn`, built on first use (lazify); assigning `conn` on the module replaces it.\"""
+        \"""Return `conn`, built on first use (lazify).\"""
         global conn
         with _lazify_lock:
-            if "conn" not in globals():
-                if "conn" in _lazify_building:  # read while it is built
-                    raise NameError("name 'conn' is not defined")
+            if "conn" not in globals() and "conn" not in _lazify_building:
                 _lazify_building.add("conn")
                 try:
                     conn = sqlite3.connect("app.db")
@@ -105,12 +102,12 @@ class LazySingletons(Codemod):
         return conn
 
 
-    if TYPE_CHECKING:
-        conn: sqlite3.Connection
-
-
     def count():
         return get_conn().execute("select count(*) from t").fetchone()
+
+
+    if TYPE_CHECKING:
+        conn: sqlite3.Connection
 
 
     def __getattr__(name: str) -> object:
@@ -127,7 +124,7 @@ class LazySingletons(Codemod):
     the getter returns the assigned object; `importlib.reload(mod)` starts afresh. While the
     object is being built the name is unbound, as it was while the import ran: a constructor
     that asks its own module for it (`hasattr(sys.modules[__name__], "registry")`, a read of
-    the global) sees it missing, instead of re-entering the getter. Schema work
+    the global) sees it missing (a NameError from the getter), instead of re-entering it. Schema work
     moved into an engine's getter runs with the models imported by then: models imported later
     than the engine's first use are not created by it (they were, if imported before the
     original `create_all`, only when imported first). Schema work moved from another module

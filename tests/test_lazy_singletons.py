@@ -112,6 +112,47 @@ def test_type_checkers_see_the_old_name(rewritten) -> None:
     assert 'def get_slow() -> "Slow":' in text
 
 
+SELF_READ = """\
+import sys
+
+SEEN = []
+
+
+class Probe:
+    def __init__(self):
+        SEEN.append(hasattr(sys.modules[__name__], "probe"))
+        try:
+            use()
+        except NameError as e:
+            SEEN.append(str(e))
+
+
+def use():
+    return probe
+
+
+probe = Probe()
+"""
+
+
+@pytest.mark.slow
+def test_while_it_is_built_the_name_is_unbound_as_during_the_import(tmp_path: Path) -> None:
+    """A constructor that looks its own name up sees what it saw at import: no attribute on the
+    module, and a NameError from a function that reads it; it neither recurses nor deadlocks."""
+    before = write_tree(tmp_path / "before", {"self_read.py": SELF_READ})
+    after = write_tree(tmp_path / "after", {"pyproject.toml": "[tool.lazify]\n", "self_read.py": SELF_READ})
+    result = run_lazify("apply", "--yes", ".", cwd=after)
+    assert result.returncode == 0, result.stderr.decode()
+    assert "def get_probe()" in (after / "self_read.py").read_text()
+    script = "import self_read; self_read.use(); print(self_read.SEEN)"
+    seen = [
+        subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=60)
+        for root in (before, after)
+    ]
+    assert seen[0].returncode == 0 and seen[1].returncode == 0, (seen[0].stderr, seen[1].stderr)
+    assert seen[0].stdout == seen[1].stdout == "[False, \"name 'probe' is not defined\"]\n"
+
+
 @pytest.mark.slow
 def test_readers_are_not_rewritten_when_the_defining_module_cannot_be(tmp_path: Path) -> None:
     """All or nothing across files: `user.py` would call `get_conn()`, which only exists if
