@@ -189,6 +189,9 @@ class ProjectView:
     #: qualified name -> what that installed class's constructor does with an app, for the
     #: calls at module level that pass a name to an installed class (``SQLAlchemy(app)``).
     extensions: Mapping[str, ExtensionInit] = field(default_factory=dict)
+    #: The project's own top-level packages and modules: isort's and ruff's first party, so
+    #: an added import goes in the section they would put it in.
+    first_party: frozenset[str] = frozenset()
 
     def refs_to(self, name: str) -> tuple[tuple[Location, str], ...]:
         return tuple(self.external_refs.get(name, ()))

@@ -129,19 +129,22 @@ def type_checking_guard(body: Sequence[cst.BaseStatement]) -> str | None:
     return None
 
 
-def ensure_type_checking(body: list[cst.BaseStatement]) -> str:
+def ensure_type_checking(body: list[cst.BaseStatement], first_party: frozenset[str] = frozenset()) -> str:
     """Make sure the module binds a ``TYPE_CHECKING`` guard; returns its spelling."""
     guard = type_checking_guard(body)
     if guard is None:
-        add_import(body, "from typing import TYPE_CHECKING")
+        add_import(body, "from typing import TYPE_CHECKING", first_party=first_party)
         guard = "TYPE_CHECKING"
     return guard
 
 
-def add_type_checking_imports(body: list[cst.BaseStatement], lines: Sequence[str]) -> list[cst.BaseStatement]:
+def add_type_checking_imports(
+    body: list[cst.BaseStatement], lines: Sequence[str], first_party: frozenset[str] = frozenset()
+) -> list[cst.BaseStatement]:
     """Put import ``lines`` under ``if TYPE_CHECKING:``: in the module's block after its
-    imports, else in a new one there (after the guard's own import)."""
-    guard = ensure_type_checking(body)
+    imports, else in a new one there (after the guard's own import). ``first_party`` as for
+    :func:`add_import`."""
+    guard = ensure_type_checking(body, first_party)
     start, end = import_section(body)
     for i in range(start, end):
         block = body[i]
@@ -152,12 +155,12 @@ def add_type_checking_imports(body: list[cst.BaseStatement], lines: Sequence[str
         ):
             stmts = list(block.body.body)
             for code in lines:
-                stmts = add_import(stmts, code, indent=_BLOCK_INDENT)
+                stmts = add_import(stmts, code, first_party=first_party, indent=_BLOCK_INDENT)
             body[i] = block.with_changes(body=block.body.with_changes(body=stmts))
             return body
     stmts = []
     for code in lines:
-        stmts = add_import(stmts, code, indent=_BLOCK_INDENT)
+        stmts = add_import(stmts, code, first_party=first_party, indent=_BLOCK_INDENT)
     block = cst.parse_statement(f"if {guard}:\n    pass\n")
     assert isinstance(block, cst.If) and isinstance(block.body, cst.IndentedBlock)
     block = block.with_changes(body=block.body.with_changes(body=stmts))

@@ -154,10 +154,11 @@ class _Rewriter(cst.CSTTransformer):
             continue
 
         if build:
-            out = imports.add_import(out, "import threading")
-            guard = imports.ensure_type_checking(out)
+            first_party = self.ctx.project.first_party
+            out = imports.add_import(out, "import threading", first_party=first_party)
+            guard = imports.ensure_type_checking(out, first_party)
             if tc_imports:
-                out = imports.add_type_checking_imports(out, list(dict.fromkeys(tc_imports)))
+                out = imports.add_type_checking_imports(out, list(dict.fromkeys(tc_imports)), first_party)
             # While a getter builds its object the name stays unbound, as it was while the
             # import ran: `hasattr(module, name)` is false then, instead of re-entering the getter.
             # Defined before a closing `if __name__ == "__main__":`, so the script part still

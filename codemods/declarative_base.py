@@ -189,7 +189,9 @@ class DeclarativeBase(Codemod):
             body[index] = _class_for(target, call, body[index])
             if index + 1 < len(body):
                 body[index + 1] = u.ensure_blank_lines(body[index + 1], 2)
-        body = _fix_imports(body, ctx.module, still_used=_uses_declarative_base(body))
+        body = _fix_imports(
+            body, ctx.module, still_used=_uses_declarative_base(body), first_party=ctx.project.first_party
+        )
         return ctx.module.with_changes(body=body)
 
 
@@ -287,7 +289,7 @@ def _is_import(stmt: cst.BaseStatement) -> bool:
 
 
 def _fix_imports(
-    body: list[cst.BaseStatement], module: cst.Module, still_used: bool
+    body: list[cst.BaseStatement], module: cst.Module, still_used: bool, first_party: frozenset[str]
 ) -> list[cst.BaseStatement]:
     """Import DeclarativeBase (next to the old import when it came from sqlalchemy.orm) and drop
     ``declarative_base`` when nothing uses it any more."""
@@ -329,5 +331,5 @@ def _fix_imports(
             lead_of_removed = []
         out.append(stmt)
     if not added:
-        out = imports.add_import(out, "from sqlalchemy.orm import DeclarativeBase")
+        out = imports.add_import(out, "from sqlalchemy.orm import DeclarativeBase", first_party=first_party)
     return out

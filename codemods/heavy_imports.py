@@ -117,5 +117,5 @@ class HeavyImports(Codemod):
         if ctx.settings.style == "lazy-modules":
             return apply_lazy_modules(ctx.module, chosen)
         return LocalRewriter(
-            ctx.module, plan, chosen, flags, lambda n: ctx.positions[n].start.column
+            ctx.module, plan, chosen, flags, lambda n: ctx.positions[n].start.column, ctx.project.first_party
         ).rewrite()

@@ -267,6 +267,7 @@ class ProjectIndex:
         #: module name -> file
         self.files = {mod: rel for rel, mod in modules.items()}
         self.module_of = dict(modules)
+        self.first_party = frozenset(mod.split(".")[0] for mod in modules.values())
         self.star: dict[str, list[Location]] = defaultdict(list)
         self.refs: dict[str, dict[str, list[tuple[Location, str]]]] = defaultdict(lambda: defaultdict(list))
         self.at_import: dict[str, dict[str, list[Location]]] = defaultdict(lambda: defaultdict(list))
@@ -311,6 +312,7 @@ class ProjectIndex:
             annotation_readers=frozenset(self.readers & self.defined.get(rel, set())),
             plans=dict(plans or {}),
             extensions=dict(extensions or {}),  # type: ignore[arg-type]
+            first_party=self.first_party,
         )
 
 
@@ -324,6 +326,7 @@ def view_hash(view: ProjectView) -> str:
             sorted(view.annotation_readers),
             sorted((k, repr(v)) for k, v in view.plans.items()),
             sorted((k, repr(v)) for k, v in view.extensions.items()),
+            sorted(view.first_party),
         )
     )
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()

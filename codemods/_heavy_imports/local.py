@@ -28,9 +28,11 @@ class LocalRewriter(cst.CSTTransformer):
         chosen: list[Binding],
         flags: list[FlagBlock],
         column: Callable[[cst.CSTNode], int],
+        first_party: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
         self.module = module
+        self.first_party = first_party
         self.column = column
         self.plan = plan
         self.chosen = chosen
@@ -159,7 +161,7 @@ class LocalRewriter(cst.CSTTransformer):
 
         if tc_needed:
             codes = [b.statement_code() for b in sorted(tc_needed, key=lambda b: b.stmt_index)]
-            out = imports.add_type_checking_imports(out, codes)
+            out = imports.add_type_checking_imports(out, codes, self.first_party)
         if self.flags:
             out = add_module_getattr(out, self.flags)
         if out and body and out[0] is not body[0]:
