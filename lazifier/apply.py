@@ -23,7 +23,7 @@ from lazifier.report import RunReport, render_errors, render_patch, render_text
 from lazifier.report_github import render_github
 from lazifier.report_json import render_json
 from lazifier.report_sarif import render_sarif
-from lazifier.settings import ConfigError, load_settings
+from lazifier.settings import ConfigError, load_settings, settings_overrides
 
 if TYPE_CHECKING:
     from lazifier.writer import Written
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs must be at least 1")
     paths = args.paths or [Path(".")]
-    settings = load_settings(paths, _overrides(args))
+    settings = load_settings(paths, settings_overrides(args))
     if args.dry_run and (args.branch is not None or args.commit):
         raise ConfigError("--branch and --commit write to the repository; they can't be used with --dry-run")
     if args.formatter and args.commit:
@@ -259,19 +259,6 @@ def _report(args: argparse.Namespace, settings, outcome, targets: int) -> RunRep
     )
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, object]:
-    return {
-        "select": args.select,
-        "ignore": args.ignore,
-        "unsafe_fixes": args.unsafe_fixes,
-        "strict": args.strict,
-        "style": args.style,
-        "module_app": args.module_app,
-        "target_version": args.target_version,
-        "force_exclude": args.force_exclude,
-    }
-
-
 def _machine_output(
     fmt: str, report: RunReport, display: Callable[[str], str], texts: dict[str, str], root: Path, prefix: str
 ) -> str | None:
@@ -302,7 +289,7 @@ def _apply_stdin(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs must be at least 1")
     name = args.stdin_filename or Path("-")
-    settings = load_settings([name], _overrides(args))
+    settings = load_settings([name], settings_overrides(args))
     if args.formatter:
         formatter_command(args.formatter)
     root = settings.project_root

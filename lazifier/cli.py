@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from lazifier import __version__
 from lazifier.console import EXIT_ERROR, EXIT_OK, write_stderr
 from lazifier.formatters import FORMATTERS
-from lazifier.settings import TARGET_VERSIONS, ConfigError, choices
+from lazifier.settings import TARGET_VERSIONS, ConfigError, choices, settings_overrides
 
 if TYPE_CHECKING:
     pass
@@ -68,6 +68,43 @@ def _width() -> int:
         return 100
 
 
+def _add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command-line forms of ``[tool.lazify]`` keys (they win over the file), shared by
+    ``apply`` and ``config``."""
+    group = parser.add_argument_group("settings (override [tool.lazify])")
+    group.add_argument(
+        "--select",
+        metavar="CODEMODS",
+        type=_csv,
+        help="only these codemods (names or codes, comma-separated)",
+    )
+    group.add_argument("--ignore", metavar="CODEMODS", type=_csv, help="skip these codemods")
+    group.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply unsafe rewrites")
+    group.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="blocked findings and unapplied unsafe fixes count as changes (exit 1)",
+    )
+    group.add_argument(
+        "--style",
+        choices=choices("style"),
+        help="heavy-imports: function-local imports (default), PEP 810 `lazy import`, or `__lazy_modules__`",
+    )
+    group.add_argument(
+        "--module-app",
+        choices=choices("module_app"),
+        help="app-factory: keep `app = create_app()` (default), bind `app` to a stand-in that builds it on first use, or drop it",
+    )
+    group.add_argument("--target-version", choices=TARGET_VERSIONS, help="oldest Python the code must run on")
+    group.add_argument(
+        "--force-exclude",
+        action="store_true",
+        default=None,
+        help="skip excluded files even when named as PATHs (for pre-commit)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lazify", description=DESCRIPTION, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"lazify {__version__}")
@@ -92,31 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write nothing; print the patch and exit 1 if anything would change",
     )
     mode.add_argument("-y", "--yes", action="store_true", help="apply without review")
-    apply.add_argument(
-        "--select",
-        metavar="CODEMODS",
-        type=_csv,
-        help="only these codemods (names or codes, comma-separated)",
-    )
-    apply.add_argument("--ignore", metavar="CODEMODS", type=_csv, help="skip these codemods")
-    apply.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply unsafe rewrites")
-    apply.add_argument(
-        "--strict",
-        action="store_true",
-        default=None,
-        help="blocked findings and unapplied unsafe fixes count as changes (exit 1)",
-    )
-    apply.add_argument(
-        "--style",
-        choices=choices("style"),
-        help="heavy-imports: function-local imports (default), PEP 810 `lazy import`, or `__lazy_modules__`",
-    )
-    apply.add_argument(
-        "--module-app",
-        choices=choices("module_app"),
-        help="app-factory: keep `app = create_app()` (default), bind `app` to a stand-in that builds it on first use, or drop it",
-    )
-    apply.add_argument("--target-version", choices=TARGET_VERSIONS, help="oldest Python the code must run on")
+    _add_settings_arguments(apply)
     apply.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per core)")
     apply.add_argument(
         "--output-format",
@@ -144,12 +157,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="black|ruff",
         help="format the files lazify changes with this formatter and the project's config "
         "(default: keep each file's formatting)",
-    )
-    apply.add_argument(
-        "--force-exclude",
-        action="store_true",
-        default=None,
-        help="skip excluded files even when named as PATHs (for pre-commit)",
     )
     apply.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     apply.add_argument(
@@ -182,13 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     config = sub.add_parser(
         "config", help="print the effective settings and where each comes from",
         description="Print the settings a run on PATHs would use: each key of [tool.lazify] with its "
-        "value and where it came from (default, which pyproject.toml), and what lazify detected "
-        "about the project.",
+        "value and where it came from (default, which pyproject.toml, the command line), and what "
+        "lazify detected about the project.",
         formatter_class=_Formatter,
     )  # fmt: skip
     config.add_argument(
         "paths", nargs="*", metavar="PATH", type=Path, help="files or directories (default: .)"
     )
+    _add_settings_arguments(config)
     explain = sub.add_parser(
         "explain",
         help="print a codemod's documentation",
@@ -223,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "explain":
             return _explain(args.codemod)
         if args.command == "config":
-            return _config(args.paths or [Path(".")])
+            return _config(args.paths or [Path(".")], settings_overrides(args))
         if args.command == "doctor":
             from lazifier.doctor.command import run as doctor
 
@@ -270,11 +278,12 @@ def _codemods() -> int:
     return EXIT_OK
 
 
-def _config(paths: list[Path]) -> int:
+def _config(paths: list[Path], overrides: dict[str, object]) -> int:
     """``lazify config``: the settings as a ``[tool.lazify]`` table, each with its origin."""
+    from codemods.catalog import entries
     from lazifier.settings import CONFIG_KEYS, load_settings_with_origins
 
-    settings, origins = load_settings_with_origins(paths)
+    settings, origins = load_settings_with_origins(paths, overrides)
     lines = [
         f"# project root: {settings.project_root}",
         f"# configuration: {settings.config_path or 'none (no pyproject.toml with [tool.lazify] found)'}",
@@ -284,9 +293,12 @@ def _config(paths: list[Path]) -> int:
         if key.startswith("extend-"):
             continue  # folded into the key they extend, and named in its origin
         value = getattr(settings, spec.field)
-        if value is None:
-            continue
         where = origins.get(spec.field, "default")
+        if value is None and key == "select":
+            value, where = tuple(e.code for e in entries()), "default: every codemod"
+        elif value is None:
+            lines.append(f"# {key} is not set (default)")
+            continue
         text = _toml(value, len(key) + 3)
         if "\n" in text:
             lines += [f"# {key}: {where}", f"{key} = {text}"]

@@ -282,6 +282,24 @@ def infer_target_version(data: Mapping[str, Any]) -> str | None:
     return f"py3{minor}"
 
 
+#: The settings the command line can give (``apply`` and ``config``): field -> argparse dest.
+COMMAND_LINE = (
+    "select",
+    "ignore",
+    "unsafe_fixes",
+    "strict",
+    "style",
+    "module_app",
+    "target_version",
+    "force_exclude",
+)
+
+
+def settings_overrides(args: Any) -> dict[str, object]:
+    """The settings an ``apply`` or ``config`` command line gives (None where it gives none)."""
+    return {name: getattr(args, name, None) for name in COMMAND_LINE}
+
+
 def load_settings(paths: list[Path], overrides: Mapping[str, Any] | None = None) -> Settings:
     """Build the run's settings: defaults, then ``[tool.lazify]``, then the command line."""
     return load_settings_with_origins(paths, overrides)[0]

@@ -525,6 +525,31 @@ def test_config_shows_each_setting_and_where_it_came_from(project) -> None:
     assert f"# project root: {root}" in text and "SQLAlchemy 2.0 usable:" in text
 
 
+@pytest.mark.slow
+def test_config_takes_the_command_line_and_names_it(project) -> None:
+    """The flags `apply` takes for settings, `config` takes too, and names as the origin; an
+    unset `select` shows what it means (every codemod)."""
+    import tomllib
+
+    from codemods.catalog import entries
+
+    root = project({"app.py": "x = 1\n"}, "unsafe-fixes = false\n")
+    plain = out(run_lazify("config", cwd=root))
+    codes = [e.code for e in entries()]
+    assert tomllib.loads(plain)["tool"]["lazify"]["select"] == codes
+    assert "# default: every codemod" in plain
+    r = run_lazify(
+        "config", "--unsafe-fixes", "--select", "heavy-imports", "--style", "lazy-modules", cwd=root
+    )
+    assert r.returncode == 0, err(r)
+    text = out(r)
+    table = tomllib.loads(text)["tool"]["lazify"]
+    assert table["unsafe-fixes"] is True and table["select"] == ["heavy-imports"]
+    assert "unsafe-fixes = true  # --unsafe-fixes" in text  # the command line wins over the file
+    assert 'select = ["heavy-imports"]  # --select' in text
+    assert 'style = "lazy-modules"  # --style' in text
+
+
 def _python_block_after(doc: str, marker: str) -> str:
     start = doc.index(marker)
     m = re.compile(r"```python\n(.*?)```", re.S).search(doc, start)
