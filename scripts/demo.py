@@ -139,6 +139,8 @@ def main() -> int:
     )  # fmt: skip
     summary = [line for line in tests.stdout.splitlines() if line.startswith("FAILED") or " passed" in line]
     print("the app's tests: " + "; ".join(summary))
+    if "test_index_exposes_the_main_app" in tests.stdout:
+        print("  (that test asserts `isinstance(index_app, FastAPI)`: the stand-in's documented cost, below)")
     lazy_app = probe(LAZY)
 
     step("what it bought")
