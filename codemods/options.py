@@ -20,18 +20,46 @@ MODULE_APP_MODES: tuple[str, ...] = get_args(ModuleApp)
 #: Whether the project can use SQLAlchemy 2.0 (a project fact, detected by the engine).
 SQLAlchemy2 = Literal["yes", "no", "unknown"]
 
-#: Packages whose import costs more than numpy's (``scripts/heavy_costs.py``: the median
-#: cumulative ``-X importtime`` of fresh processes), which services import at module level and
-#: use only in functions. The API clients (openai, anthropic, boto3, elasticsearch) measured
-#: 3 to 10 times numpy's cost; joblib and onnxruntime above it. Not here: clients that are cheap
-#: or usually used at import (requests, httpx, redis, pydantic, sqlalchemy, whose objects
-#: lazy-singletons makes lazy instead).
-DEFAULT_HEAVY_MODULES = (
-    "torch", "torchvision", "torchaudio", "clip", "open_clip", "numpy", "scipy", "pandas", "PIL",
-    "cv2", "sklearn", "tensorflow", "keras", "jax", "transformers", "sentence_transformers",
-    "matplotlib", "spacy", "nltk",
-    "joblib", "onnxruntime", "boto3", "openai", "anthropic", "elasticsearch",
-)  # fmt: skip
+#: The default ``heavy-modules``, each with why it is there. The figures are the median
+#: cumulative ``-X importtime`` of ``import MODULE`` in five fresh processes
+#: (``scripts/heavy_costs.py``), measured 2026-12-02 on the 2-core CI machine, Python 3.11, with
+#: numpy 2.4 at 110 ms as the yardstick. A package is in when its import costs about numpy's or
+#: more and services import it at module level while using it only in functions (a model, a
+#: client, a dataframe built on a request). Left out, measured the same way: requests (104 ms),
+#: httpx (97), redis (112), pydantic (55) and sqlalchemy (184), because services use them at
+#: import (models, schemas, type annotations) and lazy-singletons defers the objects they build
+#: (sessions, clients, engines) instead.
+HEAVY_MODULE_REASONS: dict[str, str] = {
+    "torch": "1,158 ms (torch 2.13 CPU build)",
+    "torchvision": "loads torch",
+    "torchaudio": "loads torch",
+    "clip": "loads torch and torchvision",
+    "open_clip": "loads torch and torchvision",
+    "numpy": "110 ms: the yardstick the others are measured against",
+    "scipy": "138 ms, and most of its submodules load much more",
+    "pandas": "334 ms",
+    "PIL": "`PIL.Image` only 16 ms, but the seeds' services import it beside torch and clip for image handlers; its format plugins load on first use",
+    "cv2": "OpenCV: a large native extension (not measured here)",
+    "sklearn": "1,159 ms",
+    "tensorflow": "an ML framework (not measured here)",
+    "keras": "loads a backend: tensorflow, jax or torch",
+    "jax": "an ML framework that loads XLA (not measured here)",
+    "transformers": "loads torch (or tensorflow) with its model classes",
+    "sentence_transformers": "loads transformers and torch",
+    "matplotlib": "201 ms, then a backend and the font cache on first use",
+    "spacy": "loads thinc and its registries (not measured here)",
+    "nltk": "imports its corpus readers and taggers (not measured here)",
+    "joblib": "224 ms; used to load a model file in a function",
+    "onnxruntime": "160 ms and a native runtime",
+    "boto3": "175 ms, and each client's service model is loaded on creation",
+    "openai": "476 ms (4x numpy)",
+    "anthropic": "1,282 ms (11x numpy)",
+    "elasticsearch": "343 ms",
+    "langchain": "`langchain.agents` 879 ms, `langchain.chat_models` 727 ms",
+    "langchain_core": "`langchain_core.messages` 208 ms",
+    "google.cloud.storage": "188 ms, with its auth and transport stack",
+}
+DEFAULT_HEAVY_MODULES = tuple(HEAVY_MODULE_REASONS)
 
 
 #: Calls that build something expensive or with side effects (qualified names; ``*`` globs).
