@@ -286,6 +286,9 @@ class Codemod:
     #: A project-level codemod extracts ``facts`` from every file (with ``ast``) and ``plan``s
     #: the whole project from them; each file then gets its slice of the plan in its view.
     project_level: ClassVar[bool] = False
+    #: A project-level codemod's plan is empty unless some file of the project contains one of
+    #: these byte strings: without one, no file's ``facts`` are extracted (empty: always).
+    project_needles: ClassVar[tuple[bytes, ...]] = ()
 
     def prefilter(self, text: str, settings: Settings) -> bool:
         """A cheap text check; ``False`` means the file certainly has nothing for this codemod."""

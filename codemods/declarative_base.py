@@ -110,6 +110,9 @@ class DeclarativeBase(Codemod):
     summary = "Turn `Base = declarative_base()` into a SQLAlchemy 2.0 `DeclarativeBase` class"
     version = 2
     project_level = True
+    # A base is `X = declarative_base(...)` (or the name imported `as` another): the file says
+    # `declarative_base`; with no base, the plan is empty whatever the other files hold.
+    project_needles = (b"declarative_base",)
 
     @staticmethod
     def facts(tree: ast.Module, module: str | None, is_package: bool) -> DeclarativeFacts:

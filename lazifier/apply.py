@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lazifier import discovery
+from lazifier import discovery, stages
 from lazifier.console import EXIT_ERROR, EXIT_OK, Colors, write_stderr
 from lazifier.formatters import format_results, formatter_command
 from lazifier.report import RunReport, render_errors, render_patch, render_text
@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         return _apply_with(engine, args, settings, repo, progress)
     finally:
         engine.close()
+        stages.dump_if_asked()
 
 
 def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Progress) -> int:
@@ -392,7 +393,8 @@ def _write_texts(
             )
             continue
         pending.setdefault(rel, Pending(rel, src.path, data, expected))
-    return write_all([[pending[rel] for rel in g if rel in pending] for g in groups], engine.journal_dir)
+    with stages.stage("write"):
+        return write_all([[pending[rel] for rel in g if rel in pending] for g in groups], engine.journal_dir)
 
 
 def _write_and_commit(engine, report: RunReport, selection, repo, colors: Colors, commits: list[str]) -> bool:

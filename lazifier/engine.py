@@ -16,10 +16,18 @@ from pathlib import Path
 
 from codemods import REGISTRY
 from codemods._api import ProjectView
-from lazifier import build_id, installed
+from lazifier import build_id, installed, stages
 from lazifier.cache import Cache
 from lazifier.discovery import FileSet, Skipped, discover, is_generated, module_name
-from lazifier.index import FACTS_VERSION, FileFacts, ProjectIndex, extract_facts, needles_regex, view_hash
+from lazifier.index import (
+    FACTS_VERSION,
+    FileFacts,
+    ProjectIndex,
+    extract_facts,
+    facts_codes,
+    needles_regex,
+    view_hash,
+)
 from lazifier.notes import lint_notes, measured_notes
 from lazifier.pool import WorkerDied, default_jobs, run_tasks
 from lazifier.settings import ConfigError, Settings
@@ -51,12 +59,18 @@ class Outcome:
     elapsed: float = 0.0
 
 
-def _facts_task(args: tuple[str, str | None, bool]) -> FileFacts:
+def _facts_task(args: tuple[str, str | None, bool, frozenset[str]]) -> FileFacts:
     return extract_facts(*args)
 
 
 def _transform_task(args: tuple) -> FileResult:  # type: ignore[type-arg]
-    return transform(*args[:-1], change_diffs=args[-1])
+    # The file's own stage times travel with its result; the process's are put back (in a
+    # one-process run they are the main process's).
+    saved = stages.take()
+    result = transform(*args[:-1], change_diffs=args[-1])
+    result.stages = stages.take()
+    stages.add(saved)
+    return result
 
 
 def _syntax_task(args: tuple[str, str, tuple[int, int]]) -> FileResult | None:
@@ -104,7 +118,8 @@ class Engine:
                 )
         else:
             self._open(write)
-        self.files: FileSet = discover(settings, paths)
+        with stages.stage("discover"):
+            self.files: FileSet = discover(settings, paths)
         self.sources: dict[str, Source] = {}
         if stdin is not None:
             rel, raw = stdin
@@ -115,7 +130,8 @@ class Engine:
         self._index: ProjectIndex | None = None
         self.plans = {}
         self._project_level = [cls for cls in REGISTRY if cls.code in self.codes and cls.project_level]
-        self._read_targets()
+        with stages.stage("read, decode, prefilter"):
+            self._read_targets()
         self.index()
         if self._project_level:
             # Which files have something to do depends on the whole project's plan.
@@ -209,14 +225,16 @@ class Engine:
         facts: dict[str, FileFacts] = {}
         # Every target's facts, even when no other file asks: they say which ones ``ast`` can't parse.
         targets = set(self.files.targets)
-        todo: list[tuple[str, tuple[str, str | None, bool]]] = []
-        for rel in sorted(set(self.files.project) | set(self.files.targets)):
+        todo: list[tuple[str, tuple[str, str | None, bool, frozenset[str]]]] = []
+        files = sorted(set(self.files.project) | set(self.files.targets))
+        codes = facts_codes(self._project_level, (s.raw for r in files if (s := self._read(r)) is not None))
+        for rel in files:
             src = self._read(rel)
             if src is None:
                 continue
             mod = modules.get(rel)
             is_pkg = rel.endswith("__init__.py")
-            key = f"{FACTS_VERSION}:{src.hash}:{mod}:{is_pkg}"
+            key = f"{FACTS_VERSION}:{sorted(codes)}:{src.hash}:{mod}:{is_pkg}"
             hit = self.cache.get_facts(rel, key)
             if hit is not None:
                 facts[rel] = hit
@@ -227,24 +245,29 @@ class Engine:
                 continue
             if not self._project_level and rel not in targets and not needles.search(text):
                 continue
-            todo.append((rel, (text, mod, is_pkg)))
-        if len(todo) > 64 and self.jobs > 1:
-            for i, value in run_tasks(_facts_task, [t for _, t in todo], self.jobs):
-                rel = todo[i][0]
-                if isinstance(value, FileFacts):
-                    facts[rel] = value
-        else:
-            for rel, args in todo:
-                facts[rel] = extract_facts(*args)
+            todo.append((rel, (text, mod, is_pkg, codes)))
+        with stages.stage("index (ast facts)"):
+            if len(todo) > 64 and self.jobs > 1:
+                for i, value in run_tasks(_facts_task, [t for _, t in todo], self.jobs):
+                    rel = todo[i][0]
+                    if isinstance(value, FileFacts):
+                        facts[rel] = value
+            else:
+                for rel, args in todo:
+                    facts[rel] = extract_facts(*args)
         for rel, args in todo:
             if rel in facts:
                 mod, is_pkg = args[1], args[2]
                 self.cache.put_facts(
-                    rel, f"{FACTS_VERSION}:{self.sources[rel].hash}:{mod}:{is_pkg}", facts[rel]
+                    rel,
+                    f"{FACTS_VERSION}:{sorted(codes)}:{self.sources[rel].hash}:{mod}:{is_pkg}",
+                    facts[rel],
                 )
         self._index = ProjectIndex(named, facts)
-        self._syntax_errors(facts)
-        self._plan(named, facts)
+        with stages.stage("syntax errors of unmatched files"):
+            self._syntax_errors(facts)
+        with stages.stage("plan"):
+            self._plan(named, facts)
         return self._index
 
     def _syntax_errors(self, facts: dict[str, FileFacts]) -> None:
@@ -355,7 +378,8 @@ class Engine:
         A change that spans files is all or nothing: when the file that owns it could not apply
         it (an error, a round-trip failure), the files that rely on it are redone without it."""
         started = time.perf_counter()
-        results, cached = self._run_once(policy, change_diffs, only, texts)
+        with stages.stage("transform (wall)"):
+            results, cached = self._run_once(policy, change_diffs, only, texts)
         for _ in range(3):
             orphans = _orphaned(results)
             if not orphans:
@@ -367,7 +391,8 @@ class Engine:
         if only is None:
             results.update(self.errors)
         ordered = [results[r] for r in sorted(results)]
-        self.cache.save()
+        with stages.stage("cache save"):
+            self.cache.save()
         shown = {rel: src.decoded.text for rel, src in self.sources.items() if src.decoded is not None}
         shown.update(texts or {})
         return Outcome(
@@ -424,6 +449,8 @@ class Engine:
             rel, key, _ = tasks[i]
             if isinstance(value, BaseException):
                 value = _task_failed(rel, value)
+            stages.add(value.stages)
+            value.stages = {}
             results[rel] = value
             if cacheable and value.error_kind != "internal":
                 self.cache.put_result(rel, key, value)

@@ -206,9 +206,29 @@ def _calls_with_names(body: list[ast.stmt], aliases: Mapping[str, str]) -> set[s
 _FALLBACK_FROM = re.compile(r"(?m)^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+([^\n#(]+)")
 
 
-def extract_facts(text: str, module: str | None, is_package: bool) -> FileFacts:
-    """Facts of one file. Never raises: a file ``ast`` can't parse (newer syntax than this
-    interpreter, or an error) gets facts from a line-based scan of its imports."""
+def facts_codes(project_level: Iterable[type], raws: Iterable[bytes]) -> frozenset[str]:
+    """The project-level codemods whose facts the project needs: those with no
+    ``project_needles``, and those whose needle some file holds (a bytes search of the files'
+    contents: no decoding, no parse)."""
+    classes = list(project_level)
+    codes = {cls.code for cls in classes if not cls.project_needles}  # type: ignore[attr-defined]
+    waiting = [cls for cls in classes if cls.project_needles]  # type: ignore[attr-defined]
+    for raw in raws if waiting else ():
+        for cls in list(waiting):
+            if any(n in raw for n in cls.project_needles):  # type: ignore[attr-defined]
+                codes.add(cls.code)  # type: ignore[attr-defined]
+                waiting.remove(cls)
+        if not waiting:
+            break
+    return frozenset(codes)
+
+
+def extract_facts(
+    text: str, module: str | None, is_package: bool, codes: frozenset[str] | None = None
+) -> FileFacts:
+    """Facts of one file (the project-level facts of ``codes``, all when None). Never raises:
+    a file ``ast`` can't parse (newer syntax than this interpreter, or an error) gets facts
+    from a line-based scan of its imports."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -222,7 +242,7 @@ def extract_facts(text: str, module: str | None, is_package: bool) -> FileFacts:
         extra = tuple(
             (cls.code, cls.facts(tree, module, is_package))  # type: ignore[attr-defined]
             for cls in REGISTRY
-            if cls.project_level
+            if cls.project_level and (codes is None or cls.code in codes)
         )
     except RecursionError:
         return _fallback_facts(text, module, is_package, "RecursionError")

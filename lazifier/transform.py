@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from codemods import REGISTRY
 from codemods._api import Codemod, FileContext, Finding, Location, ProjectView, Safety, Settings, Span
+from lazifier.stages import stage
 
 #: ``# lazify: ignore`` or ``# lazify: ignore[heavy-imports, LZY002]``
 SUPPRESSION = re.compile(r"#\s*lazify:\s*ignore(?:\[([^\]]*)\])?")
@@ -75,6 +76,8 @@ class FileResult:
     error_column: int | None = None
     #: "parse" (syntax error/LibCST can't handle) | "internal" (a codemod produced bad code)
     error_kind: str | None = None
+    #: Seconds by stage (:mod:`lazifier.stages`) the worker spent on it; emptied before caching.
+    stages: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -404,12 +407,14 @@ def _transform(
         cm = cls()
         if current is not text and not cls.project_level and not cm.prefilter(current, settings):
             continue
-        quick = cm.analyze_without_tree(view, settings) if current is text else None
+        with stage("analysis (no tree)"):
+            quick = cm.analyze_without_tree(view, settings) if current is text else None
         if quick is not None:
             _record(result, cls, path, [f for f in quick.findings if not _suppressed(f, cls, sup)])
             continue
         if module is None:
-            module = _parse_checked(text, settings.target_version, result)
+            with stage("CST parse"):
+                module = _parse_checked(text, settings.target_version, result)
             if module is None:
                 result.changes = []
                 return result
@@ -417,7 +422,8 @@ def _transform(
             # Metadata, parents and positions are shared while the module is unchanged.
             wrapper, ctx_memo = MetadataWrapper(module, unsafe_skip_copy=True), {}
         ctx = FileContext(module, wrapper, path, module_name, settings, view, ctx_memo)
-        analysis = cm.analyze(ctx)
+        with stage("analysis"):
+            analysis = cm.analyze(ctx)
         findings = analysis.findings
         if current is not text:
             where = _LineMap(text, current)
@@ -433,14 +439,17 @@ def _transform(
                 path, current, refit(cm.apply(ctx, analysis, frozenset({key})).code, current)  # noqa: B023
             )
 
-        _record(result, cls, path, findings, keys, diff_of if change_diffs else None)
+        with stage("diffs"):
+            _record(result, cls, path, findings, keys, diff_of if change_diffs else None)
         if not keys:
             continue
-        # A line the rewrite made too long is split as black would (codemods/_fit.py).
-        new = refit(cm.apply(ctx, analysis, keys).code, current)
+        with stage("edit"):
+            # A line the rewrite made too long is split as black would (codemods/_fit.py).
+            new = refit(cm.apply(ctx, analysis, keys).code, current)
         if new == current:
             continue
-        problem, parsed = _verify(current, new, settings.target_version, path)
+        with stage("verify"):
+            problem, parsed = _verify(current, new, settings.target_version, path)
         if problem:
             result.error = f"internal error in {cls.name} ({cls.code}): {problem}; file left untouched"
             result.error_kind = "internal"

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import run_lazify, write_tree
 
+from codemods import REGISTRY
 from lazifier.discovery import module_name
 from lazifier.engine import Engine
-from lazifier.index import ProjectIndex, extract_facts, resolve_relative
+from lazifier.index import ProjectIndex, extract_facts, facts_codes, resolve_relative
 from lazifier.settings import Settings, load_settings
 from lazifier.transform import Policy
 
@@ -115,3 +116,48 @@ def test_lint_rules_against_local_imports_are_reported(
         assert notes == []
     else:
         assert any(note in n for n in notes), notes
+
+
+def test_declarative_facts_only_where_the_project_has_a_base(tmp_path: Path) -> None:
+    """declarative-base's plan needs a `declarative_base()` somewhere: without the word in any
+    file, no file's facts are taken for it (issue 16); with it, every file's are, the models
+    in other files included."""
+    models = "from app.db import Base\n\n\nclass User(Base):\n    __tablename__ = 'u'\n"
+    without = write_tree(
+        tmp_path / "without",
+        {"pyproject.toml": "[tool.lazify]\n", "app/__init__.py": "", "app/models.py": models},
+    )
+    engine = Engine(
+        load_settings([without]), [without], jobs=1, use_cache=False, read_only=True, isolate=False
+    )
+    assert engine.plans == {}
+    project_level = [cls for cls in REGISTRY if cls.project_level]
+    assert facts_codes(project_level, [models.encode()]) == {"LZY002"}
+    assert facts_codes(project_level, [models.encode(), b"Base = declarative_base()"]) == {"LZY002", "LZY003"}
+    with_base = write_tree(tmp_path / "with", {
+        "pyproject.toml": "[project]\nname = 'x'\ndependencies = ['sqlalchemy>=2']\n[tool.lazify]\n",
+        "app/__init__.py": "",
+        "app/db.py": "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n",
+        "app/models.py": models,
+    })  # fmt: skip
+    engine = Engine(
+        load_settings([with_base]), [with_base], jobs=1, use_cache=False, read_only=True, isolate=False
+    )
+    assert "LZY003" in engine.plans.get("app.db", {})
+
+
+@pytest.mark.slow
+def test_lazify_profile_writes_the_run_by_stage(tmp_path: Path) -> None:
+    """`LAZIFY_PROFILE=FILE`: the run's seconds by stage, for the benchmark (issue 16)."""
+    import json
+
+    root = write_tree(tmp_path / "p", {
+        "pyproject.toml": "[tool.lazify]\n",
+        "m.py": "import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n",
+    })  # fmt: skip
+    profile = tmp_path / "profile.json"
+    r = run_lazify("apply", "--dry-run", "--no-cache", ".", cwd=root, env={"LAZIFY_PROFILE": str(profile)})
+    assert r.returncode == 1, r.stderr.decode()
+    stages = json.loads(profile.read_text())
+    for name in ("read, decode, prefilter", "index (ast facts)", "CST parse", "analysis", "edit", "verify"):
+        assert stages[name] > 0, (name, stages)
