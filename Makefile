@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test check lint browser sweep sweep-packages fuzz tutorials corpus bench clean
+.PHONY: demo test check lint browser sweep sweep-packages fuzz tutorials corpus bench bench-libcst clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,9 @@ corpus: $(STAMP)
 	$(BIN)/python scripts/corpus.py --jobs 2 $(CORPUS_ARGS)
 
 bench: $(STAMP)
+	$(BIN)/python bench/bench_floor.py
+
+bench-libcst: $(STAMP)
 	$(BIN)/python bench/bench_stdlib.py
 
 clean:
