@@ -13,8 +13,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import libcst as cst
+if TYPE_CHECKING:
+    import libcst as cst
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ def _collect(entries: Iterable[list[object] | None]) -> Exports:
 
 
 def _cst_entry(value: cst.BaseExpression | None) -> list[object] | None:
+    import libcst as cst  # the `ast` reader below is the one the index uses: no LibCST there
+
     if not isinstance(value, (cst.List, cst.Tuple, cst.Set)):
         return None
     items: list[object] = []
@@ -67,6 +71,7 @@ def _ast_entry(value: ast.expr | None) -> list[object] | None:
 
 def exports(module: cst.Module) -> Exports:
     """The module's ``__all__``, from its module-level simple statements."""
+    import libcst as cst
 
     def entries() -> Iterable[list[object] | None]:
         for stmt in module.body:

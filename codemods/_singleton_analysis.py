@@ -20,10 +20,9 @@ from codemods._api import (
     Span,
     resolve_relative,
 )
+from codemods._singleton_facts import CODE
 from codemods._singleton_plan import ModulePlan, Plan
 from codemods._singleton_rewrite import _Own, _Plan, _Ref
-
-CODE = "LZY002"
 
 #: Prose saying something happens when the module is imported (issue 15 #6).
 _AT_IMPORT = re.compile(

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from codemods._api import resolve_relative
 from codemods._exports import exports_from_ast
 
+#: lazy-singletons' code, here because this module needs no LibCST (nor does the codemod's class).
+CODE = "LZY002"
+
 #: Bases and decorators that make a class a value object (cheap to build, compared by value).
 VALUE_BASES = ("Enum", "IntEnum", "StrEnum", "Flag", "NamedTuple", "TypedDict", "BaseModel",
                "BaseSettings", "Exception", "BaseException", "Protocol")  # fmt: skip

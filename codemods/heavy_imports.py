@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-
-import libcst as cst
+from typing import TYPE_CHECKING
 
 from codemods._api import Analysis, Codemod, FileContext, Settings
 from codemods._heavy_imports import CODE
-from codemods._heavy_imports.analysis import Analyzer
-from codemods._heavy_imports.local import LocalRewriter
-from codemods._heavy_imports.pep810 import apply_lazy_keyword, apply_lazy_modules
-from codemods._heavy_imports.plan import Plan
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+# The rooms need LibCST and are imported where they run, so a run whose results all come
+# from the cache (and the prefilter, which runs on every file) never imports it.
 
 
 @lru_cache(maxsize=32)
@@ -102,9 +103,15 @@ class HeavyImports(Codemod):
         return bool(roots) and _prefilter_regex(roots).search(text) is not None
 
     def analyze(self, ctx: FileContext) -> Analysis:
+        from codemods._heavy_imports.analysis import Analyzer
+
         return Analyzer(ctx).run()
 
     def apply(self, ctx: FileContext, analysis: Analysis, keys: frozenset[str]) -> cst.Module:
+        from codemods._heavy_imports.local import LocalRewriter
+        from codemods._heavy_imports.pep810 import apply_lazy_keyword, apply_lazy_modules
+        from codemods._heavy_imports.plan import Plan
+
         plan = analysis.plan
         assert isinstance(plan, Plan)
         wanted = {m for k in keys for m in plan.groups.get(k, (k,))}

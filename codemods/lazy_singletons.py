@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-
-import libcst as cst
+from typing import TYPE_CHECKING
 
 from codemods._api import (
     Analysis,
@@ -14,11 +13,15 @@ from codemods._api import (
     ProjectView,
     Settings,
 )
-from codemods._singleton_analysis import CODE, Analyzer, blocked_findings, sorted_findings
-from codemods._singleton_facts import ModuleFacts, extract_facts
+from codemods._singleton_facts import CODE, ModuleFacts, extract_facts
 from codemods._singleton_plan import ModulePlan, external_names, plan_project
-from codemods._singleton_rewrite import _Plan, _Rewriter
 from codemods.options import DEFAULT_CHEAP, DEFAULT_FACTORIES
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+# The analysis and the rewrite need LibCST, and are imported where they run: a run whose
+# results all come from the cache never imports LibCST (facts and plan are `ast` only).
 
 
 class LazySingletons(Codemod):
@@ -179,17 +182,25 @@ class LazySingletons(Codemod):
     def analyze_without_tree(self, view: ProjectView, settings: Settings) -> Analysis | None:
         mp = view.plans.get(self.code)
         if isinstance(mp, ModulePlan) and not mp.own and not mp.imported:
+            from codemods._singleton_analysis import blocked_findings, sorted_findings
+            from codemods._singleton_rewrite import _Plan
+
             # Only singletons the plan blocked: their findings come from the plan's facts.
             return Analysis(sorted_findings(blocked_findings(mp)), _Plan({}, {}))
         return None
 
     def analyze(self, ctx: FileContext) -> Analysis:
+        from codemods._singleton_analysis import Analyzer
+        from codemods._singleton_rewrite import _Plan
+
         mp = ctx.project.plans.get(self.code)
         if not isinstance(mp, ModulePlan):
             return Analysis([], _Plan({}, {}))
         return Analyzer(ctx, mp).run()
 
     def apply(self, ctx: FileContext, analysis: Analysis, keys: frozenset[str]) -> cst.Module:
+        from codemods._singleton_rewrite import _Plan, _Rewriter
+
         plan = analysis.plan
         assert isinstance(plan, _Plan)
         own = {k: v for k, v in plan.own.items() if k in keys}

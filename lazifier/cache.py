@@ -1,4 +1,4 @@
-"""The cache: per-file facts and per-file results, keyed by everything they depend on.
+"""The cache: per-file facts, prefilter decisions and results, keyed by everything they depend on.
 
 A result's key is its file's content hash, the settings fingerprint, lazify's version and the
 hash of the file's project view (what other files say about it), so a result is never reused
@@ -16,7 +16,7 @@ from typing import Any
 
 from lazifier import build_id
 
-SCHEMA = 2
+SCHEMA = 3
 
 
 class Cache:
@@ -24,6 +24,7 @@ class Cache:
         self.directory = directory
         self.facts: dict[str, tuple[str, Any]] = {}
         self.results: dict[str, tuple[str, Any]] = {}
+        self.prefilter: dict[str, tuple[str, bool]] = {}
         self._dirty = False
         if directory is not None:
             self._load()
@@ -43,6 +44,7 @@ class Cache:
             return
         self.facts = data.get("facts", {})
         self.results = data.get("results", {})
+        self.prefilter = data.get("prefilter", {})
 
     def get_facts(self, rel: str, key: str) -> Any | None:
         hit = self.facts.get(rel)
@@ -50,6 +52,14 @@ class Cache:
 
     def put_facts(self, rel: str, key: str, value: Any) -> None:
         self.facts[rel] = (key, value)
+        self._dirty = True
+
+    def get_prefilter(self, rel: str, key: str) -> bool | None:
+        hit = self.prefilter.get(rel)
+        return hit[1] if hit is not None and hit[0] == key else None
+
+    def put_prefilter(self, rel: str, key: str, value: bool) -> None:
+        self.prefilter[rel] = (key, value)
         self._dirty = True
 
     def get_result(self, rel: str, key: str) -> Any | None:
@@ -74,7 +84,12 @@ class Cache:
         try:
             with os.fdopen(fd, "wb") as fh:
                 pickle.dump(
-                    {"version": build_id(), "facts": self.facts, "results": self.results},
+                    {
+                        "version": build_id(),
+                        "facts": self.facts,
+                        "results": self.results,
+                        "prefilter": self.prefilter,
+                    },
                     fh,
                     protocol=pickle.HIGHEST_PROTOCOL,
                 )

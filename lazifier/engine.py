@@ -32,7 +32,7 @@ from lazifier.notes import lint_notes, measured_notes
 from lazifier.pool import WorkerDied, default_jobs, run_tasks
 from lazifier.settings import ConfigError, Settings
 from lazifier.sources import Decoded, SourceError, content_hash, decode
-from lazifier.transform import FileResult, Policy, syntax_error, transform
+from lazifier.transform import FileResult, Policy, orphaned_fix_ids, syntax_error, transform
 from lazifier.writer import ProjectLock, checkpoint, has_journal, recover
 
 
@@ -186,6 +186,7 @@ class Engine:
     def _read_targets(self) -> None:
         self.candidates: list[str] = []
         prefilters = [cls() for cls in REGISTRY if cls.code in self.codes]
+        prefilter_key = self.settings.fingerprint()
         for rel in self.files.targets:
             src = self._read(rel)
             if src is None:
@@ -201,7 +202,14 @@ class Engine:
             if "\0" in src.decoded.text:
                 self.errors[rel] = FileResult(rel, error="source contains a null byte", error_kind="parse")
                 continue
-            if any(cm.prefilter(src.decoded.text, self.codemod_settings) for cm in prefilters):
+            # The decision is cached with the content and the settings it depends on: a warm
+            # run reads no regular expression over a file that has not changed.
+            key = f"{src.hash}:{prefilter_key}"
+            hit = self.cache.get_prefilter(rel, key)
+            if hit is None:
+                hit = any(cm.prefilter(src.decoded.text, self.codemod_settings) for cm in prefilters)
+                self.cache.put_prefilter(rel, key, hit)
+            if hit:
                 self.candidates.append(rel)
 
     # -- the index ---------------------------------------------------------------------------
@@ -381,7 +389,7 @@ class Engine:
         with stages.stage("transform (wall)"):
             results, cached = self._run_once(policy, change_diffs, only, texts)
         for _ in range(3):
-            orphans = _orphaned(results)
+            orphans = orphaned_fix_ids(results)
             if not orphans:
                 break
             policy = dataclasses.replace(policy, rejected=policy.rejected | frozenset(orphans))
@@ -471,24 +479,6 @@ def _task_failed(rel: str, e: BaseException) -> FileResult:
             error_kind="parse",
         )
     return FileResult(rel, error=f"internal error: {e}", error_kind="internal")
-
-
-def _orphaned(results: dict[str, FileResult]) -> set[str]:
-    """Fix ids applied in some file whose owner did not apply them (so a getter it calls would
-    not exist)."""
-    owned = {
-        c.fix_id
-        for path, r in results.items()
-        if r.changed and not r.error
-        for c in r.changes
-        if c.applied and (c.finding.fix_owner or path) == path
-    }  # fmt: skip
-    return {
-        c.fix_id
-        for r in results.values()
-        for c in r.changes
-        if c.applied and c.finding.needs_owner and c.fix_id not in owned and c.fix_id is not None
-    }  # fmt: skip
 
 
 __all__ = ["Engine", "Outcome", "Source"]

@@ -460,3 +460,21 @@ def _transform(
     if current != text:
         result.new_text = current
     return result
+
+
+def orphaned_fix_ids(results: dict[str, FileResult]) -> set[str]:
+    """Fix ids applied in some file whose owner did not apply them (so a getter it calls would
+    not exist)."""
+    owned = {
+        c.fix_id
+        for path, r in results.items()
+        if r.changed and not r.error
+        for c in r.changes
+        if c.applied and (c.finding.fix_owner or path) == path
+    }  # fmt: skip
+    return {
+        c.fix_id
+        for r in results.values()
+        for c in r.changes
+        if c.applied and c.finding.needs_owner and c.fix_id not in owned and c.fix_id is not None
+    }  # fmt: skip

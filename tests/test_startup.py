@@ -58,6 +58,27 @@ def test_printing_commands_import_no_libcst(argv: list[str]) -> None:
     assert result["heavy"] == [], f"`lazify {' '.join(argv)}` imported {result['heavy'][:3]}"
 
 
+@pytest.mark.slow
+def test_a_run_answered_from_the_cache_imports_no_libcst(tmp_path: Path) -> None:
+    """Issue 16: the second dry run of an unchanged project takes every result from the cache,
+    so it needs no syntax tree, and LibCST is never imported; the first run needed one."""
+    (tmp_path / "pyproject.toml").write_text("[tool.lazify]\n")
+    (tmp_path / "svc.py").write_text("import numpy as np\n\n\ndef f():\n    return np.zeros(1)\n")
+    (tmp_path / "plain.py").write_text("import os\n\nX = os.sep\n")
+    probe = (
+        "import json, sys\nfrom lazifier.cli import main\ncode = main(['apply', '--dry-run', '.'])\n"
+        "sys.stdout.flush()\nheavy = sorted(m for m in sys.modules if m.split('.')[0] == 'libcst')\n"
+        "print(json.dumps({'code': code, 'heavy': heavy}), file=sys.stderr)\n"
+    )
+    runs = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=60
+        )
+        runs.append({**json.loads(done.stderr.splitlines()[-1]), "out": done.stdout})
+    assert runs[1]["heavy"] == [], f"the warm run imported {runs[1]['heavy'][:3]}"
+
+
 def test_the_catalogue_agrees_with_the_classes() -> None:
     assert [e.code for e in entries()] == [cls.code for cls in BY_CODE]
     for entry, cls in zip(entries(), BY_CODE):

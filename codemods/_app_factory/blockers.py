@@ -1,7 +1,7 @@
 """app-factory: the blockers: each a small named method that raises :class:`Blocked` for one way
 moving the app into the factory would change what the program does.
 
-A part of the analyzer (:class:`codemods.app_factory._Analyzer` mixes these in), kept apart
+A part of the analyzer (:class:`codemods._app_factory.analyzer.Analyzer` mixes these in), kept apart
 for size; its methods use the analyzer's state.
 """
 

@@ -1,7 +1,7 @@
 """app-factory: what each module-level statement is to the app: its creation, configuration, a
 route, serving it, or none of these.
 
-A part of the analyzer (:class:`codemods.app_factory._Analyzer` mixes these in), kept apart
+A part of the analyzer (:class:`codemods._app_factory.analyzer.Analyzer` mixes these in), kept apart
 for size; its methods use the analyzer's state.
 """
 

@@ -2,7 +2,7 @@
 construction without it and `init_app(app, ...)` in the factory, when the installed class's own
 source says that is all its constructor does with the app.
 
-A part of the analyzer (:class:`codemods.app_factory._Analyzer` mixes these in), kept apart
+A part of the analyzer (:class:`codemods._app_factory.analyzer.Analyzer` mixes these in), kept apart
 for size; its methods use the analyzer's state.
 """
 

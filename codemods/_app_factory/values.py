@@ -2,7 +2,7 @@
 `if`/`try`: which of them move into the factory with it, and which read keeps one at module
 level.
 
-A part of the analyzer (:class:`codemods.app_factory._Analyzer` mixes these in), kept apart
+A part of the analyzer (:class:`codemods._app_factory.analyzer.Analyzer` mixes these in), kept apart
 for size; its methods use the analyzer's state.
 """
 
