@@ -14,7 +14,7 @@ from libcst import matchers as m
 # Private, but the base of LibCST's own PositionProvider state; tests/test_positions.py checks
 # that the answers stay the same as PositionProvider's.
 from libcst._nodes.internal import CodegenState
-from libcst.metadata import CodePosition, CodeRange, GlobalScope
+from libcst.metadata import CodePosition, CodeRange
 
 
 def dotted_name(node: cst.BaseExpression | None) -> str | None:
@@ -337,31 +337,6 @@ class SourcePositions:
 
 
 _NEWLINE = re.compile(r"\r\n?|\n")
-
-
-def global_scope_for(module: cst.Module, names: Iterable[str]) -> GlobalScope:
-    """LibCST's global scope as far as ``names`` go, from the statements that mention them.
-
-    Whether a name in a top-level statement refers to a module global depends only on that
-    statement's own scopes and on the module's bindings of the name; every binding of a name,
-    and every reference to it (``__all__`` entries and string annotations included), spells
-    it out in its statement. So ``ScopeProvider`` over only the statements whose code contains
-    one of ``names`` as a word (plus ``from __future__`` imports) finds the same assignments and
-    accesses for those names as over the whole module, on the same node objects, for a
-    fraction of the cost. Nothing else in the returned scope is complete.
-    """
-    from libcst.metadata import MetadataWrapper, ScopeProvider
-
-    wanted = sorted(set(names))
-    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, wanted)) + r")\b") if wanted else None
-    body = [
-        stmt for stmt in module.body
-        if is_future_import(stmt) or (pattern is not None and pattern.search(module.code_for_node(stmt)))
-    ]  # fmt: skip
-    sub = module.with_changes(body=body)
-    scope = MetadataWrapper(sub, unsafe_skip_copy=True).resolve(ScopeProvider)[sub]
-    assert isinstance(scope, GlobalScope)
-    return scope
 
 
 class BindingNames(cst.CSTVisitor):

@@ -20,6 +20,7 @@ from codemods._api import (
     Span,
     resolve_relative,
 )
+from codemods._scope_slice import SlicedTree, global_scope_for, statements_naming
 from codemods._singleton_facts import CODE
 from codemods._singleton_plan import ModulePlan, Plan
 from codemods._singleton_rewrite import _Own, _Plan, _Ref
@@ -63,7 +64,6 @@ class Analyzer:
         self.mp = mp
         self.removed: dict[int, tuple[str, str]] = {}  # schema statements that move away
         self.module = ctx.module
-        self.parents = ctx.parents
         self._locals: dict[int, frozenset[str]] = {}  # function -> the names it binds
         self.positions = ctx.positions
         # Only these names are looked up: the singletons defined here, and the local names
@@ -77,7 +77,12 @@ class Analyzer:
             for alias in small.names
             if (u.dotted_name(alias.name) or "") in imported
         }
-        self.gscope = u.global_scope_for(self.module, names)
+        picked = statements_naming(self.module, names)
+        self.gscope = global_scope_for(self.module, names, picked)
+        # Parents and order for the statements scope analysis read (every node it found is
+        # there); anything else is answered from the whole module's, computed only then.
+        self.tree = SlicedTree(self.module, picked, lambda: (ctx.parents, ctx.order))
+        self.parents = self.tree
         self.findings: list[Finding] = []
         self.is_package = ctx.path.endswith("__init__.py")
         self._top_cache: dict[int, int] = {}
@@ -94,7 +99,7 @@ class Analyzer:
         the ones that are a function's own variable of the same name."""
         return [
             acc
-            for acc in self.ctx.in_source_order(assignment.references)  # type: ignore[attr-defined]
+            for acc in self.tree.in_source_order(assignment.references)  # type: ignore[attr-defined]
             if not u.bound_in_a_function(name, acc.node, self.parents, self._locals)
         ]
 
@@ -304,7 +309,7 @@ class Analyzer:
         return None
 
     def _own_reads(self, o: _Own, own: dict[str, _Own], lazy_statements: set[int]) -> None:
-        for a in self.ctx.in_source_order(self.gscope.assignments[o.plan.name]):
+        for a in self.tree.in_source_order(self.gscope.assignments[o.plan.name]):
             for access in self.module_reads(o.plan.name, a):
                 n = access.node
                 if not isinstance(n, cst.Name):

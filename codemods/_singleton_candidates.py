@@ -8,6 +8,8 @@ decided after, by the plan (:mod:`codemods._singleton_plan`). Pure functions: no
 from __future__ import annotations
 
 import fnmatch
+import functools
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -56,7 +58,13 @@ def snake_case(name: str) -> str:
 
 
 def _matches(name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    """``fnmatch.fnmatchcase`` against any of ``patterns``, as one regular expression."""
+    return _glob_regex(tuple(patterns)).match(name) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns) or "(?!)")
 
 
 def _pattern_matcher(

@@ -11,7 +11,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
-from codemods._cst import global_scope_for
+from codemods._scope_slice import global_scope_for
 
 TRICKY = """\
 from __future__ import annotations
@@ -83,3 +83,50 @@ def test_real_modules_find_the_same_assignments_and_accesses(mod) -> None:
     names = sorted({a.name for a in whole.assignments})
     assert len(names) > 10
     _assert_same(source, names)
+
+
+def _sliced_tree_agrees(source: str, names: list[str]) -> int:
+    """SlicedTree's parents and order are the whole module's, inside the slice and outside it
+    (where it falls back to the whole module's maps). Returns how many nodes the slice held."""
+    from codemods._cst import parent_map
+    from codemods._scope_slice import SlicedTree, statements_naming
+
+    module = cst.parse_module(source)
+    parents = parent_map(module)
+    order = {node: i for i, node in enumerate(parents)}
+    picked = statements_naming(module, names)
+    asked_full = []
+
+    def full():  # type: ignore[no-untyped-def]
+        asked_full.append(True)
+        return parents, order
+
+    tree = SlicedTree(module, picked, full)
+    inside = [n for n in parents if n in tree._parents]
+    for node in inside:
+        assert tree.get(node) is parents[node]
+    assert not asked_full, "nothing inside the slice needs the whole module's maps"
+    held = [_Holder(n) for n in reversed(inside)]
+    assert [h.node for h in tree.in_source_order(held)] == inside
+    outside = [n for n in parents if n not in tree._parents]
+    if outside:
+        assert tree.get(outside[0]) is parents[outside[0]] and asked_full
+        mixed = [_Holder(outside[0]), *held]
+        assert [h.node for h in tree.in_source_order(mixed)] == sorted(
+            [h.node for h in mixed], key=lambda n: order[n]
+        )
+    assert tree.get(module) is None
+    return len(inside)
+
+
+class _Holder:
+    """What scope analysis hands out: something with a ``node``."""
+
+    def __init__(self, node: cst.CSTNode) -> None:
+        self.node = node
+
+
+def test_the_sliced_tree_answers_as_the_whole_module_does() -> None:
+    assert _sliced_tree_agrees(TRICKY, ["conn"]) > 10
+    source = Path(textwrap.__file__).read_text(encoding="utf-8")
+    assert _sliced_tree_agrees(source, ["_whitespace_only_re", "TextWrapper"]) > 10
