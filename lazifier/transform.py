@@ -225,15 +225,28 @@ def _error_line(text: str, e: Exception) -> int:
     return int(m.group(1)) if m else getattr(e, "raw_line", 1)
 
 
-def _verify(original: str, new: str, target: tuple[int, int], path: str):  # -> (str | None, Module | None)
-    """Why ``new`` must not be written (or None), and its parse."""
+def _verify(original: str, new: str, target: tuple[int, int], path: str) -> str | None:
+    """Why ``new`` must not be written, or None: it must compile and bind in time. LibCST
+    parses it again only when a later codemod needs its tree (:func:`_reparse`): the
+    compiler has said it is Python."""
+    return _compiles(original, new, target, path) or _binds_in_time(original, new, target)
+
+
+def _reparse(text: str, target: tuple[int, int]):  # -> (Module | None, str)
+    """A codemod's output as a tree for the next codemod, or None and why not."""
     import libcst as cst
 
     try:
-        module = _parse(new, target)
+        return _parse(text, target), ""
     except (cst.ParserSyntaxError, RecursionError) as e:
-        return f"the output does not parse: {e}", None
-    return _compiles(original, new, target, path) or _binds_in_time(original, new, target), module
+        return None, f"the output does not parse: {e}"
+
+
+def _internal(result: FileResult, cls: type[Codemod], problem: str | None) -> FileResult:
+    result.error = f"internal error in {cls.name} ({cls.code}): {problem}; file left untouched"
+    result.error_kind = "internal"
+    result.new_text = None
+    return result
 
 
 def _binds_in_time(original: str, new: str, target: tuple[int, int]) -> str | None:
@@ -401,6 +414,7 @@ def _transform(
     sup = suppressions(text)
     current = text
     module: cst.Module | None = None  # parsed when the first codemod needs a tree
+    changed_by: type[Codemod] | None = None  # the codemod whose output ``current`` is
     wrapper: MetadataWrapper | None = None
     ctx_memo: dict[str, object] = {}
     for cls in todo:
@@ -412,6 +426,12 @@ def _transform(
         if quick is not None:
             _record(result, cls, path, [f for f in quick.findings if not _suppressed(f, cls, sup)])
             continue
+        if module is None and changed_by is not None:
+            # The tree of the previous codemod's output, parsed only now that one needs it.
+            with stage("verify"):
+                module, problem = _reparse(current, settings.target_version)
+            if module is None:
+                return _internal(result, changed_by, problem)
         if module is None:
             with stage("CST parse"):
                 module = _parse_checked(text, settings.target_version, result)
@@ -449,14 +469,10 @@ def _transform(
         if new == current:
             continue
         with stage("verify"):
-            problem, parsed = _verify(current, new, settings.target_version, path)
+            problem = _verify(current, new, settings.target_version, path)
         if problem:
-            result.error = f"internal error in {cls.name} ({cls.code}): {problem}; file left untouched"
-            result.error_kind = "internal"
-            result.new_text = None
-            return result
-        current = new
-        module = parsed
+            return _internal(result, cls, problem)
+        current, module, changed_by = new, None, cls
     if current != text:
         result.new_text = current
     return result
