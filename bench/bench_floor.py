@@ -130,7 +130,8 @@ def main() -> int:
         if not cold:
             lazify(root, jobs, cold=True, profile=profile)  # leaves the cache the warm runs read
         seconds, load = best(args.runs, lambda: lazify(root, jobs, cold=cold, profile=profile))
-        profiles[case] = json.loads(profile.read_text())
+        # An older lazify (a before-and-after comparison) writes no profile.
+        profiles[case] = json.loads(profile.read_text()) if profile.exists() else {}
         record(case, root, seconds, load, base)
 
     try:
