@@ -180,6 +180,7 @@ class ModulePlan:
 def plan_project(facts: Mapping[str, DeclarativeFacts], paths: Mapping[str, str]) -> dict[str, ModulePlan]:
     """For each module that builds a declarative base, its base's mapped classes and problems
     (``paths``: module -> file, for the report)."""
+    facts = dict(sorted(facts.items()))  # in module order, whatever order they came in
     bindings = {mod: dict(f.bindings) for mod, f in facts.items()}
 
     def canonical(qualified: str) -> str:

@@ -103,6 +103,9 @@ def plan_project(
     the threshold (``(path, line)`` of its statement, from ``lazify doctor``'s profile) is
     expensive too, unless it is among the ``cheap`` ones.
     """
+    # In module order, whatever order the facts came in (the engine's workers finish in any
+    # order): when several reasons block a singleton, the one reported is the same every run.
+    facts = dict(sorted(facts.items()))
     cands, classes = find_candidates(
         facts, rewritten, factories, cheap, paths, definitions, heavy_modules, measured
     )

@@ -161,3 +161,25 @@ def test_lazify_profile_writes_the_run_by_stage(tmp_path: Path) -> None:
     stages = json.loads(profile.read_text())
     for name in ("read, decode, prefilter", "index (ast facts)", "CST parse", "analysis", "edit", "verify"):
         assert stages[name] > 0, (name, stages)
+
+
+def test_the_reason_a_singleton_is_blocked_does_not_depend_on_the_order_facts_arrive() -> None:
+    """The engine's workers finish in any order; with two modules reading a singleton at
+    import, the reason reported must be the same every run (the first module, by name)."""
+    import ast
+
+    from codemods._singleton_facts import extract_facts as singleton_facts
+    from codemods._singleton_plan import plan_project
+
+    sources = {
+        "db": "import sqlite3\n\nconn = sqlite3.connect('x.db')\n",
+        "b_user": "from db import conn\n\nCURSOR = conn.cursor()\n",
+        "a_user": "from db import conn\n\nROWS = conn.execute('select 1')\n",
+    }
+    facts = {m: singleton_facts(ast.parse(src), m, False) for m, src in sources.items()}
+    reasons = set()
+    for order in (["db", "a_user", "b_user"], ["b_user", "db", "a_user"], ["a_user", "b_user", "db"]):
+        plan = plan_project({m: facts[m] for m in order}, set(sources))
+        (blocked,) = plan["db"].blocked
+        reasons.add(blocked.reason)
+    assert reasons == {"read at import on line 3 of a_user"}
