@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from functools import cache
 from pathlib import Path
+
+#: When lazify's package was imported (the stage profile's total starts here).
+STARTED = time.perf_counter()
 
 __version__ = "0.1.0"
 

@@ -185,7 +185,9 @@ def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Pro
             for rel, s in outcome.sources.items()
             if s.decoded is not None
         }
-        sys.stdout.buffer.write(render_patch(report.changed_files, originals, repo_prefix))
+        with stages.stage("report"):
+            patch = render_patch(report.changed_files, originals, repo_prefix)
+        sys.stdout.buffer.write(patch)
         sys.stdout.flush()
     if args.output_format == "text" and not args.quiet:
         if decided is not None:
@@ -195,7 +197,9 @@ def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Pro
             rest = render_rest(report, texts, display, err_colors)
             write_stderr("\n" + rest if rest else "")
         elif not interactive:
-            write_stderr(render_text(report, texts, display=display, colors=err_colors))
+            with stages.stage("report"):
+                text = render_text(report, texts, display=display, colors=err_colors)
+            write_stderr(text)
     elif args.output_format == "text":
         write_stderr("\n".join(render_errors(report, display=display, colors=err_colors)))
     write_stderr(err_colors.bold("lazify: ") + report.summary())

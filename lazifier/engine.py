@@ -271,7 +271,8 @@ class Engine:
                     f"{FACTS_VERSION}:{sorted(codes)}:{self.sources[rel].hash}:{mod}:{is_pkg}",
                     facts[rel],
                 )
-        self._index = ProjectIndex(named, facts)
+        with stages.stage("index (inverted)"):
+            self._index = ProjectIndex(named, facts)
         with stages.stage("syntax errors of unmatched files"):
             self._syntax_errors(facts)
         with stages.stage("plan"):
