@@ -59,8 +59,16 @@ def start(root: Path, *args: str, at: str | None = None, **kwargs) -> subprocess
         env["LAZIFY_TEST_SIGNAL"] = at
     return subprocess.Popen(
         [*LAZIFY, "apply", *args], cwd=root, env=env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=_default_interrupt, **kwargs,
     )  # fmt: skip
+
+
+def _default_interrupt() -> None:
+    """Ctrl-C as on a terminal: a test suite started in the background by a shell (``make
+    test &``, ``nohup``) hands its children SIGINT ignored, and Python then never raises
+    KeyboardInterrupt, so a run stopped with INT would just finish."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
