@@ -57,18 +57,22 @@ def start(root: Path, *args: str, at: str | None = None, **kwargs) -> subprocess
     env.pop("LAZIFY_TEST_SIGNAL", None)
     if at is not None:
         env["LAZIFY_TEST_SIGNAL"] = at
+    then = kwargs.pop("preexec_fn", None)
     return subprocess.Popen(
         [*LAZIFY, "apply", *args], cwd=root, env=env,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=_default_interrupt, **kwargs,
+        preexec_fn=lambda: _default_interrupt(then), **kwargs,
     )  # fmt: skip
 
 
-def _default_interrupt() -> None:
+def _default_interrupt(then=None) -> None:  # type: ignore[no-untyped-def]
     """Ctrl-C as on a terminal: a test suite started in the background by a shell (``make
     test &``, ``nohup``) hands its children SIGINT ignored, and Python then never raises
-    KeyboardInterrupt, so a run stopped with INT would just finish."""
+    KeyboardInterrupt, so a run stopped with INT would just finish. ``then``: the test's own
+    ``preexec_fn``."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if then is not None:
+        then()
 
 
 def finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
