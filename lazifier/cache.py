@@ -46,29 +46,35 @@ class Cache:
         self.results = data.get("results", {})
         self.prefilter = data.get("prefilter", {})
 
-    def get_facts(self, rel: str, key: str) -> Any | None:
-        hit = self.facts.get(rel)
+    # Each table maps a file to (key, value): a value is returned only for the key it was
+    # stored with (the file's content hash and everything else it depends on).
+
+    @staticmethod
+    def _get(table: dict[str, tuple[str, Any]], rel: str, key: str) -> Any | None:
+        hit = table.get(rel)
         return hit[1] if hit is not None and hit[0] == key else None
+
+    def _put(self, table: dict[str, tuple[str, Any]], rel: str, key: str, value: Any) -> None:
+        table[rel] = (key, value)
+        self._dirty = True
+
+    def get_facts(self, rel: str, key: str) -> Any | None:
+        return self._get(self.facts, rel, key)
 
     def put_facts(self, rel: str, key: str, value: Any) -> None:
-        self.facts[rel] = (key, value)
-        self._dirty = True
+        self._put(self.facts, rel, key, value)
 
     def get_prefilter(self, rel: str, key: str) -> bool | None:
-        hit = self.prefilter.get(rel)
-        return hit[1] if hit is not None and hit[0] == key else None
+        return self._get(self.prefilter, rel, key)  # type: ignore[no-any-return]
 
     def put_prefilter(self, rel: str, key: str, value: bool) -> None:
-        self.prefilter[rel] = (key, value)
-        self._dirty = True
+        self._put(self.prefilter, rel, key, value)  # type: ignore[arg-type]
 
     def get_result(self, rel: str, key: str) -> Any | None:
-        hit = self.results.get(rel)
-        return hit[1] if hit is not None and hit[0] == key else None
+        return self._get(self.results, rel, key)
 
     def put_result(self, rel: str, key: str, value: Any) -> None:
-        self.results[rel] = (key, value)
-        self._dirty = True
+        self._put(self.results, rel, key, value)
 
     def save(self) -> None:
         if self.directory is None or not self._dirty:
