@@ -252,40 +252,16 @@ class _Rewriter(cst.CSTTransformer):
 def _declare(
     body: list[cst.BaseStatement], declarations: list[str], guard: str, last: int
 ) -> tuple[list[cst.BaseStatement], int]:
-    """``if TYPE_CHECKING:`` with the old names' declarations, just above the generated
-    ``__getattr__`` (extending the block a previous run put there), or after statement
-    ``last`` when there is none yet; and the index the new ``__getattr__`` goes after."""
-    at = next(
-        (i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef) and s.name.value == "__getattr__"),
-        None,
-    )
-    if at is not None and at > 0 and _is_declarations(body[at - 1], guard):
-        block = body[at - 1]
-        assert isinstance(block, cst.If) and isinstance(block.body, cst.IndentedBlock)
-        have = {cst.Module(body=[s]).code.strip() for s in block.body.body}
-        added = [cst.parse_statement(d + "\n") for d in declarations if d not in have]
-        body[at - 1] = block.with_changes(body=block.body.with_changes(body=[*block.body.body, *added]))
-        return body, last
+    """``if TYPE_CHECKING:`` with the old names' declarations after statement ``last``, where the
+    module's ``__getattr__`` then goes; and the index it goes after. (A module that already has
+    a ``__getattr__``, lazify's own included, is blocked by the plan, so there is never a
+    block to extend.)"""
     code = f"if {guard}:\n" + "".join(f"    {d}\n" for d in declarations)
     new = cst.parse_statement(code).with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
-    if at is not None:
-        body.insert(at, new)
-        return body, last
     body.insert(last + 1, new)
     if last + 2 < len(body):
         body[last + 2] = u.ensure_blank_lines(body[last + 2], 2)
     return body, last + 1
-
-
-def _is_declarations(stmt: cst.BaseStatement, guard: str) -> bool:
-    """A block of the old names' declarations, as :func:`_declare` writes it."""
-    if not (isinstance(stmt, cst.If) and stmt.orelse is None and u.dotted_name(stmt.test) == guard):
-        return False
-    assert isinstance(stmt.body, cst.IndentedBlock)
-    return all(
-        isinstance(s, cst.SimpleStatementLine) and isinstance(s.body[0], (cst.Assign, cst.AnnAssign))
-        for s in stmt.body.body
-    )
 
 
 #: The indentation of the line that builds the object in the generated getter.

@@ -9,15 +9,11 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lazifier import __version__
 from lazifier.console import EXIT_ERROR, EXIT_OK, write_stderr
 from lazifier.formatters import FORMATTERS
 from lazifier.settings import TARGET_VERSIONS, ConfigError, choices, settings_overrides
-
-if TYPE_CHECKING:
-    pass
 
 DESCRIPTION = """\
 Make a Python service cheap and safe to import: heavy imports move into the functions that use

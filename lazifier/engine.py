@@ -236,14 +236,17 @@ class Engine:
         todo: list[tuple[str, tuple[str, str | None, bool, frozenset[str]]]] = []
         files = sorted(set(self.files.project) | set(self.files.targets))
         codes = facts_codes(self._project_level, (s.raw for r in files if (s := self._read(r)) is not None))
+
+        def facts_key(src: Source, mod: str | None, is_pkg: bool) -> str:
+            return f"{FACTS_VERSION}:{sorted(codes)}:{src.hash}:{mod}:{is_pkg}"
+
         for rel in files:
             src = self._read(rel)
             if src is None:
                 continue
             mod = modules.get(rel)
             is_pkg = rel.endswith("__init__.py")
-            key = f"{FACTS_VERSION}:{sorted(codes)}:{src.hash}:{mod}:{is_pkg}"
-            hit = self.cache.get_facts(rel, key)
+            hit = self.cache.get_facts(rel, facts_key(src, mod, is_pkg))
             if hit is not None:
                 facts[rel] = hit
                 continue
@@ -265,12 +268,7 @@ class Engine:
                     facts[rel] = extract_facts(*args)
         for rel, args in todo:
             if rel in facts:
-                mod, is_pkg = args[1], args[2]
-                self.cache.put_facts(
-                    rel,
-                    f"{FACTS_VERSION}:{sorted(codes)}:{self.sources[rel].hash}:{mod}:{is_pkg}",
-                    facts[rel],
-                )
+                self.cache.put_facts(rel, facts_key(self.sources[rel], args[1], args[2]), facts[rel])
         with stages.stage("index (inverted)"):
             self._index = ProjectIndex(named, facts)
         with stages.stage("syntax errors of unmatched files"):

@@ -127,10 +127,14 @@ def test_declarative_facts_only_where_the_project_has_a_base(tmp_path: Path) -> 
         tmp_path / "without",
         {"pyproject.toml": "[tool.lazify]\n", "app/__init__.py": "", "app/models.py": models},
     )
+    # A cache directory, so the facts the index took can be looked at.
     engine = Engine(
-        load_settings([without]), [without], jobs=1, use_cache=False, read_only=True, isolate=False
+        load_settings([without]), [without], jobs=1, use_cache=True, read_only=True, isolate=False
     )
     assert engine.plans == {}
+    taken = {rel: facts for rel, (_key, facts) in engine.cache.facts.items()}
+    assert taken["app/models.py"].extra_for("LZY002") is not None
+    assert all(f.extra_for("LZY003") is None for f in taken.values()), "no base anywhere: no LZY003 facts"
     project_level = [cls for cls in REGISTRY if cls.project_level]
     assert facts_codes(project_level, [models.encode()]) == {"LZY002"}
     assert facts_codes(project_level, [models.encode(), b"Base = declarative_base()"]) == {"LZY002", "LZY003"}
@@ -141,9 +145,10 @@ def test_declarative_facts_only_where_the_project_has_a_base(tmp_path: Path) -> 
         "app/models.py": models,
     })  # fmt: skip
     engine = Engine(
-        load_settings([with_base]), [with_base], jobs=1, use_cache=False, read_only=True, isolate=False
+        load_settings([with_base]), [with_base], jobs=1, use_cache=True, read_only=True, isolate=False
     )
     assert "LZY003" in engine.plans.get("app.db", {})
+    assert engine.cache.facts["app/models.py"][1].extra_for("LZY003") is not None
 
 
 @pytest.mark.slow

@@ -357,3 +357,24 @@ def test_a_heavy_call_listed_as_cheap_stays(tmp_path: Path) -> None:
     result = run_lazify("apply", "--dry-run", ".", cwd=root)
     assert result.returncode == 0 and b"get_net" not in result.stdout, result.stdout.decode()
     assert "used at module level" in result.stderr.decode()  # so `import fakeheavy` stays too
+
+
+@pytest.mark.slow
+def test_a_singleton_added_after_a_rewrite_is_blocked_and_the_file_left_whole(tmp_path: Path) -> None:
+    """A second run over a rewritten module with a singleton added since: the module has a
+    `__getattr__` now (lazify's), which the plan does not extend, so the new one is reported
+    blocked with that reason and nothing is written: no second lock, no half-done getter."""
+    root = write_tree(tmp_path / "proj", {"pyproject.toml": "[tool.lazify]\n", "svc_mod.py": SERVICE})
+    assert run_lazify("apply", "--yes", ".", cwd=root).returncode == 0
+    mod = root / "svc_mod.py"
+    mod.write_text(mod.read_text() + "\n\nother = Slow()\n\n\ndef use_other():\n    return other\n")
+    before = mod.read_text()
+    result = run_lazify("apply", "--yes", ".", cwd=root)
+    assert result.returncode == 0, result.stderr.decode()
+    assert mod.read_text() == before
+    assert "`other` stays built at import: the module defines its own `__getattr__`" in result.stderr.decode()
+    done = subprocess.run(
+        [sys.executable, "-c", "import svc_mod; print(len(svc_mod.CALLS), svc_mod.use() is svc_mod.get_slow())"],
+        cwd=root, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.stdout == "1 True\n", done.stderr  # `other` built at import; `slow` only on use()

@@ -109,12 +109,12 @@ def _sliced_tree_agrees(source: str, names: list[str]) -> int:
     held = [_Holder(n) for n in reversed(inside)]
     assert [h.node for h in tree.in_source_order(held)] == inside
     outside = [n for n in parents if n not in tree._parents]
-    if outside:
-        assert tree.get(outside[0]) is parents[outside[0]] and asked_full
-        mixed = [_Holder(outside[0]), *held]
-        assert [h.node for h in tree.in_source_order(mixed)] == sorted(
-            [h.node for h in mixed], key=lambda n: order[n]
-        )
+    assert outside, "the slice must leave some statements out, or the fallback goes untested"
+    assert tree.get(outside[-1]) is parents[outside[-1]] and asked_full
+    mixed = [_Holder(outside[-1]), *held]
+    assert [h.node for h in tree.in_source_order(mixed)] == sorted(
+        [h.node for h in mixed], key=lambda n: order[n]
+    )
     assert tree.get(module) is None
     return len(inside)
 
