@@ -127,10 +127,12 @@ class AppFactory(Codemod):
     summary = "Move app creation, middleware and routes into an application factory `create_app()`"
     version = 2
 
+    _WORDS = ("FastAPI", "Starlette", "Flask")
     _PREFILTER = re.compile(r"\b(?:FastAPI|Starlette|Flask)\b")
 
     def prefilter(self, text: str, settings: Settings) -> bool:
-        return self._PREFILTER.search(text) is not None
+        # The words first (a substring search is far cheaper than the pattern's word test).
+        return any(w in text for w in self._WORDS) and self._PREFILTER.search(text) is not None
 
     def analyze(self, ctx: FileContext) -> Analysis:
         from codemods._app_factory.analyzer import Analyzer

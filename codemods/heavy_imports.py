@@ -20,9 +20,13 @@ if TYPE_CHECKING:
 
 
 @lru_cache(maxsize=32)
-def _prefilter_regex(roots: frozenset[str]) -> re.Pattern[str]:
-    alt = "|".join(sorted(re.escape(r) for r in roots))
-    return re.compile(
+def _prefilter(heavy_modules: tuple[str, ...]) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+    """The top-level names of the heavy modules, and the pattern of a line importing one."""
+    roots = tuple(sorted({m.split(".")[0] for m in heavy_modules}))
+    if not roots:
+        return roots, None
+    alt = "|".join(re.escape(r) for r in roots)
+    return roots, re.compile(
         rf"^[ \t]*(?:lazy[ \t]+)?(?:import[ \t]+[^\n#]*?\b(?:{alt})\b|from[ \t]+(?:{alt})\b)",
         re.MULTILINE,
     )
@@ -99,8 +103,10 @@ class HeavyImports(Codemod):
     version = 1
 
     def prefilter(self, text: str, settings: Settings) -> bool:
-        roots = frozenset(m.split(".")[0] for m in settings.heavy_modules)
-        return bool(roots) and _prefilter_regex(roots).search(text) is not None
+        roots, pattern = _prefilter(tuple(settings.heavy_modules))
+        # A substring search first: the pattern tries every line start, and most files name
+        # no heavy module at all.
+        return pattern is not None and any(r in text for r in roots) and pattern.search(text) is not None
 
     def analyze(self, ctx: FileContext) -> Analysis:
         from codemods._heavy_imports.analysis import Analyzer
