@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 
-    from codemods._cst import SourcePositions
+    from codemods._positions import SourcePositions
 
 _T = TypeVar("_T")
 
@@ -242,7 +242,7 @@ class FileContext:
         """``PositionProvider``'s answers, from a pass about as cheap as plain code generation."""
         found = self.memo.get("positions")
         if found is None:
-            from codemods._cst import SourcePositions
+            from codemods._positions import SourcePositions
 
             found = self.memo["positions"] = SourcePositions(self.module)
         return found  # type: ignore[return-value]

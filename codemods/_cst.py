@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import bisect
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from itertools import accumulate
+from collections.abc import Iterable, Mapping, Sequence
 
 import libcst as cst
 from libcst import matchers as m
-
-# Private, but the base of LibCST's own PositionProvider state; tests/test_positions.py checks
-# that the answers stay the same as PositionProvider's.
-from libcst._nodes.internal import CodegenState
-from libcst.metadata import CodePosition, CodeRange
 
 
 def dotted_name(node: cst.BaseExpression | None) -> str | None:
@@ -251,92 +242,6 @@ def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
     v = _Parents()
     module.visit(v)
     return v.parents
-
-
-class _SpanRecorder(CodegenState):
-    """Code generation that notes, for every node, the token indexes where it starts and ends.
-
-    It records exactly what ``PositionProvider``'s codegen state records (the whitespace-
-    inclusive range, overridden by the syntactic one where a node declares it), but as token
-    indexes: no line counting per token and no position objects per node. That makes it about
-    as cheap as plain code generation, where ``PositionProvider`` costs ten times as much.
-    """
-
-    def __init__(self, default_indent: str, default_newline: str) -> None:
-        super().__init__(default_indent=default_indent, default_newline=default_newline)
-        self.spans: dict[cst.CSTNode, tuple[int, int]] = {}
-        self._stack: list[int] = []
-
-    def before_codegen(self, node: cst.CSTNode) -> None:
-        self._stack.append(len(self.tokens))
-
-    def after_codegen(self, node: cst.CSTNode) -> None:
-        start = self._stack.pop()
-        if node not in self.spans:  # a syntactic range recorded inside wins
-            self.spans[node] = (start, len(self.tokens))
-
-    @contextmanager
-    def record_syntactic_position(
-        self,
-        node: cst.CSTNode,
-        *,
-        start_node: cst.CSTNode | None = None,
-        end_node: cst.CSTNode | None = None,
-    ) -> Iterator[None]:
-        start = len(self.tokens)
-        try:
-            yield
-        finally:
-            end = len(self.tokens)
-            if start_node is not None:
-                start = self.spans[start_node][0]
-            if end_node is not None:
-                end = self.spans[end_node][1]
-            self.spans[node] = (start, end)
-
-    def pop_trailing_newline(self) -> None:
-        # PositionProvider's state drops the token but not the line it counted: keep it, so
-        # a range that ends after it ends where PositionProvider says.
-        pass
-
-
-class SourcePositions:
-    """``PositionProvider``'s answers (same lines and columns for every node), cheaper.
-
-    ``PositionProvider`` generates the module's code while counting lines in every token and
-    building position objects for every node: on a large file that was most of a codemod's
-    analysis, though a codemod asks for the positions of a handful of nodes. Here one code
-    generation records token indexes (:class:`_SpanRecorder`); a token index becomes a line and
-    column only when asked, from the tokens' offsets and the text's line starts. Lines end at
-    ``\\r\\n``, ``\\r`` or ``\\n``, as in LibCST. ``tests/test_positions.py`` holds the two to
-    the same answers.
-    """
-
-    def __init__(self, module: cst.Module) -> None:
-        self._module = module
-        self._spans: dict[cst.CSTNode, tuple[int, int]] | None = None
-        self._offsets: list[int] = []
-        self._line_starts: list[int] = []
-
-    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
-        if self._spans is None:
-            module = self._module
-            state = _SpanRecorder(module.default_indent, module.default_newline)
-            module._codegen(state)
-            self._spans = state.spans
-            self._offsets = [0, *accumulate(map(len, state.tokens))]
-            text = "".join(state.tokens)
-            self._line_starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
-        start, end = self._spans[node]
-        return CodeRange(self._position(start), self._position(end))
-
-    def _position(self, token: int) -> CodePosition:
-        offset = self._offsets[token]
-        line = bisect.bisect_right(self._line_starts, offset) - 1
-        return CodePosition(line + 1, offset - self._line_starts[line])
-
-
-_NEWLINE = re.compile(r"\r\n?|\n")
 
 
 class BindingNames(cst.CSTVisitor):

@@ -15,10 +15,14 @@ import traceback
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from codemods import REGISTRY
 from codemods._api import Codemod, FileContext, Finding, Location, ProjectView, Safety, Settings, Span
 from lazifier.stages import stage
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 #: ``# lazify: ignore`` or ``# lazify: ignore[heavy-imports, LZY002]``
 SUPPRESSION = re.compile(r"#\s*lazify:\s*ignore(?:\[([^\]]*)\])?")
@@ -319,10 +323,15 @@ def transform(
         )
 
 
-def _parse_checked(text: str, target: tuple[int, int], result: FileResult):  # -> cst.Module | None
-    """The module, or None with the reason on ``result``: a syntax error, or a file LibCST's
-    round trip would not reproduce byte for byte (editing it could lose what the user wrote)."""
+def _parse_checked(
+    text: str, target: tuple[int, int], result: FileResult
+):  # -> (Module, SourcePositions) | None
+    """The module and its positions, or None with the reason on ``result``: a syntax error, or
+    a file LibCST's round trip would not reproduce byte for byte (editing it could lose what
+    the user wrote). The round trip's code generation records every node's span on the way."""
     import libcst as cst
+
+    from codemods._positions import SourcePositions
 
     try:
         module = _parse(text, target)
@@ -338,11 +347,12 @@ def _parse_checked(text: str, target: tuple[int, int], result: FileResult):  # -
         else:
             _libcst_syntax_result(result, text, e)
         return None
-    if module.code != text:
+    positions = SourcePositions(module)
+    if positions.code != text:
         result.error = "LibCST does not reproduce this file byte for byte; skipped so nothing is lost"
         result.error_kind = "parse"
         return None
-    return module
+    return module, positions
 
 
 def syntax_error(text: str, path: str, target: tuple[int, int]) -> FileResult | None:
@@ -397,7 +407,6 @@ def _transform(
     policy: Policy,
     change_diffs: bool,
 ) -> FileResult:
-    import libcst as cst
     from libcst.metadata import MetadataWrapper
 
     from codemods._fit import refit
@@ -434,10 +443,13 @@ def _transform(
                 return _internal(result, changed_by, problem)
         if module is None:
             with stage("CST parse"):
-                module = _parse_checked(text, settings.target_version, result)
-            if module is None:
+                parsed = _parse_checked(text, settings.target_version, result)
+            if parsed is None:
                 result.changes = []
                 return result
+            # The round-trip check generated the code with every node's span: positions ready.
+            module, positions = parsed
+            wrapper, ctx_memo = MetadataWrapper(module, unsafe_skip_copy=True), {"positions": positions}
         if wrapper is None or wrapper.module is not module:
             # Metadata, parents and positions are shared while the module is unchanged.
             wrapper, ctx_memo = MetadataWrapper(module, unsafe_skip_copy=True), {}
@@ -455,9 +467,8 @@ def _transform(
         )  # fmt: skip
 
         def diff_of(key: str) -> str:  # called right away, inside this iteration
-            return unified_diff(
-                path, current, refit(cm.apply(ctx, analysis, frozenset({key})).code, current)  # noqa: B023
-            )
+            alone = _code(ctx, cm.apply(ctx, analysis, frozenset({key})))  # noqa: B023
+            return unified_diff(path, current, refit(alone, current))  # noqa: B023
 
         with stage("diffs"):
             _record(result, cls, path, findings, keys, diff_of if change_diffs else None)
@@ -465,7 +476,7 @@ def _transform(
             continue
         with stage("edit"):
             # A line the rewrite made too long is split as black would (codemods/_fit.py).
-            new = refit(cm.apply(ctx, analysis, keys).code, current)
+            new = refit(_code(ctx, cm.apply(ctx, analysis, keys)), current)
         if new == current:
             continue
         with stage("verify"):
@@ -476,6 +487,13 @@ def _transform(
     if current != text:
         result.new_text = current
     return result
+
+
+def _code(ctx: FileContext, new: cst.Module) -> str:
+    """The code of a codemod's output; the statements it left alone are copied from the
+    input's code when that was generated already (the round-trip check did it)."""
+    positions = ctx.memo.get("positions")
+    return positions.code_of(new) if positions is not None else new.code  # type: ignore[attr-defined]
 
 
 def orphaned_fix_ids(results: dict[str, FileResult]) -> set[str]:

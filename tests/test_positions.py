@@ -75,7 +75,7 @@ def _assert_same_positions(source: str) -> None:
     import libcst as cst
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from codemods._cst import SourcePositions
+    from codemods._positions import SourcePositions
 
     module = cst.parse_module(source)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
@@ -96,3 +96,38 @@ def test_source_positions_agree_with_position_provider_on_real_files() -> None:
 
     for mod in (contextlib, textwrap):
         _assert_same_positions(Path(mod.__file__).read_text(encoding="utf-8"))
+
+
+def _assert_same_code(source: str) -> int:
+    """The code ``SourcePositions`` hands out from its one code generation is LibCST's: the
+    module's (the engine's round-trip check), each child's, and an edit's (which copies the
+    children it shares with the module). Returns how many edits it compared."""
+    import libcst as cst
+
+    from codemods._positions import SourcePositions
+
+    module = cst.parse_module(source)
+    positions = SourcePositions(module)
+    assert positions.code == module.code  # (LibCST does not round-trip a file of bare \r)
+    for stmt in [*module.header, *module.body, *module.footer]:
+        assert positions.statement_code(stmt) == module.code_for_node(stmt)
+    body = list(module.body)
+    edits = [module, module.with_changes(body=[]), module.with_changes(has_trailing_newline=False)]
+    if body:
+        replaced = [*body[:-1], cst.parse_statement("zz = 1\n")]
+        edits += [module.with_changes(body=replaced), module.with_changes(body=[*body, *body[:1]])]
+        edits.append(module.with_changes(body=body[1:], has_trailing_newline=not module.has_trailing_newline))
+    for new in edits:
+        assert positions.code_of(new) == new.code, source[:60]
+    return len(edits)
+
+
+def test_source_positions_give_libcst_code_for_the_module_its_statements_and_edits() -> None:
+    import contextlib
+    import textwrap
+
+    sources = [
+        *TRICKY.values(),
+        *(Path(m.__file__).read_text(encoding="utf-8") for m in (contextlib, textwrap)),
+    ]
+    assert sum(_assert_same_code(s) for s in sources) > 40
