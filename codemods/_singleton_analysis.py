@@ -20,7 +20,7 @@ from codemods._api import (
     Span,
     resolve_relative,
 )
-from codemods._scope_slice import SlicedTree, global_scope_for, statements_naming
+from codemods._scope_slice import Slice, SlicedTree
 from codemods._singleton_facts import CODE
 from codemods._singleton_plan import ModulePlan, Plan
 from codemods._singleton_rewrite import _Own, _Plan, _Ref
@@ -77,11 +77,11 @@ class Analyzer:
             for alias in small.names
             if (u.dotted_name(alias.name) or "") in imported
         }
-        picked = statements_naming(self.module, names)
-        self.gscope = global_scope_for(self.module, names, picked)
+        sliced = Slice(self.module, names, self.positions.statement_code)
+        self.gscope = sliced.global_scope(self.module)
         # Parents and order for the statements scope analysis read (every node it found is
         # there); anything else is answered from the whole module's, computed only then.
-        self.tree = SlicedTree(self.module, picked, lambda: (ctx.parents, ctx.order))
+        self.tree = SlicedTree(self.module, sliced.picked, lambda: (ctx.parents, ctx.order), sliced.skipped)
         self.parents = self.tree
         self.findings: list[Finding] = []
         self.is_package = ctx.path.endswith("__init__.py")

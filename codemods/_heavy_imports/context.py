@@ -4,7 +4,7 @@ default value, a class body...). Everything here reads only the parent map."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import libcst as cst
 
@@ -78,9 +78,9 @@ def function_ancestors(node: cst.CSTNode, parents: Parents) -> Iterator[cst.CSTN
 
 
 def outermost(
-    users: list[cst.CSTNode], parents: Parents, order: Mapping[cst.CSTNode, int]
+    users: list[cst.CSTNode], parents: Parents, in_order: Callable[[list[cst.CSTNode]], list[cst.CSTNode]]
 ) -> list[cst.CSTNode]:
-    """Keep a user only if no enclosing function already imports the name."""
+    """Keep a user only if no enclosing function already imports the name; in source order."""
     ids = {id(x) for x in users}
     out: list[cst.CSTNode] = []
     seen: set[int] = set()
@@ -91,8 +91,7 @@ def outermost(
         if any(id(a) in ids for a in function_ancestors(fn, parents)):
             continue
         out.append(fn)
-    out.sort(key=lambda n: order.get(n, -1))
-    return out
+    return in_order(out)
 
 
 def in_type_checking(node: cst.CSTNode, parents: Parents) -> bool:

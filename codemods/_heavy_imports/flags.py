@@ -165,11 +165,11 @@ def _flag_block(an: Analyzer, node: cst.Try, index: int) -> FlagBlock:
 
     # The flag's own reads.
     reads: list[tuple[cst.Name, cst.CSTNode]] = []
-    for a in an.ctx.in_source_order(an.gscope.assignments[flag]):
+    for a in an.in_source_order(an.gscope.assignments[flag]):
         anode = getattr(a, "node", None)
         if anode is not None and not within(anode, node, an.parents):
             raise Blocked(f"`{flag}` is also assigned outside the block", anode)
-        for access in an.ctx.in_source_order(a.references):
+        for access in an.in_source_order(a.references):
             n = access.node
             if isinstance(n, (cst.SimpleString, cst.ConcatenatedString)):
                 continue
@@ -184,7 +184,7 @@ def _flag_block(an: Analyzer, node: cst.Try, index: int) -> FlagBlock:
     probe = "_" + flag.lower()
     while probe in taken or probe == flag:
         probe += "_"
-    targets = outermost(users, an.parents, an.ctx.order)
+    targets = outermost(users, an.parents, an.sort_nodes)
     return FlagBlock(
         node=node,
         stmt_index=index,
