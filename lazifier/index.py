@@ -13,8 +13,9 @@ import hashlib
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from codemods import REGISTRY
 from codemods._api import Location, ProjectView, resolve_relative
@@ -46,7 +47,12 @@ class FileFacts:
         return dict(self.extra).get(code)
 
 
-class _Collector(ast.NodeVisitor):
+class _Collector:
+    """One pass over a file's tree, in the order ``ast.NodeVisitor`` visits (depth first,
+    children in field order), without its per-node method lookup and generators: the index
+    runs it over every node of every file. A handler returns whether to visit the node's
+    children."""
+
     def __init__(self, module: str | None, is_package: bool) -> None:
         self.module = module
         self.is_package = is_package
@@ -55,19 +61,48 @@ class _Collector(ast.NodeVisitor):
         self.star: list[tuple[str, int]] = []
         self.readers: set[str] = set()
         self.defined: set[str] = set()
+        self._handlers: dict[type, Callable[[Any], bool]] = {
+            ast.Import: self.visit_Import,
+            ast.ImportFrom: self.visit_ImportFrom,
+            ast.Attribute: self.visit_Attribute,
+            ast.Constant: self.visit_Constant,
+            ast.Call: self.visit_Call,
+            ast.FunctionDef: self.visit_FunctionDef,
+            ast.AsyncFunctionDef: self.visit_FunctionDef,
+            ast.ClassDef: self.visit_FunctionDef,
+        }
 
-    def visit_Import(self, node: ast.Import) -> None:
+    def visit(self, tree: ast.AST) -> None:
+        stack = [tree]
+        pop, extend = stack.pop, stack.extend
+        handlers, AST = self._handlers, ast.AST
+        while stack:
+            node = pop()
+            handler = handlers.get(type(node))
+            if handler is not None and not handler(node):
+                continue
+            children: list[ast.AST] = []
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, AST):
+                    children.append(value)
+                elif isinstance(value, list):
+                    children.extend(item for item in value if isinstance(item, AST))
+            extend(reversed(children))
+
+    def visit_Import(self, node: ast.Import) -> bool:
         for a in node.names:
             if a.asname:
                 self.aliases[a.asname] = a.name
             else:
                 root = a.name.split(".")[0]
                 self.aliases[root] = root
+        return False
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> bool:
         mod = resolve_relative(self.module, self.is_package, node.level, node.module)
         if mod is None:
-            return
+            return False
         for a in node.names:
             if a.name == "*":
                 self.star.append((mod, node.lineno))
@@ -75,6 +110,7 @@ class _Collector(ast.NodeVisitor):
             full = f"{mod}.{a.name}"
             self.refs.append((full, node.lineno, "import"))
             self.aliases[a.asname or a.name] = full
+        return False
 
     def _chain(self, node: ast.expr) -> list[str] | None:
         parts: list[str] = []
@@ -86,38 +122,33 @@ class _Collector(ast.NodeVisitor):
             return parts[::-1]
         return None
 
-    def visit_Attribute(self, node: ast.Attribute) -> None:
+    def visit_Attribute(self, node: ast.Attribute) -> bool:
         chain = self._chain(node)
         if chain is None:
-            self.generic_visit(node)
-            return
+            return True
         base = self.aliases.get(chain[0])
         if base is not None:
             self.refs.append((".".join([base, *chain[1:]]), node.lineno, "attribute"))
+        return False
 
-    def visit_Constant(self, node: ast.Constant) -> None:
+    def visit_Constant(self, node: ast.Constant) -> bool:
         v = node.value
         if isinstance(v, str) and len(v) < 256 and DOTTED.match(v):
             self.refs.append((v, node.lineno, "string"))
+        return False
 
-    def visit_Call(self, node: ast.Call) -> None:
+    def visit_Call(self, node: ast.Call) -> bool:
         chain = self._chain(node.func)
         if chain and chain[-1] in READER_FUNCS:
             for arg in node.args[:1]:
                 target = self._chain(arg)
                 if target:
                     self.readers.add(target[-1])
-        self.generic_visit(node)
+        return True
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
         self.defined.add(node.name)
-        self.generic_visit(node)
-
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self.defined.add(node.name)
-        self.generic_visit(node)
+        return True
 
 
 def _chain_through_calls(node: ast.expr) -> list[str] | None:

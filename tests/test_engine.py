@@ -65,6 +65,30 @@ def test_index_collects_every_kind_of_reference() -> None:
     assert [str(loc) for loc in index.view("pkg/other.py").star_imported_by] == ["pkg/user.py:4"]
 
 
+def test_index_facts_follow_source_order_as_a_node_visitor_does() -> None:
+    """The collector walks without ``ast.NodeVisitor`` but in its order: an alias counts
+    only from its import on, a resolved attribute chain is not entered again, an unresolved
+    one is (its call's arguments are), and definitions at any depth are found."""
+    source = (
+        "np.early\n"
+        "import numpy as np\n"
+        "x = np.zeros(1).astype\n"
+        "f(g).np.h(np.ones)\n"
+        "class C:\n"
+        "    async def m(self):\n"
+        "        import torch as t\n"
+        "        return t.nn, 'pkg.mod.name', typing.get_type_hints(C.m)\n"
+    )
+    facts = extract_facts(source, "m", False)
+    assert facts.refs == (
+        ("numpy.zeros", 3, "attribute"),
+        ("numpy.ones", 4, "attribute"),
+        ("torch.nn", 8, "attribute"),
+        ("pkg.mod.name", 8, "string"),
+    )
+    assert facts.defined == ("C", "m") and facts.readers == ("m",)
+
+
 def test_files_ast_cannot_parse_still_give_import_facts() -> None:
     facts = extract_facts("lazy import x\nfrom pkg.mod import np, pd as p\n", "user", False)
     assert facts.error
