@@ -135,19 +135,21 @@ class SlicedTree:
     def in_source_order(self, items: Iterable[_T]) -> list[_T]:
         """``FileContext.in_source_order``: sorted by the nodes' place in the source."""
         items = list(items)
-        keys = [self._order.get(getattr(x, "node", None)) for x in items]  # type: ignore[arg-type]
-        if all(k is not None for k in keys):
-            return [x for _, x in sorted(zip(keys, items), key=lambda kx: kx[0])]  # type: ignore[arg-type, return-value]
-        order = self._full()[1]
-        return sorted(items, key=lambda x: order.get(getattr(x, "node", None), -1))  # type: ignore[arg-type]
+        return self._sorted(items, [getattr(x, "node", None) for x in items])
 
     def sort_nodes(self, nodes: list[cst.CSTNode]) -> list[cst.CSTNode]:
         """``nodes`` sorted by their place in the source."""
+        return self._sorted(nodes, nodes)
+
+    def _sorted(self, items: list[_T], nodes: list) -> list[_T]:  # type: ignore[type-arg]
+        """``items`` in the source order of ``nodes`` (one each): by the slice's order when it
+        holds them all, else by the whole module's."""
         keys = [self._order.get(n) for n in nodes]
         if all(k is not None for k in keys):
-            return [n for _, n in sorted(zip(keys, nodes), key=lambda kn: kn[0])]  # type: ignore[arg-type, return-value]
+            return [x for _, x in sorted(zip(keys, items), key=lambda kx: kx[0])]  # type: ignore[arg-type, return-value]
         order = self._full()[1]
-        return sorted(nodes, key=lambda n: order.get(n, -1))
+        ranks = [order.get(n, -1) for n in nodes]
+        return [x for _, x in sorted(zip(ranks, items), key=lambda rx: rx[0])]
 
 
 def global_scope_for(module: cst.Module, names: Iterable[str]) -> GlobalScope:

@@ -37,6 +37,8 @@ from codemods._heavy_imports.plan import Binding, FlagBlock, Plan
 from codemods._scope_slice import Slice, SlicedTree
 
 _T = TypeVar("_T")
+#: What the scan for `global` declarations and reading calls looks for in a statement's code.
+_SCANNED_WORDS = re.compile(r"\b(?:global|Depends|Security)\b")
 
 
 class Analyzer:
@@ -133,10 +135,9 @@ class Analyzer:
 
         # Only statements that spell `global` or a reading call out are visited: the same
         # answers, in the same order, without walking the whole module.
-        words = re.compile(r"\b(?:global|Depends|Security)\b")
         code = self.positions.statement_code
         for stmt in self.module.body:
-            if words.search(code(stmt)):
+            if _SCANNED_WORDS.search(code(stmt)):
                 stmt.visit(V())
         return declared, readers
 
