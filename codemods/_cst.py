@@ -27,6 +27,15 @@ def import_module_name(node: cst.ImportFrom) -> str:
     return dots + (mod or "")
 
 
+def without_parens(node: cst.ImportFrom, **changes: object) -> cst.ImportFrom:
+    """``node`` with ``changes`` and without its parentheses; ``from m import(a)`` needs a
+    space after ``import`` once they are gone."""
+    space = node.whitespace_after_import
+    if not space.value:
+        space = cst.SimpleWhitespace(" ")
+    return node.with_changes(**changes, lpar=None, rpar=None, whitespace_after_import=space)
+
+
 def alias_binding(alias: cst.ImportAlias) -> str:
     """The name an import alias binds: ``np`` for ``numpy as np``, ``a`` for ``import a.b``."""
     if alias.asname is not None:

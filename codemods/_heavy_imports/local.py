@@ -268,7 +268,7 @@ def _drop_aliases(stmt: cst.SimpleStatementLine, drop: set[int]) -> cst.SimpleSt
                     and "#" not in cst.Module(body=[]).code_for_node(small)
                 ):
                     names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                    small = small.with_changes(lpar=None, rpar=None)
+                    small = u.without_parens(small)
                 small = small.with_changes(names=names)
         smalls.append(small)
     if not smalls:

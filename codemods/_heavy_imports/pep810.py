@@ -40,7 +40,7 @@ def apply_lazy_keyword(module: cst.Module, chosen: list[Binding]) -> cst.Module:
                     cst.SimpleStatementLine(
                         body=[
                             _lazy_node(
-                                small.with_changes(names=lazy, lpar=None, rpar=None)
+                                u.without_parens(small, names=lazy)
                                 if isinstance(small, cst.ImportFrom)
                                 else small.with_changes(names=lazy)
                             )

@@ -1,0 +1,63 @@
+"""Failures of ``make sweep-packages`` (issue 10) reduced to a few lines of our own, through
+the pure transform: each one was an internal error, a second-pass change or output black
+reformats, on an installed package's module."""
+
+from __future__ import annotations
+
+import textwrap
+
+import black
+import libcst as cst
+import pytest
+
+from codemods._api import ProjectView, Settings
+from codemods.options import DEFAULT_HEAVY_MODULES
+from lazifier.transform import Policy, transform
+
+SETTINGS = Settings(heavy_modules=frozenset(DEFAULT_HEAVY_MODULES), target_version=(3, 10))
+
+
+def rewrite(src: str, *, unsafe: bool = False, codes: tuple[str, ...] = ("LZY001",), **kw: object) -> str:
+    """The rewritten text; the transform must neither fail nor change it on a second pass."""
+    settings = Settings(**{**SETTINGS.__dict__, **kw})  # type: ignore[arg-type]
+
+    def once(text: str) -> str:
+        result = transform(text, "m.py", "m", settings, codes, ProjectView("m"), Policy(unsafe_fixes=unsafe))
+        assert result.error is None, result.error
+        return result.new_text if result.new_text is not None else text
+
+    out = once(textwrap.dedent(src))
+    cst.parse_module(out)
+    assert once(out) == out, "a second pass changed the output"
+    return out
+
+
+# scipy.signal.tests: `from m import(` with no space, then an alias moves and the parentheses go.
+NO_SPACE = """\
+    from numpy import(ones, zeros)
+
+    X = ones(2)
+
+
+    def f():
+        return zeros(3)
+    """
+
+
+def test_parentheses_dropped_from_an_import_without_a_space_leave_one() -> None:
+    out = rewrite(NO_SPACE)
+    assert out.startswith("from numpy import ones\n")
+    assert "    from numpy import zeros\n" in out
+    assert black.format_str(out, mode=black.Mode()) == out
+
+
+def test_the_lazy_keyword_split_of_an_import_without_a_space() -> None:
+    out = rewrite(NO_SPACE, style="lazy-keyword", target_version=(3, 15))
+    # The half that stays keeps the user's spelling; the lazy half is written fresh.
+    assert out.startswith("from numpy import(ones)\nlazy from numpy import zeros\n")
+
+
+@pytest.mark.parametrize("spelling", ["import(ones)", "import (ones)", "import  (ones)"])
+def test_a_single_parenthesized_alias_moves_whole(spelling: str) -> None:
+    out = rewrite(f"from numpy {spelling}\n\n\ndef f():\n    return ones(3)\n")
+    assert out == "def f():\n    from numpy import ones\n\n    return ones(3)\n"
