@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 from dataclasses import dataclass, field
 
@@ -345,10 +346,18 @@ def _reindent(code: str, indent: str) -> str:
     )
 
 
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
 def _annotation(returns: str | None, ctx: FileContext) -> tuple[str | None, str | None]:
     """The getter's return annotation, and a TYPE_CHECKING import it needs."""
     if not returns:
         return None, None
+    if len(returns) >= 2 and returns[0] == returns[-1] and returns[0] in "'\"":
+        returns = returns[1:-1]  # `X: "Foo" = Foo()`: the getter quotes it again
+    if not _DOTTED.fullmatch(returns):
+        # `dict[np.dtype, Foo]`: kept as written; only a plain dotted name is split into an import.
+        return (returns, None) if '"' not in returns else (None, None)
     names = _module_names(ctx.module)
     if "." not in returns or returns.split(".")[0] in names:
         return returns, None
