@@ -186,7 +186,7 @@ class _Rewriter(cst.CSTTransformer):
         small = updated.body[0]
         value = cst.Module(body=[]).code_for_node(small.value)  # type: ignore[union-attr]
         annotation, tc = _annotation(p.returns, self.ctx)
-        returns = f' -> "{annotation}"' if annotation else ""
+        returns = f" -> {_quoted(annotation)}" if annotation else ""
         doc = f'"""Return `{p.name}`, built on first use (lazify)."""'
         accessor = self.module.body[o.accessor] if o.accessor is not None else None
         if isinstance(accessor, cst.FunctionDef):
@@ -353,11 +353,15 @@ def _annotation(returns: str | None, ctx: FileContext) -> tuple[str | None, str 
     """The getter's return annotation, and a TYPE_CHECKING import it needs."""
     if not returns:
         return None, None
-    if len(returns) >= 2 and returns[0] == returns[-1] and returns[0] in "'\"":
-        returns = returns[1:-1]  # `X: "Foo" = Foo()`: the getter quotes it again
+    try:
+        text = ast.literal_eval(returns)
+    except (ValueError, SyntaxError):
+        text = None
+    if isinstance(text, str):
+        returns = text  # `X: "Foo" = Foo()`: the getter quotes it again
     if not _DOTTED.fullmatch(returns):
         # `dict[np.dtype, Foo]`: kept as written; only a plain dotted name is split into an import.
-        return (returns, None) if '"' not in returns else (None, None)
+        return returns, None
     names = _module_names(ctx.module)
     if "." not in returns or returns.split(".")[0] in names:
         return returns, None
@@ -365,6 +369,11 @@ def _annotation(returns: str | None, ctx: FileContext) -> tuple[str | None, str 
     if name in names:
         return name, None  # the module already imports it (`from sqlalchemy.orm import sessionmaker`)
     return name, f"from {mod} import {name}"
+
+
+def _quoted(annotation: str) -> str:
+    """The annotation as a string literal: double quotes unless it holds one (`dict[str, "Foo"]`)."""
+    return repr(annotation) if '"' in annotation else f'"{annotation}"'
 
 
 def _module_names(module: cst.Module) -> set[str]:

@@ -77,10 +77,11 @@ ANNOTATED = """\
 
     TABLE: dict[np.dtype, Foo] = Foo(np.zeros(3))
     OTHER: "Foo" = Foo(np.zeros(3))
+    NAMED: dict[str, "Foo"] = Foo(np.zeros(3))
 
 
     def f():
-        return TABLE, OTHER
+        return TABLE, OTHER, NAMED
     """
 
 
@@ -93,7 +94,7 @@ def test_a_subscripted_or_quoted_annotation_is_kept_as_written(tmp_path: Path) -
     assert 'def get_table() -> "dict[np.dtype, Foo]":' in out
     assert 'def get_other() -> "Foo":' in out
     assert "    TABLE: dict[np.dtype, Foo]\n    OTHER: Foo\n" in out
-    assert "from dict" not in out
+    assert """def get_named() -> "dict[str, 'Foo']":""" in out
     namespace: dict[str, object] = {}
     exec(compile(out, "m.py", "exec"), namespace)
     assert namespace["f"]()[0] is namespace["f"]()[0]  # type: ignore[operator]
