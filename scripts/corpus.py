@@ -38,6 +38,8 @@ Exit status 0 when every project ran and nothing regressed, 1 otherwise. Standar
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -766,6 +768,44 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             ap.error(f"not in the manifest: {', '.join(unknown)}")
         todo = [by_name[n] for n in names]
+    with contextlib.ExitStack() as stack:
+        held = stack.enter_context(_run_lock())
+        if held is not None:
+            print(
+                f"corpus: another corpus run (pid {held}) is using build/corpus/ and {WORK}; "
+                "wait for it to finish",
+                file=sys.stderr,
+            )
+            return 2
+        return _run(args, todo, by_name)
+
+
+@contextlib.contextmanager
+def _run_lock():
+    """One corpus run at a time: the venvs, clones, logs and the work directory are shared.
+
+    Yields None while holding the lock, or the holder's pid when another run has it. The lock is
+    an flock, so a killed run never leaves a stale one behind.
+    """
+    BUILD.mkdir(parents=True, exist_ok=True)
+    path = BUILD / "run.lock"
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            yield fh.read().strip() or "?"
+            return
+        fh.truncate(0)
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        try:
+            yield None
+        finally:
+            fh.truncate(0)
+
+
+def _run(args: argparse.Namespace, todo: list[dict[str, str]], by_name: dict[str, dict[str, str]]) -> int:
     jobs = max(1, min(2, args.jobs))
     ident = lazify_identity(args.lazify)
     log(
