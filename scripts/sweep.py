@@ -688,6 +688,7 @@ def sweep_package(
         with timer.phase(f"{name}: import every module of the rewritten copy"):
             after = SI.import_all(pkg, project, mods, work, args.module_timeout, f"rewritten-{config}")
         imports = SI.compare_imports(pristine, after, by_file)
+        SI.recheck_fresh(pkg, pristine_dir, project, imports, work, args.module_timeout)
         imports["unnamed_files"] = unnamed
         imports["shadowing"] = {"pristine": pristine["header"], "rewritten": after["header"]}
         imports["prelude"] = {"pristine": pristine["prelude"], "rewritten": after["prelude"]}
@@ -768,6 +769,10 @@ def print_package_table(results: list[dict], header: bool = True) -> None:
                 print(
                     f"  {where[:160]}\n      {len(modules)} module(s): {', '.join(modules[:6])}{' ...' if len(modules) > 6 else ''}"
                 )
+        for od in r["imports"].get("order_dependent", []):
+            print(
+                f"  not counted: {od['module']} fails in a fresh process of both copies ({od['pristine_fresh'][:80]})"
+            )
         for label, items in (
             ("non-idempotent", r["recheck"]["non_idempotent"]),
             ("black-unstable", r["black"]["unstable"]),

@@ -400,12 +400,6 @@ def compare_imports(pristine: dict, rewritten: dict, changes_by_file: dict[str, 
             )
         elif not before["ok"] and r["ok"]:
             fixed.append(m)
-    # A broken module breaks every module that imports it: group by where it broke.
-    causes: dict[str, list[str]] = {}
-    for reg in regressions:
-        w = reg["where"] or {}
-        key = f"{w.get('file')}:{w.get('line')}: {reg['outcome'].split(':')[0]}" if w else reg["outcome"]
-        causes.setdefault(key, []).append(reg["module"])
     return {
         "modules": len(pristine["results"]),
         "imported_pristine": len(ok_before),
@@ -413,9 +407,50 @@ def compare_imports(pristine: dict, rewritten: dict, changes_by_file: dict[str, 
         "failed_before_examples": {m: pristine["results"][m].get("outcome") for m in failed_before[:40]},
         "imported_rewritten": sum(1 for r in rewritten["results"].values() if r["ok"]),
         "regressions": regressions,
-        "regression_causes": causes,
+        "regression_causes": regression_causes(regressions),
         "newly_importing": fixed,
     }
+
+
+def recheck_fresh(
+    pkg: str, pristine_dir: Path, rewritten_dir: Path, imports: dict, work: Path, timeout: int
+) -> None:
+    """Import each regression again, alone, in a fresh process of each copy.
+
+    The importer shares one process per copy, so a module can import "fine" from what a failed
+    import left behind: Python drops the package whose ``__init__`` raised from ``sys.modules``
+    but keeps the submodules it had finished, and the next ``import pkg.sub`` returns the
+    cached one. When the rewrite changes what loads before that failure, the leftover is gone
+    and the module looks broken, though it fails in a fresh process of the pristine copy too
+    (django's ``contrib.gis.gdal.envelope`` without GDAL). Such a module is not a regression:
+    it moves to ``order_dependent`` with both fresh outcomes.
+    """
+    kept, moved = [], []
+    for reg in imports["regressions"]:
+        m = reg["module"]
+        safe = m.replace(".", "_")
+        before = import_all(pkg, pristine_dir, [m], work, timeout, f"fresh-pristine-{safe}")
+        after = import_all(pkg, rewritten_dir, [m], work, timeout, f"fresh-rewritten-{safe}")
+        b, a = before["results"][m], after["results"][m]
+        if not b["ok"] and not a["ok"]:
+            moved.append(
+                {"module": m, "pristine_fresh": b.get("outcome"), "rewritten_fresh": a.get("outcome")}
+            )
+        else:
+            kept.append(reg)
+    imports["regressions"] = kept
+    imports["order_dependent"] = moved
+    imports["regression_causes"] = regression_causes(kept)
+
+
+def regression_causes(regressions: list[dict]) -> dict[str, list[str]]:
+    """A broken module breaks every module that imports it: group them by where it broke."""
+    causes: dict[str, list[str]] = {}
+    for reg in regressions:
+        w = reg["where"] or {}
+        key = f"{w.get('file')}:{w.get('line')}: {reg['outcome'].split(':')[0]}" if w else reg["outcome"]
+        causes.setdefault(key, []).append(reg["module"])
+    return causes
 
 
 def module_file(module: str, changes_by_file: dict[str, list[dict]]) -> str:
