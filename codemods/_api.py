@@ -196,6 +196,16 @@ class ProjectView:
     def refs_to(self, name: str) -> tuple[tuple[Location, str], ...]:
         return tuple(self.external_refs.get(name, ()))
 
+    def passed_on(self, name: str) -> str | None:
+        """The singleton a project-level plan keeps built at import because this package
+        passes it on as ``name`` (its qualified name), or None. The import that binds ``name``
+        must then stay where it is."""
+        for plan in self.plans.values():
+            for local, qualified in getattr(plan, "passed_on", ()):
+                if local == name:
+                    return str(qualified)
+        return None
+
 
 @dataclass
 class FileContext:

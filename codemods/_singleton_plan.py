@@ -69,6 +69,10 @@ class ModulePlan:
     #: This module's schema statements that move into another module's getter:
     #: (the engine's module, its name, the local name the statement reads, line).
     moved_schema: tuple[tuple[str, str, str, int], ...] = ()
+    #: Singletons this package imports and passes on, kept built at import for that: (local
+    #: name, qualified name). Its imports of them must stay at module level too, or the next
+    #: run would find the reason gone (:meth:`ProjectView.passed_on`).
+    passed_on: tuple[tuple[str, str], ...] = ()
 
 
 def external_names(
@@ -164,6 +168,7 @@ def plan_project(
     # A module that imports a singleton and passes it on (`__all__`, or a package's
     # `__init__`) would lose the name when its import becomes the getter's: `pkg.site`, and
     # `from pkg import site`, stop working for everyone who uses the package.
+    passed_on: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for mod, m in local_names.items():
         if mod not in rewritten:
             continue
@@ -176,6 +181,7 @@ def plan_project(
                 block(cands[key], f"{mod} re-exports it in `__all__`")
             elif package and not local.startswith("_"):
                 block(cands[key], f"the package {mod} re-exports it (`{mod}.{local}`)")
+                passed_on[mod].append((local, f"{key[0]}.{key[1]}"))
 
     for mod, f in facts.items():
         m = local_names.get(mod, {})
@@ -286,8 +292,9 @@ def plan_project(
             if k in plans and k[0] != mod and plans[k] not in imported
         )
         gone = tuple(m for m in moved.get(mod, ()) if (m[0], m[1]) in plans)
-        if own or stopped or imported or extra or gone:
-            out[mod] = ModulePlan(own, stopped, imported + extra, gone)  # type: ignore[arg-type]
+        passes = tuple(sorted(passed_on.get(mod, ())))
+        if own or stopped or imported or extra or gone or passes:
+            out[mod] = ModulePlan(own, stopped, imported + extra, gone, passes)  # type: ignore[arg-type]
     return out
 
 

@@ -74,7 +74,9 @@ class HeavyImports(Codemod):
     blocked when the name is used at module level (decorators, default values, class bodies and
     bases, module-level statements, annotations evaluated at import), rebound, re-exported
     (`__all__`, or a star-import elsewhere in the project), imported from this module elsewhere
-    in the project, or named in a dotted string such as `mock.patch("pkg.mod.np")`. It is also
+    in the project, named in a dotted string such as `mock.patch("pkg.mod.np")`, or a singleton
+    that a package's `__init__.py` passes on (lazy-singletons keeps it built at import for
+    that, so the import that passes it on stays too). It is also
     blocked when an annotation it would quote may be read while the module is imported: by a
     decorator (FastAPI routes, dataclasses, attrs), a base class or metaclass (pydantic models,
     NamedTuple, TypedDict, SQLAlchemy mapped classes), or FastAPI's reading of a dependency's

@@ -100,3 +100,28 @@ def test_a_subscripted_or_quoted_annotation_is_kept_as_written(tmp_path: Path) -
     assert namespace["f"]()[0] is namespace["f"]()[0]  # type: ignore[operator]
     (tmp_path / "m.py").write_text(out)
     assert not [r for r in run_project(tmp_path).results if r.changed], "a second pass changed the output"
+
+
+# django.db.models.fields: the package's __init__ imports `connections` from django.db (a
+# singleton) and uses it only in functions. lazy-singletons keeps `connections` eager, since the
+# package passes it on; heavy-imports (django heavy) moved that import into the functions, so
+# the reason was gone and the second run made `connections` lazy.
+PASSED_ON = {
+    "pyproject.toml": '[tool.lazify]\nextend-heavy-modules = ["pkg"]\n',
+    "pkg/__init__.py": "",
+    "pkg/db.py": "class Handler:\n    pass\n\n\nconnections = Handler()\n",
+    "pkg/fields/__init__.py": "from pkg.db import connections\n\n\ndef f():\n    return connections\n",
+}
+
+
+def test_an_import_a_package_passes_on_stays_while_its_singleton_does(tmp_path: Path) -> None:
+    for rel, text in PASSED_ON.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    outcome = run_project(tmp_path)
+    assert not [r.path for r in outcome.results if r.changed]
+    (fields,) = [r for r in outcome.results if r.path == "pkg/fields/__init__.py"]
+    assert [c.finding.reason for c in fields.changes if c.code == "LZY001"] == [
+        "`connections` is a singleton this package passes on (`pkg.fields.connections`);"
+        " lazy-singletons keeps `pkg.db.connections` built at import for it"
+    ]

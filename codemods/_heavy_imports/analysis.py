@@ -299,6 +299,13 @@ class Analyzer:
                 )
         for loc, how in self.ctx.project.refs_to(name):
             raise Blocked(f"{how} at {loc}", None)
+        kept = self.ctx.project.passed_on(name)
+        if kept is not None:
+            raise Blocked(
+                f"`{name}` is a singleton this package passes on (`{self.ctx.module_name}.{name}`);"
+                f" lazy-singletons keeps `{kept}` built at import for it",
+                None,
+            )
 
         users: list[cst.CSTNode] = []
         accesses = self.in_source_order(
