@@ -217,6 +217,11 @@ class _Rewriter(cst.CSTTransformer):
             build = f"{pad}instance = {value}\n{schema_code}{pad}{p.name} = instance\n"
         else:
             build = f"{pad}{p.name} = {value}\n"
+        said = updated.trailing_whitespace.comment
+        if said is not None and not _PRAGMA.match(said.value):
+            # The statement's trailing comment stays with it, on its own line above (after the
+            # move it could push the line past the length).
+            build = f"{pad}{said.value}\n{build}"
         # Built once: first calls that race wait on the lock, and find it built. While it is
         # built the name is unbound, as it was during the import: a read of it then (the
         # constructor looking its own name up) raises NameError from the `return`, instead of
@@ -248,6 +253,10 @@ class _Rewriter(cst.CSTTransformer):
             comments = [cst.EmptyLine(comment=c) for c in _comments(accessor)]
             stmts[1] = stmts[1].with_changes(leading_lines=[*stmts[1].leading_lines, *comments])
         return stmts, annotation, tc
+
+
+#: Comments addressed to tools about the line they end: meaningless on a line of their own.
+_PRAGMA = re.compile(r"#\s*(noqa|type:|pragma|fmt:|lazify:|pyright:|mypy:|pylint:|nosec)", re.IGNORECASE)
 
 
 def _declare(
