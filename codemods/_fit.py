@@ -10,11 +10,18 @@ black would settle it).
 
 Only new lines are touched (a line also in the input is the user's), and every split is checked
 to give the same AST as the line it replaces.
+
+Any other shape still too long after that (a list moved three blocks deeper into a getter, an
+assignment whose right-hand side black wraps in parentheses, a method chain) goes to black
+itself, restricted to those lines (its ``--line-ranges``), when black is installed: black is the
+only faithful copy of black. Its result is kept only if black changed nothing but lines the
+rewrite wrote and checked the AST itself; otherwise the long line stays, which is still correct.
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 import io
 import tokenize
 
@@ -24,15 +31,20 @@ _CLOSE = {v: k for k, v in _OPEN.items()}
 
 
 def refit(code: str, original: str, width: int = LINE_LENGTH) -> str:
-    """``code`` with its new over-long one-line statements split black-style."""
+    """``code`` with the over-long lines the rewrite wrote split black-style."""
     lines = code.splitlines(keepends=True)
     old = set(original.splitlines())
     long = {
         i for i, line in enumerate(lines)
         if len(line.rstrip("\r\n")) > width and line.rstrip("\r\n") not in old
     }  # fmt: skip
-    if not long:
-        return code
+    if long:
+        code = _split_one_liners(code, lines, long, width)
+    return _black_lines(code, original, width)
+
+
+def _split_one_liners(code: str, lines: list[str], long: set[int], width: int) -> str:
+    """The one-line statements among ``long`` split by black's right-hand split, where it applies."""
     whole = _one_line_statements(code)
     changed = False
     for i in sorted(long & whole, reverse=True):
@@ -53,6 +65,115 @@ def refit(code: str, original: str, width: int = LINE_LENGTH) -> str:
             lines[i] = lines[i][:-1]
         changed = True
     return "".join(lines) if changed else code
+
+
+def _black_lines(code: str, original: str, width: int) -> str:
+    """``code`` with black's formatting of the statements whose lines the rewrite wrote and
+    black might split otherwise, or ``code`` as it is."""
+    if not _worth_black(code, original, width):
+        return code
+    lines = code.splitlines()
+    ours = _new_lines(original.splitlines(), lines)
+    if any(line[: len(line) - len(line.lstrip())].count("\t") for line in lines):
+        return code  # black would indent its lines with spaces among the user's tabs
+    spans = _statement_spans(code)
+    if spans is None:
+        return code
+    olds = {line.strip() for line in original.splitlines()}
+    touched = {
+        i for i in ours
+        if len(lines[i]) > width or (lines[i].strip() not in olds and spans.multi_line(i))
+    }  # fmt: skip
+    allowed = spans.around(touched)
+    if not allowed:
+        return code
+    try:
+        import black
+    except ImportError:
+        return code
+    crlf = "\r\n" in code
+    text = code.replace("\r\n", "\n") if crlf else code
+    ranges = [(i + 1, i + 1) for i in sorted(allowed)]
+    try:
+        out = black.format_file_contents(text, fast=False, mode=black.Mode(line_length=width), lines=ranges)
+    except Exception:  # NothingChanged, syntax black doesn't know (`lazy import`), its own checks
+        return code
+    matcher = difflib.SequenceMatcher(None, lines, out.splitlines(), autojunk=False)
+    for tag, i1, i2, _, _ in matcher.get_opcodes():
+        if tag in ("replace", "delete") and not all(i in allowed for i in range(i1, i2)):
+            return code  # black reached a statement the rewrite did not write
+    return out.replace("\n", "\r\n") if crlf else out
+
+
+def _worth_black(code: str, original: str, width: int) -> bool:
+    """Cheaply: does a line the rewrite wrote leave black something to do? One too long, or one
+    with new content in a statement split over lines (``x = f(`` where a name became a call)."""
+    olds = set(original.splitlines())
+    stripped = {line.strip() for line in olds}
+    for line in code.splitlines():
+        if line in olds:
+            continue
+        if len(line) > width:
+            return True
+        text = line.strip()
+        if text and text not in stripped and (text[-1] in "([{," or text[0] in ")]}"):
+            return True
+    return False
+
+
+class _Spans:
+    """Where each line's statement starts and ends (0-based, inclusive): a simple statement
+    whole, a compound statement's header without its body."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self.of: dict[int, tuple[int, int]] = {}
+        for a, b in sorted(spans, key=lambda s: s[1] - s[0], reverse=True):
+            for i in range(a, b + 1):
+                self.of[i] = (a, b)  # the innermost (shortest) span wins
+
+    def multi_line(self, i: int) -> bool:
+        a, b = self.of.get(i, (i, i))
+        return b > a
+
+    def around(self, lines: set[int]) -> set[int]:
+        out: set[int] = set()
+        for i in lines:
+            a, b = self.of.get(i, (i, i))
+            out.update(range(a, b + 1))
+        return out
+
+
+def _statement_spans(code: str) -> _Spans | None:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    spans = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt):
+            continue
+        first = node.lineno - 1
+        inner = [
+            c for field in ("body", "cases") for c in getattr(node, field, None) or () if hasattr(c, "lineno")
+        ]
+        if isinstance(node, ast.Match):
+            inner = [c.pattern for c in node.cases]
+        if inner:
+            spans.append((first, max(first, inner[0].lineno - 2)))
+        else:
+            spans.append((first, (node.end_lineno or node.lineno) - 1))
+    return _Spans(spans)
+
+
+def _new_lines(before: list[str], after: list[str]) -> set[int]:
+    """Indexes of the lines of ``after`` that a diff from ``before`` shows as written anew."""
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    return {
+        j
+        for tag, _, _, j1, j2 in matcher.get_opcodes()
+        if tag in ("replace", "insert")
+        for j in range(j1, j2)
+    }
 
 
 def _one_line_statements(code: str) -> set[int]:

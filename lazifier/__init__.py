@@ -15,9 +15,15 @@ __version__ = "0.1.0"
 
 @cache
 def build_id() -> str:
-    """The version plus a fingerprint of lazify's own source files (size and mtime), so an
-    editable install never reuses cache entries written by different code."""
+    """The version plus a fingerprint of lazify's own source files (size and mtime) and black's
+    version, so an editable install never reuses cache entries written by different code."""
     h = hashlib.blake2b(__version__.encode(), digest_size=12)
+    try:  # black formats the lines it writes (codemods/_fit.py): its version shows in the output
+        from importlib.metadata import version
+
+        h.update(version("black").encode())
+    except Exception:
+        h.update(b"no black")
     for package in ("lazifier", "codemods"):
         root = Path(__file__).resolve().parent.parent / package
         for f in sorted(root.rglob("*.py")):
