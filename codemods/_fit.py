@@ -84,6 +84,11 @@ def _black_lines(code: str, original: str, width: int) -> str:
         i for i in ours
         if len(lines[i]) > width or (lines[i].strip() not in olds and spans.multi_line(i))
     }  # fmt: skip
+    # A statement under a comment the rewrite moved off its end was split to make room for it.
+    touched |= {
+        i + 1 for i in ours
+        if lines[i].lstrip().startswith("#") and lines[i].strip() not in olds and spans.multi_line(i + 1)
+    }  # fmt: skip
     allowed = spans.around(touched)
     if not allowed:
         return code
@@ -116,7 +121,7 @@ def _worth_black(code: str, original: str, width: int) -> bool:
         if len(line) > width:
             return True
         text = line.strip()
-        if text and text not in stripped and (text[-1] in "([{," or text[0] in ")]}"):
+        if text and text not in stripped and (text[-1] in "([{," or text[0] in ")]}#"):
             return True
     return False
 

@@ -99,6 +99,30 @@ def test_a_trailing_comment_moves_with_its_statement(tmp_path: Path) -> None:
     assert "                # special handling for WKB.\n                handler = Handler(1, 2)\n" in out
 
 
+def test_a_call_split_to_make_room_for_its_trailing_comment_is_joined_when_the_comment_moves() -> None:
+    # django's gdal prototypes: black had split the call only because of the comment after it,
+    # and the comment now has a line of its own above the call, in the getter.
+    other = "to_wkt = string_output(\n    lgdal.OGR_G_ExportToWkt, [c_void_p, POINTER(c_char_p)], decoding=True\n)\n"
+    original = (
+        "to_wkb = void_output(\n    lgdal.OGR_G_ExportToWkb, None, errcheck=True\n)  # special handling for WKB.\n"
+        + other
+    )
+    moved = (
+        "def get_to_wkb():\n"
+        "    # special handling for WKB.\n"
+        "    to_wkb = void_output(\n        lgdal.OGR_G_ExportToWkb, None, errcheck=True\n    )\n"
+        "    return to_wkb\n"
+        "\n\n" + other
+    )
+    assert refit(moved, original) == (
+        "def get_to_wkb():\n"
+        "    # special handling for WKB.\n"
+        "    to_wkb = void_output(lgdal.OGR_G_ExportToWkb, None, errcheck=True)\n"
+        "    return to_wkb\n"
+        "\n\n" + other
+    )
+
+
 def test_black_never_touches_a_statement_the_rewrite_did_not_write() -> None:
     user = "x = f(\n    1\n)\n"  # black would join this one, but it is the user's
     ours = user + "y = g(\n    aaaaaaaa, bbbbbbbb\n)\n"
