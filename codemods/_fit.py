@@ -11,11 +11,12 @@ black would settle it).
 Only new lines are touched (a line also in the input is the user's), and every split is checked
 to give the same AST as the line it replaces.
 
-Any other shape still too long after that (a list moved three blocks deeper into a getter, an
-assignment whose right-hand side black wraps in parentheses, a method chain) goes to black
-itself, restricted to those lines (its ``--line-ranges``), when black is installed: black is the
-only faithful copy of black. Its result is kept only if black changed nothing but lines the
-rewrite wrote and checked the AST itself; otherwise the long line stays, which is still correct.
+Any other statement the rewrite wrote that black would still change (a list moved three blocks
+deeper into a getter, an assignment whose right-hand side black wraps in parentheses, a method
+chain whose receiver became a call, a call split only to make room for a comment that moved)
+goes to black itself, restricted to that statement's lines (its line ranges): black is the only
+faithful copy of black, and it checks the AST itself. Its result is kept only if it changed no
+statement the rewrite did not write; otherwise the statement stays as written, still correct.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def refit(code: str, original: str, width: int = LINE_LENGTH) -> str:
     }  # fmt: skip
     if long:
         code = _split_one_liners(code, lines, long, width)
-    return _black_lines(code, original, width)
+    return _black_lines(code, original, old, width)
 
 
 def _split_one_liners(code: str, lines: list[str], long: set[int], width: int) -> str:
@@ -67,28 +68,24 @@ def _split_one_liners(code: str, lines: list[str], long: set[int], width: int) -
     return "".join(lines) if changed else code
 
 
-def _black_lines(code: str, original: str, width: int) -> str:
+def _black_lines(code: str, original: str, old: set[str], width: int) -> str:
     """``code`` with black's formatting of the statements whose lines the rewrite wrote and
-    black might split otherwise, or ``code`` as it is."""
-    if not _worth_black(code, original, width):
+    black might lay out otherwise, or ``code`` as it is. ``old``: the lines of ``original``."""
+    stripped = {line.strip() for line in old}
+    if not _worth_black(code, old, stripped, width):
         return code
     lines = code.splitlines()
-    ours = _new_lines(original.splitlines(), lines)
-    if any(line[: len(line) - len(line.lstrip())].count("\t") for line in lines):
+    if any("\t" in line[: len(line) - len(line.lstrip())] for line in lines):
         return code  # black would indent its lines with spaces among the user's tabs
     spans = _statement_spans(code)
     if spans is None:
         return code
-    olds = {line.strip() for line in original.splitlines()}
-    touched = {
-        i for i in ours
-        if len(lines[i]) > width or (lines[i].strip() not in olds and spans.multi_line(i))
-    }  # fmt: skip
+    ours = _new_lines(original.splitlines(), lines)
+    fresh = {i for i in ours if lines[i].strip() not in stripped}
+    touched = {i for i in ours if len(lines[i]) > width}
+    touched |= {i for i in fresh if spans.multi_line(i)}
     # A statement under a comment the rewrite moved off its end was split to make room for it.
-    touched |= {
-        i + 1 for i in ours
-        if lines[i].lstrip().startswith("#") and lines[i].strip() not in olds and spans.multi_line(i + 1)
-    }  # fmt: skip
+    touched |= {i + 1 for i in fresh if lines[i].lstrip().startswith("#") and spans.multi_line(i + 1)}
     allowed = spans.around(touched)
     if not allowed:
         return code
@@ -98,9 +95,10 @@ def _black_lines(code: str, original: str, width: int) -> str:
         return code
     crlf = "\r\n" in code
     text = code.replace("\r\n", "\n") if crlf else code
-    ranges = [(i + 1, i + 1) for i in sorted(allowed)]
     try:
-        out = black.format_file_contents(text, fast=False, mode=black.Mode(line_length=width), lines=ranges)
+        out = black.format_file_contents(
+            text, fast=False, mode=black.Mode(line_length=width), lines=_ranges(allowed)
+        )
     except Exception:  # NothingChanged, syntax black doesn't know (`lazy import`), its own checks
         return code
     matcher = difflib.SequenceMatcher(None, lines, out.splitlines(), autojunk=False)
@@ -110,13 +108,12 @@ def _black_lines(code: str, original: str, width: int) -> str:
     return out.replace("\n", "\r\n") if crlf else out
 
 
-def _worth_black(code: str, original: str, width: int) -> bool:
+def _worth_black(code: str, old: set[str], stripped: set[str], width: int) -> bool:
     """Cheaply: does a line the rewrite wrote leave black something to do? One too long, or one
-    with new content in a statement split over lines (``x = f(`` where a name became a call)."""
-    olds = set(original.splitlines())
-    stripped = {line.strip() for line in olds}
+    with new content that opens, continues or closes a split statement (``x = f(`` where a name
+    became a call), or a comment of its own (one moved off a statement's end)."""
     for line in code.splitlines():
-        if line in olds:
+        if line in old:
             continue
         if len(line) > width:
             return True
@@ -124,6 +121,17 @@ def _worth_black(code: str, original: str, width: int) -> bool:
         if text and text not in stripped and (text[-1] in "([{," or text[0] in ")]}#"):
             return True
     return False
+
+
+def _ranges(lines: set[int]) -> list[tuple[int, int]]:
+    """0-based line indexes as black's 1-based, inclusive, contiguous ranges."""
+    out: list[tuple[int, int]] = []
+    for i in sorted(lines):
+        if out and out[-1][1] == i:
+            out[-1] = (out[-1][0], i + 1)
+        else:
+            out.append((i + 1, i + 1))
+    return out
 
 
 class _Spans:
@@ -158,11 +166,10 @@ def _statement_spans(code: str) -> _Spans | None:
         if not isinstance(node, ast.stmt):
             continue
         first = node.lineno - 1
-        inner = [
-            c for field in ("body", "cases") for c in getattr(node, field, None) or () if hasattr(c, "lineno")
-        ]
-        if isinstance(node, ast.Match):
-            inner = [c.pattern for c in node.cases]
+        # A compound statement's header ends above its first statement (or case).
+        inner = (
+            [c.pattern for c in node.cases] if isinstance(node, ast.Match) else getattr(node, "body", None)
+        )
         if inner:
             spans.append((first, max(first, inner[0].lineno - 2)))
         else:

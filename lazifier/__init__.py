@@ -18,11 +18,11 @@ def build_id() -> str:
     """The version plus a fingerprint of lazify's own source files (size and mtime) and black's
     version, so an editable install never reuses cache entries written by different code."""
     h = hashlib.blake2b(__version__.encode(), digest_size=12)
-    try:  # black formats the lines it writes (codemods/_fit.py): its version shows in the output
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:  # black formats statements lazify writes (codemods/_fit.py): its version shows in them
         h.update(version("black").encode())
-    except Exception:
+    except PackageNotFoundError:
         h.update(b"no black")
     for package in ("lazifier", "codemods"):
         root = Path(__file__).resolve().parent.parent / package

@@ -768,8 +768,7 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             ap.error(f"not in the manifest: {', '.join(unknown)}")
         todo = [by_name[n] for n in names]
-    with contextlib.ExitStack() as stack:
-        held = stack.enter_context(_run_lock())
+    with _run_lock() as held:
         if held is not None:
             print(
                 f"corpus: another corpus run (pid {held}) is using build/corpus/ and {WORK}; "
