@@ -8,7 +8,13 @@ So scope analysis over the top-level statements that mention one of the names, w
 bodies of the functions and classes among them cut down the same way (:class:`Slice`), finds
 the same bindings and reads of those names, on the same node objects. LibCST orders a read
 and a binding in one scope by counting the assignments before each; the comparison is
-strict, so leaving out statements between them never changes it."""
+strict, so leaving out statements between them never changes it.
+
+One read does depend on other names: LibCST reads a string as a type hint (and the names in
+it as reads) only in a call it resolves to ``typing.cast``, ``typing.TypeVar`` or
+``typing.NewType``. So the statements that name ``typing`` stay too, wherever they are: a
+``from typing import cast`` inside a function that reads ``"Tuple[str, str]"`` keeps that
+read of ``Tuple``."""
 
 from __future__ import annotations
 
@@ -22,6 +28,10 @@ from libcst.metadata import GlobalScope
 from codemods._cst import _Parents, is_future_import
 
 _T = TypeVar("_T")
+
+#: The words a statement binding a string-reading call (``typing.cast``, ``TypeVar``,
+#: ``NewType``) spells out, however it is imported.
+_HINT_BINDERS = ("typing",)
 
 
 def statements_naming(
@@ -44,8 +54,10 @@ class Slice:
         self, module: cst.Module, names: Iterable[str], code_of: Callable[[cst.CSTNode], str]
     ) -> None:
         self.names = set(names)
-        wanted = sorted(self.names)
-        self._pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, wanted)) + r")\b") if wanted else None
+        wanted = [*sorted(self.names), *_HINT_BINDERS]
+        self._pattern = (
+            re.compile(r"\b(?:" + "|".join(map(re.escape, wanted)) + r")\b") if self.names else None
+        )
         self._code_of = code_of
         #: ids of the statements left out of the bodies kept (their subtrees are not visited).
         self.skipped: set[int] = set()

@@ -99,6 +99,23 @@ match conn:
         pass
 """
 
+# LibCST reads the string in `cast(...)` as a type hint only when it resolves `cast` to
+# `typing.cast`: the import that binds it names no name asked about, and must stay in the slice.
+HINTS = """\
+import typing as t
+from typing import Dict, Tuple
+
+
+def local(x):
+    from typing import cast
+
+    return cast("Tuple[str, str]", x)
+
+
+def attribute(x):
+    return t.cast("Dict[str, int]", x)
+"""
+
 
 def _facts(scope, name: str) -> tuple[set[int], set[int]]:
     assigned = {id(getattr(a, "node", None)) for a in scope.assignments[name]}
@@ -127,6 +144,13 @@ def test_tricky_scoping_finds_the_same_assignments_and_accesses() -> None:
     assert len(sliced.skipped) >= 8
     kept = cst.Module(body=sliced.body).code
     assert "def uses(self):" in kept and "def unrelated" not in kept and "w = 1" in kept
+
+
+def test_a_string_read_through_cast_is_found_where_cast_is_imported() -> None:
+    module = cst.parse_module(HINTS)
+    whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)[module]
+    assert len(_facts(whole, "Tuple")[1]) == 1 and len(_facts(whole, "Dict")[1]) == 1
+    _assert_same(HINTS, ["Tuple", "Dict"])
 
 
 @pytest.mark.parametrize("mod", [contextlib, textwrap], ids=lambda m: m.__name__)
@@ -225,6 +249,7 @@ def _heavy_sources() -> list[tuple[str, str, frozenset[str]]]:
         path = Path(__import__(name).__file__)
         out.append((name, path.read_text(encoding="utf-8"), HEAVY_EVERYWHERE))
     out.append(("tricky", TRICKY, frozenset({"sqlite3"})))
+    out.append(("hints", HINTS, frozenset({"typing"})))
     return out
 
 

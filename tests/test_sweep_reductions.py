@@ -125,3 +125,31 @@ def test_an_import_a_package_passes_on_stays_while_its_singleton_does(tmp_path: 
         "`connections` is a singleton this package passes on (`pkg.fields.connections`);"
         " lazy-singletons keeps `pkg.db.connections` built at import for it"
     ]
+
+
+# sqlalchemy.dialects.postgresql.ranges: `Tuple` is read only in `cast("Tuple[str, str]", ...)`
+# in a method of a dataclass. A cast's string is never stored in `__annotations__`, so the
+# dataclass can't read it: `Tuple` goes under `if TYPE_CHECKING:`. The second pass, with
+# `cast` imported inside the method, still sees that read (it used to call `Tuple` unused).
+CAST_IN_A_DATACLASS = """\
+    import dataclasses
+    from typing import Tuple, cast
+
+
+    @dataclasses.dataclass
+    class Range:
+        bounds: str = "[)"
+
+        def edges(self):
+            return cast("Tuple[str, str]", self.bounds)
+    """
+
+
+@pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
+def test_a_name_read_only_in_a_cast_string_goes_under_type_checking(unsafe: bool) -> None:
+    out = rewrite(CAST_IN_A_DATACLASS, unsafe=unsafe, heavy_modules=frozenset({"typing"}))
+    assert "if TYPE_CHECKING:\n    from typing import Tuple\n" in out
+    assert '        from typing import cast\n\n        return cast("Tuple[str, str]", self.bounds)' in out
+    namespace: dict[str, object] = {}
+    exec(compile(out, "m.py", "exec"), namespace)
+    assert namespace["Range"]().edges() == "[)"  # type: ignore[operator]

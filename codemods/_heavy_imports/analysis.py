@@ -24,6 +24,7 @@ from codemods._getattr import module_getattr
 from codemods._heavy_imports import CODE
 from codemods._heavy_imports.annotations import SIGNATURE_READING_CALLS, AnnotationReaders
 from codemods._heavy_imports.context import (
+    cast_target,
     context,
     enclosing,
     for_type_checkers_only,
@@ -327,7 +328,8 @@ class Analyzer:
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
             # A string annotation or type hint: never evaluated at import.
             b.annotation_uses = True
-            self._check_annotation_readers(b, node)
+            if not cast_target(node, self.parents):
+                self._check_annotation_readers(b, node)
             return
         if for_type_checkers_only(node, self.parents):
             # The body of `if TYPE_CHECKING:` never runs (lazy-singletons declares its names

@@ -113,6 +113,20 @@ def for_type_checkers_only(node: cst.CSTNode, parents: Parents) -> bool:
     return False
 
 
+def cast_target(node: cst.CSTNode, parents: Parents) -> bool:
+    """Whether the string ``node`` is the type in a ``cast("T", value)``: read by type
+    checkers only, never stored in an ``__annotations__`` that a decorator, base class or
+    ``get_type_hints`` could read (unlike a string in a signature)."""
+    arg = parents.get(node)
+    call = parents.get(arg) if isinstance(arg, cst.Arg) else None
+    if not isinstance(call, cst.Call) or not call.args or call.args[0] is not arg:
+        return False
+    func = call.func
+    return (isinstance(func, cst.Name) and func.value == "cast") or (
+        isinstance(func, cst.Attribute) and func.attr.value == "cast"
+    )
+
+
 def within(node: cst.CSTNode, ancestor: cst.CSTNode, parents: Parents) -> bool:
     while node is not None:
         if node is ancestor:
