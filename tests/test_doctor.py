@@ -6,6 +6,7 @@ where medians are the point."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -303,3 +304,66 @@ def test_preview_on_the_example_app(tmp_path, capsys):
     # The fastest of the runs: a loaded machine slows single runs, never speeds one up.
     assert after["timing"]["import_cpu"]["min"] < before["timing"]["import_cpu"]["min"]
     jsonschema.validate(doc, SCHEMA, cls=jsonschema.Draft202012Validator)
+
+
+@pytest.mark.slow
+def test_text_report_fits_a_screen_with_every_effect_in_the_tree(tmp_path, capsys):
+    """The default text: the measured tree carries every side effect of the project, at its
+    statement's line, each pointing at a numbered fix written out once below; every rewrite
+    the report knows of is named; it fits one screen. ``-v`` keeps every figure."""
+    from lazifier.doctor.render import render_text
+
+    app = _copy(APP, tmp_path / "app")
+    _code, out = doctor(capsys, "--runs", "1", "--project", str(app), "--output-format", "json")
+    doc = json.loads(out)
+    text = render_text(doc)
+    lines = text.splitlines()
+    assert len(lines) <= 60, text
+    tree = lines[lines.index(next(x for x in lines if x.startswith("Import tree"))) :]
+    tree = tree[: tree.index("")]
+    fixes = text[text.index("\nFixes") :]
+    numbered = dict(re.findall(r"^  \[(\d+)\] (.*)$", fixes, re.M))
+    (entry,) = doc["entries"]
+    for effect in (e for e in entry["side_effects"] if e["origin"] == "project"):
+        stmt = effect["statement"]
+        mark = next(x for x in tree if effect["summary"] in x and f"{stmt['file']}:" in x)
+        assert str(stmt["line"]) in mark.split(" at ")[-1], mark
+        (n,) = re.findall(r"\[(\d+)\]$", mark)
+        fix = effect["fix"]
+        expected = f"{fix['file']}:{fix['line']}  {fix['codemod']}" if fix["codemod"] else "by hand"
+        assert numbered[n].startswith(expected), (mark, numbered[n])
+    # Every default rewrite the report ties to a line is named, numbered or in the "also" line.
+    named = " ".join(fixes.split())
+    for s in entry["statements"]:
+        if s["fix"]["applied_by_default"]:
+            assert f"{s['fix']['file']}:{s['fix']['line']}" in named, s
+    assert "numpy" in " ".join(lines[lines.index(next(x for x in lines if x.startswith("Time by"))) :][:4])
+    # The summary counts the rewrites the list names (every one here applies by default).
+    also = re.findall(r"LZY\d+ \S+:\d+", named[named.index("also, under 1 ms") :])
+    codemods = [v for v in numbered.values() if not v.startswith("by hand")]
+    assert f"; {len(codemods) + len(also)} fixed by `lazify apply`" in lines[-1], lines[-1]
+    verbose = render_text(doc, verbose=True)
+    assert len(verbose.splitlines()) > len(lines)
+    assert all(f"{s['file']}:{s['line']}" in verbose for s in entry["statements"])
+
+
+@pytest.mark.slow
+def test_text_tree_marks_effects_of_a_module_whose_import_failed(tmp_path, capsys, monkeypatch):
+    """Nothing listens on the port: svc.net's connect raises, so svc.net has no node in the
+    import tree; its effects are still marked, under its file, with their fixes."""
+    from lazifier.doctor.render import render_text
+
+    project = _copy(FIXTURE, tmp_path / "svc")
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    monkeypatch.setenv("DOCTOR_TEST_PORT", str(closed.getsockname()[1]))
+    _code, out = doctor(capsys, "--runs", "1", "--output-format", "json", "--project", str(project))
+    closed.close()
+    doc = json.loads(out)
+    (entry,) = doc["entries"]
+    assert entry["error"] and entry["error"]["statement"]["file"] == "svc/net.py"
+    text = render_text(doc)
+    tree = text[text.index("Import tree") : text.index("\nFixes")]
+    assert "svc/net.py  (not in the tree: its import did not finish)" in tree
+    for effect in (e for e in entry["side_effects"] if e["origin"] == "project"):
+        assert f"{effect['summary']}  at {effect['statement']['file']}:" in tree, effect

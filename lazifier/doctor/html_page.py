@@ -28,8 +28,9 @@ from lazifier.doctor.page_data import (
     location,
     revisions,
 )
-from lazifier.doctor.render import mb, ms, summary
+from lazifier.doctor.render import summary
 from lazifier.doctor.runner import DoctorError
+from lazifier.doctor.units import mb, ms
 
 # ---------------------------------------------------------------------------------------------
 # The data the script draws

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 from lazifier.console import PLAIN, Colors
+from lazifier.doctor.render_short import entry_lines
+from lazifier.doctor.units import mb, ms, over_limits, signed, where
 
 #: Nodes of the text tree: project modules and packages at or over this share of the import.
 TREE_SHARE = 0.02
 TREE_LINES = 16
-
-
-def ms(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    return f"{seconds * 1000:.0f} ms"
-
-
-def mb(n: int | None) -> str:
-    return "-" if n is None else f"{n / 1024 / 1024:.1f} MB"
-
-
-def where(w: dict | None) -> str:
-    return f"{w['file']}:{w['line']}" if w else "?"
 
 
 def fix_text(fix: dict, width: int | None = None) -> str:
@@ -125,6 +111,12 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
             out.append(f"  statement: {where(err['statement'])}; fix: {fix_text(err['fix'])}")
         if err.get("stderr"):
             out += ["  " + line for line in err["stderr"].strip().splitlines()[-5:]]
+    if not verbose:
+        return [
+            *out,
+            *entry_lines(e, doc, colors),
+            *(_size_lines(e, doc, verbose, colors) if over_limits(e, doc) else []),
+        ]
     tree = _tree_lines(e, verbose, colors)
     if tree:
         out += [
@@ -202,18 +194,22 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
         )
     if not own and not e["files_left"] and not err:
         out += ["", colors.green("No side effects at import.")]
+    return [*out, *_size_lines(e, doc, verbose, colors)]
+
+
+def _size_lines(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
     size = e["size"]
-    if size["distributions"]:
-        limits = "; ".join(
-            f"{lim['platform']} {mb(lim['limit_bytes'])} {lim['what']}" for lim in doc["size_limits"]
-        )
-        over = [lim["platform"] for lim in doc["size_limits"] if size["bytes"] > lim["limit_bytes"]]
-        verdict = colors.red(f" OVER the limit of {', '.join(over)}") if over else ""
-        if not verbose and not over:
-            limits = "within every serverless bundle limit; -v or json for the limits and their sources"
-        out += ["", f"Size: the {size['distributions']} distributions it imports take {mb(size['bytes'])} installed{verdict} "
-                f"({limits})"]  # fmt: skip
-    return out
+    if not size["distributions"]:
+        return []
+    limits = "; ".join(
+        f"{lim['platform']} {mb(lim['limit_bytes'])} {lim['what']}" for lim in doc["size_limits"]
+    )
+    over = over_limits(e, doc)
+    verdict = colors.red(f" OVER the limit of {', '.join(over)}") if over else ""
+    if not verbose and not over:
+        limits = "within every serverless bundle limit; -v or json for the limits and their sources"
+    return ["", f"Size: the {size['distributions']} distributions it imports take {mb(size['bytes'])} installed{verdict} "
+            f"({limits})"]  # fmt: skip
 
 
 def _effect_lines(own: list[dict], verbose: bool, colors: Colors) -> list[str]:
@@ -310,12 +306,6 @@ def _preview_lines(doc: dict, colors: Colors) -> list[str]:
     return out
 
 
-def signed(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return ("+" if seconds >= 0 else "-") + ms(abs(seconds))
-
-
 def _compare_lines(doc: dict, colors: Colors) -> list[str]:
     """--compare: REF and the working tree side by side, what the working tree adds and the
     lines responsible."""
@@ -390,8 +380,8 @@ def render_text(doc: dict, verbose: bool = False, colors: Colors = PLAIN) -> str
     interp = doc["interpreter"]
     out = [
         f"lazify doctor {doc['version']}: {doc['project_root']}",
-        f"Python {interp['python'] or '?'} at {interp['path']} ({interp['source']}); each run a fresh process "
-        f"in a fresh copy of the project (the user's code runs; nothing is written to the project)",
+        f"Python {interp['python'] or '?'} at {interp['path']} ({interp['source']})",
+        "each run a fresh process in a fresh copy of the project (the user's code runs; nothing is written to it)",
     ]  # fmt: skip
     sb = doc.get("sandbox")
     if sb:
@@ -431,14 +421,9 @@ def summary(doc: dict) -> str:
     for e in doc["entries"]:
         own = [s for s in e["side_effects"] if s["origin"] == "project"]
         n_env = sum(1 for s in own if s["kind"] == "env")
-        fixable = {
-            (s["fix"]["codemod"], s["fix"]["file"], s["fix"]["line"]) for s in own if s["fix"].get("codemod")
-        }
-        fixable |= {
-            (s["fix"]["codemod"], s["fix"]["file"], s["fix"]["line"])
-            for s in e["statements"]
-            if s["fix"].get("codemod")
-        }
+        fixes = [s["fix"] for s in [*own, *e["statements"], *e.get("missing_imports", [])]]
+        fixes += [p["fix"] for d in e["distributions"] for p in d["packages"][:1] if p.get("fix")]
+        fixable = {(f["codemod"], f["file"], f["line"]) for f in fixes if f.get("applied_by_default")}
         state = (
             ("FAILS to import" + (" in the sandbox" if e.get("sandbox") else ""))
             if e["error"]

@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable
 
 from lazifier import __version__
-from lazifier.doctor.render import fix_text, ms, signed, summary, where
+from lazifier.doctor.render import fix_text, summary
+from lazifier.doctor.units import ms, signed, where
 from lazifier.report_github import workflow_command
 from lazifier.report_sarif import SARIF_SCHEMA, SRCROOT
 
