@@ -239,7 +239,21 @@ def defined_as(qualified: str, dirs: tuple[Path, ...]) -> str | None:
     """Where ``qualified`` is really defined, when that is somewhere else (the last name of its
     :func:`resolve` chain): ``sqlmodel.create_engine`` -> ``sqlalchemy.engine.create.create_engine``.
     A method is found through its class: ``redis.Redis.from_url`` -> ``redis.client.Redis.from_url``.
+    A function that only passes its arguments on to another (:func:`wrapped`) is that other one:
+    sqlmodel 0.0.8 defines its own ``create_engine``, which sets defaults and returns SQLAlchemy's.
     None when the name can't be followed."""
+    found = _defined_as(qualified, dirs)
+    seen = {qualified}
+    while len(seen) <= MAX_HOPS:
+        inner = wrapped(found or qualified, dirs)
+        if inner is None or inner in seen:
+            break
+        seen.add(inner)
+        found = _defined_as(inner, dirs) or inner
+    return found
+
+
+def _defined_as(qualified: str, dirs: tuple[Path, ...]) -> str | None:
     chain = resolve(qualified, dirs)
     if len(chain) > 1:
         return chain[-1]
@@ -249,6 +263,61 @@ def defined_as(qualified: str, dirs: tuple[Path, ...]) -> str | None:
         if len(chain) > 1:
             return f"{chain[-1]}.{attr}"
     return None
+
+
+#: Calls a pure argument-reshaping wrapper may make besides its one call of the wrapped function.
+_RESHAPING_BUILTINS = frozenset(
+    {"isinstance", "dict", "list", "tuple", "len", "str", "int", "bool", "getattr"}
+)
+
+
+def wrapped(qualified: str, dirs: tuple[Path, ...]) -> str | None:
+    """When the function ``qualified`` (a module-level ``def``) only reshapes its arguments and
+    returns a call of one function its module imports, that function's qualified name; else None.
+    "Only reshapes": every ``return`` returns a call of that one imported name, and every other
+    call in the body is a builtin that builds or inspects values, or a method of a name bound in
+    the function (``kwargs.update(...)``); no nested function, ``yield``, ``await`` or ``global``."""
+    opened = _open(qualified, dirs)
+    if opened is None:
+        return None
+    module, _source, attr, tree = opened
+    fn = next((s for s in _top_level(tree.body) if isinstance(s, ast.FunctionDef) and s.name == attr), None)
+    if fn is None:
+        return None
+    local = {a.arg for a in [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]}
+    local |= {a.arg for a in (fn.args.vararg, fn.args.kwarg) if a is not None}
+    nodes = [n for stmt in fn.body for n in ast.walk(stmt)]
+    local |= {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    returns = [n for n in nodes if isinstance(n, ast.Return)]
+    targets = {
+        r.value.func.id
+        for r in returns
+        if isinstance(r.value, ast.Call) and isinstance(r.value.func, ast.Name)
+    }
+    if not returns or len(targets) != 1 or any(not isinstance(r.value, ast.Call) for r in returns):
+        return None
+    (target,) = targets
+    unsafe = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Yield, ast.YieldFrom,
+              ast.Await, ast.Global, ast.Nonlocal)  # fmt: skip
+    outer = {id(r.value) for r in returns}
+    for n in nodes:
+        if isinstance(n, unsafe):
+            return None
+        if isinstance(n, ast.Call) and id(n) not in outer:
+            func = n.func
+            if isinstance(func, ast.Name) and func.id in _RESHAPING_BUILTINS and func.id not in local:
+                continue
+            if (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id in local
+            ):
+                continue
+            return None
+    if target in local:
+        return None
+    here = any(isinstance(s, ast.FunctionDef) and s.name == target for s in _top_level(tree.body))
+    return f"{module}.{target}" if here else _step(f"{module}.{target}", dirs)
 
 
 def definitions(names: Iterable[str], dirs: tuple[Path, ...]) -> tuple[tuple[str, str], ...]:
@@ -281,4 +350,5 @@ __all__ = [
     "parse",
     "resolve",
     "site_dirs",
+    "wrapped",
 ]

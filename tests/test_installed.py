@@ -93,3 +93,58 @@ def test_where_a_reexported_name_or_method_is_defined(tmp_path: Path) -> None:
         ("facade.connect", "core.client.connect"),
     )
     assert installed.definitions(["facade.connect"], ()) == ()
+
+
+# A facade that defines its own factory, setting defaults and passing the rest on (the shape of
+# sqlmodel 0.0.8's `create_engine`), beside functions that do more than that.
+WRAPPERS = {
+    "facade/__init__.py": "from .make import make_engine as make_engine, noisy, two_ways, local_build\n",
+    "facade/make.py": """\
+from core import make_engine as _make_engine
+from core import connect, other
+
+
+def make_engine(url, *, echo=None, **kwargs):
+    options = {"future": True}
+    if not isinstance(echo, bool):
+        options["echo"] = echo
+    options.update(kwargs)
+    return _make_engine(url, **options)
+
+
+def noisy(url):
+    connect(url)
+    return _make_engine(url)
+
+
+def two_ways(url):
+    if url:
+        return _make_engine(url)
+    return other(url)
+
+
+def _build(url):
+    return url
+
+
+def local_build(url):
+    return _build(url)
+""",
+    "core/__init__.py": "from .engine import make_engine\n\ndef connect(url):\n    pass\n\ndef other(url):\n    pass\n",
+    "core/engine.py": "def make_engine(url, **kwargs):\n    return url\n",
+}
+
+
+def test_a_function_that_only_passes_its_arguments_on_is_what_it_calls(tmp_path: Path) -> None:
+    site = _env(tmp_path)
+    _write(site, WRAPPERS)
+    dirs = installed.site_dirs(tmp_path)
+    assert installed.wrapped("facade.make.make_engine", dirs) == "core.make_engine"
+    assert installed.defined_as("facade.make_engine", dirs) == "core.engine.make_engine"
+    assert installed.defined_as("core.make_engine", dirs) == "core.engine.make_engine"
+    # A wrapper that also does work of its own, or returns one of two things, is itself.
+    assert installed.wrapped("facade.make.noisy", dirs) is None
+    assert installed.defined_as("facade.noisy", dirs) == "facade.make.noisy"
+    assert installed.wrapped("facade.make.two_ways", dirs) is None
+    assert installed.wrapped("facade.make.local_build", dirs) == "facade.make._build"
+    assert installed.wrapped("core.engine.make_engine", dirs) is None  # returns no call
