@@ -168,6 +168,9 @@ class Analyzer:
             if r.removed and not r.reads:
                 self.findings.append(self._moved_finding(r))
                 continue
+            if r.forward and not r.reads:
+                self.findings.append(self._forward_finding(r))
+                continue
             self.findings.append(
                 Finding(
                     code=CODE,
@@ -181,6 +184,19 @@ class Analyzer:
                 )
             )
         return Analysis(sorted_findings(self.findings), _Plan(ok, refs))
+
+    def _forward_finding(self, r: _Ref) -> Finding:
+        index = next(i for i, a in r.aliases if u.alias_binding(a) == r.forward)
+        return Finding(
+            code=CODE,
+            message=f"`{r.forward}` from `{r.plan.module}` is passed on: this module answers it with its getter",
+            span=self.ctx.span(self.module.body[index]),
+            fix_key=r.plan.name,
+            fix_owner=r.plan.path,
+            needs_owner=r.plan.kind == "build",
+            safety=Safety.SAFE,
+            help=f"Import `{r.local_getter}` and answer `{r.forward}` from the module's `__getattr__`",
+        )
 
     def _blocked(self, name: str, line: int, reason: str, node: cst.CSTNode | None = None) -> None:
         related = ((self.ctx.span(node), reason),) if node is not None else ()
@@ -372,7 +388,7 @@ class Analyzer:
         for i, (engine_mod, name) in self.removed.items():
             p = by_target[(engine_mod, name)]
             refs.setdefault(p.name, _Ref(p, local_getter=p.getter)).removed.append(i)
-        return {k: r for k, r in refs.items() if r.reads or r.removed}
+        return {k: r for k, r in refs.items() if r.reads or r.removed or r.forward}
 
     def _from_import(
         self,
@@ -386,6 +402,11 @@ class Analyzer:
         local = u.alias_binding(alias)
         r = refs.setdefault(p.name, _Ref(p, local_getter=p.getter))
         r.aliases.append((index, alias))
+        if (local, f"{p.module}.{p.name}") in self.mp.forwards:
+            r.forward = local
+            r.forward_import = self.module.code_for_node(
+                small.with_changes(names=[alias.with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+            )
         for a in self.gscope.assignments[local]:
             if getattr(a, "node", None) is not small:
                 continue

@@ -73,6 +73,9 @@ class ModulePlan:
     #: name, qualified name). Its imports of them must stay at module level too, or the next
     #: run would find the reason gone (:meth:`ProjectView.passed_on`).
     passed_on: tuple[tuple[str, str], ...] = ()
+    #: Singletons this module imports and passes on, answered from its ``__getattr__`` with
+    #: their getters: (local name, qualified name).
+    forwards: tuple[tuple[str, str], ...] = ()
 
 
 def external_names(
@@ -166,22 +169,35 @@ def plan_project(
             block(c, "`__all__` is computed, so star-imports may need the name")
 
     # A module that imports a singleton and passes it on (`__all__`, or a package's
-    # `__init__`) would lose the name when its import becomes the getter's: `pkg.site`, and
-    # `from pkg import site`, stop working for everyone who uses the package.
+    # `__init__`) keeps the name for everyone who uses it (`pkg.engine`, `from pkg import
+    # engine`) by answering it from its own `__getattr__`, with the getter: it *forwards* it.
+    # Where it can't (it has a `__getattr__` of its own, or a computed `__all__`), the
+    # singleton stays built at import, and a package keeps importing it (`passed_on`).
     passed_on: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    #: module -> (local name, singleton, whether a package passes it on outside `__all__`)
+    forwards: dict[str, list[tuple[str, tuple[str, str], bool]]] = defaultdict(list)
     for mod, m in local_names.items():
         if mod not in rewritten:
             continue
-        exported = set(facts[mod].all_names or ())
+        f = facts[mod]
+        exported = set(f.all_names or ())
         package = bool(paths) and (paths or {}).get(mod, "").replace("\\", "/").endswith("/__init__.py")
         for local, key in m.items():
             if key[0] == mod or key not in cands:
                 continue
             if local in exported:
-                block(cands[key], f"{mod} re-exports it in `__all__`")
+                how = f"{mod} re-exports it in `__all__`"
             elif package and not local.startswith("_"):
-                block(cands[key], f"the package {mod} re-exports it (`{mod}.{local}`)")
-                passed_on[mod].append((local, f"{key[0]}.{key[1]}"))
+                how = f"the package {mod} re-exports it (`{mod}.{local}`)"
+            else:
+                continue
+            if f.has_getattr or f.all_computed:
+                why = "its own `__getattr__`" if f.has_getattr else "a computed `__all__`"
+                block(cands[key], f"{how} and has {why}, so it can't answer the old name")
+                if local not in exported:
+                    passed_on[mod].append((local, f"{key[0]}.{key[1]}"))
+            else:
+                forwards[mod].append((local, key, local not in exported))
 
     for mod, f in facts.items():
         m = local_names.get(mod, {})
@@ -292,9 +308,17 @@ def plan_project(
             if k in plans and k[0] != mod and plans[k] not in imported
         )
         gone = tuple(m for m in moved.get(mod, ()) if (m[0], m[1]) in plans)
-        passes = tuple(sorted(passed_on.get(mod, ())))
-        if own or stopped or imported or extra or gone or passes:
-            out[mod] = ModulePlan(own, stopped, imported + extra, gone, passes)  # type: ignore[arg-type]
+        # A forwarded singleton blocked for another reason stays built at import: the package
+        # keeps importing it (and heavy-imports must leave that import where it is).
+        kept = [
+            (local, f"{k[0]}.{k[1]}") for local, k, pkg in forwards.get(mod, ()) if pkg and k not in plans
+        ]
+        passes = tuple(sorted([*passed_on.get(mod, ()), *kept]))
+        sends = tuple(
+            sorted((local, f"{k[0]}.{k[1]}") for local, k, _ in forwards.get(mod, ()) if k in plans)
+        )
+        if own or stopped or imported or extra or gone or passes or sends:
+            out[mod] = ModulePlan(own, stopped, imported + extra, gone, passes, sends)  # type: ignore[arg-type]
     return out
 
 

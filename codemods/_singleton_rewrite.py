@@ -54,6 +54,10 @@ class _Ref:
     touched: set[int] = field(default_factory=set)
     #: Indexes of this module's schema statements that move into the plan's getter.
     removed: list[int] = field(default_factory=list)
+    #: The name this module passes on and answers from its ``__getattr__`` (its plan's
+    #: ``forwards``), and the import that declares it for type checkers.
+    forward: str = ""
+    forward_import: str = ""
 
 
 @dataclass
@@ -173,6 +177,14 @@ class _Rewriter(cst.CSTTransformer):
                 [(o.plan.name, f"{o.plan.getter}()", "name not in _lazify_building") for o in build],
                 last,
             )
+        forwards = [r for r in self.refs.values() if r.forward]
+        if forwards:
+            # The names this module passes on: declared for type checkers as they were
+            # imported, answered at run time by the getters they are imported as now.
+            first_party = self.ctx.project.first_party
+            out = imports.add_type_checking_imports(out, [r.forward_import for r in forwards], first_party)
+            last = len(out) - 2 if len(out) > 1 and u.is_main_guard(out[-1]) else len(out) - 1
+            out = add_getattr_branches(out, [(r.forward, f"{r.local_getter}()") for r in forwards], last)
         return new_module.with_changes(body=out)
 
     def _generated(
@@ -426,7 +438,7 @@ def _swap_aliases(
                 if r is None:
                     names.append(a)
                     continue
-                if not r.reads and not r.keep_alias:
+                if not r.reads and not r.keep_alias and not r.forward:
                     # Only moved schema work read it; importing it would build it.
                     if names and a is small.names[-1]:
                         names[-1] = names[-1].with_changes(comma=a.comma)

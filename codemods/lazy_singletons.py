@@ -48,7 +48,10 @@ class LazySingletons(Codemod):
     and every reference in the project calls the getter: in the module itself, after
     `from m import x`, and through `import m; m.x`. The old name keeps working for code outside
     the processed paths: the module's `__getattr__` (PEP 562) answers it with the getter's
-    object, and `if TYPE_CHECKING:` declares it for type checkers. Reads under
+    object, and `if TYPE_CHECKING:` declares it for type checkers. A module that passes it on
+    (it imports it and lists it in `__all__`, or is a package's `__init__`: `pkg.engine`,
+    `from pkg import engine`) imports the getter instead and answers the old name from its own
+    `__getattr__` the same way, so the name keeps working there too. Reads under
     `if __name__ == "__main__":` (which runs only as a script, once the module is built) call
     the getter too, as reads in functions do; its `else:` runs at import. When the module
     already has an accessor, `def get_x(): return x` (no parameters, no decorators, nothing but
@@ -135,8 +138,8 @@ class LazySingletons(Codemod):
 
     Blocked, with the line: a singleton read at import by a statement that is not itself
     lazified (the chain of lines is reported; a user that is itself a singleton is rewritten
-    too), rebound, star-imported from a module without `__all__`, re-exported by a module that
-    imports it (in its `__all__`, or a package's `__init__`: `pkg.site` would stop working), with
+    too), rebound, star-imported from a module without `__all__`, passed on by a module that
+    can't answer the old name (it has a `__getattr__` of its own, or a computed `__all__`), with
     schema work in another module that the engine's module can't run (it names what that module
     can't reach, or models that module's imports don't load), built
     from a name the module binds again, or in a module with its own `__getattr__`. Code outside the processed paths keeps using the old name, which works; a
@@ -147,7 +150,7 @@ class LazySingletons(Codemod):
     code = CODE
     name = "lazy-singletons"
     summary = "Build module-level singletons on first use, through getters, across the project"
-    version = 2
+    version = 3
     project_level = True
 
     @staticmethod

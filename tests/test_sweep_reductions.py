@@ -4,6 +4,8 @@ reformats, on an installed package's module."""
 
 from __future__ import annotations
 
+import importlib
+import sys
 import textwrap
 from pathlib import Path
 
@@ -103,23 +105,59 @@ def test_a_subscripted_or_quoted_annotation_is_kept_as_written(tmp_path: Path) -
 
 
 # django.db.models.fields: the package's __init__ imports `connections` from django.db (a
-# singleton) and uses it only in functions. lazy-singletons keeps `connections` eager, since the
-# package passes it on; heavy-imports (django heavy) moved that import into the functions, so
-# the reason was gone and the second run made `connections` lazy.
+# singleton) and uses it only in functions. The package passes it on (`pkg.fields.connections`),
+# so it answers that name from its own `__getattr__`, with the getter, and `connections` is built
+# on first use. Where it can't (the package has a `__getattr__` of its own), `connections` stays
+# eager and heavy-imports leaves the package's import of it where it is: moving it made the
+# reason go away, and the second run made `connections` lazy.
 PASSED_ON = {
     "pyproject.toml": '[tool.lazify]\nextend-heavy-modules = ["pkg"]\n',
     "pkg/__init__.py": "",
     "pkg/db.py": "class Handler:\n    pass\n\n\nconnections = Handler()\n",
     "pkg/fields/__init__.py": "from pkg.db import connections\n\n\ndef f():\n    return connections\n",
 }
+OWN_GETATTR = "\n\ndef __getattr__(name):\n    raise AttributeError(name)\n"
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_a_package_that_passes_a_singleton_on_answers_it_with_the_getter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(tmp_path, PASSED_ON)
+    outcome = run_project(tmp_path)
+    changed = {r.path: r.new_text for r in outcome.results if r.changed}
+    assert sorted(changed) == ["pkg/db.py", "pkg/fields/__init__.py"]
+    fields = changed["pkg/fields/__init__.py"]
+    assert "if TYPE_CHECKING:\n    from pkg.db import connections\n" in fields
+    assert '    if name == "connections":\n        return get_connections()\n' in fields
+    _write(tmp_path, changed)  # type: ignore[arg-type]
+    assert not [r.path for r in run_project(tmp_path).results if r.changed], "a second pass changed it"
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        db, fields = importlib.import_module("pkg.db"), importlib.import_module("pkg.fields")
+        assert "connections" not in vars(db)  # not built by importing either module
+        assert fields.connections is fields.f() is db.connections
+    finally:
+        for name in [m for m in sys.modules if m == "pkg" or m.startswith("pkg.")]:
+            del sys.modules[name]
 
 
 def test_an_import_a_package_passes_on_stays_while_its_singleton_does(tmp_path: Path) -> None:
-    for rel, text in PASSED_ON.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
+    _write(
+        tmp_path, {**PASSED_ON, "pkg/fields/__init__.py": PASSED_ON["pkg/fields/__init__.py"] + OWN_GETATTR}
+    )
     outcome = run_project(tmp_path)
     assert not [r.path for r in outcome.results if r.changed]
+    (db,) = [r for r in outcome.results if r.path == "pkg/db.py"]
+    assert [c.finding.reason for c in db.changes] == [
+        "the package pkg.fields re-exports it (`pkg.fields.connections`) and has its own `__getattr__`,"
+        " so it can't answer the old name"
+    ]
     (fields,) = [r for r in outcome.results if r.path == "pkg/fields/__init__.py"]
     assert [c.finding.reason for c in fields.changes if c.code == "LZY001"] == [
         "`connections` is a singleton this package passes on (`pkg.fields.connections`);"
