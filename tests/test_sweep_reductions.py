@@ -191,3 +191,28 @@ def test_a_name_read_only_in_a_cast_string_goes_under_type_checking(unsafe: bool
     namespace: dict[str, object] = {}
     exec(compile(out, "m.py", "exec"), namespace)
     assert namespace["Range"]().edges() == "[)"  # type: ignore[operator]
+
+
+# pandas/tests/io/sas/test_xport.py (and four more pandas tests): the last imports move into the
+# functions; the blank line above them joined the comments below, whose own gaps go to two
+# lines further down, and the gap above the first comment grew from one line to two (black
+# takes it back to one).
+GAP_ABOVE_A_COMMENT = """\
+    import pytest
+
+    import numpy as np
+
+    # A section of the module, one blank line below its imports.
+
+    # Its second paragraph.
+
+
+    def zeros():
+        return np.zeros(2)
+    """
+
+
+def test_a_removed_import_does_not_widen_the_gap_above_the_comment_below_it() -> None:
+    out = rewrite(GAP_ABOVE_A_COMMENT)
+    assert out.startswith("import pytest\n\n# A section of the module")
+    assert black.format_str(out, mode=black.Mode()) == out

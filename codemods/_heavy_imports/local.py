@@ -331,9 +331,13 @@ def _capped(lines: Sequence[cst.EmptyLine], cap: int) -> list[cst.EmptyLine]:
 
 
 def _joined(first: Sequence[cst.EmptyLine], then: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
-    """The leading lines of a removed statement joined to those of the next one: the gap stays
-    as wide as the wider of the two, not their sum."""
-    return _capped([*first, *then], _blank_run(first, then))
+    """The leading lines of a removed statement joined to those of the next one. Where they
+    meet, the gap is as wide as the wider of the two gaps there, not their sum (nor the widest
+    gap anywhere in them: one blank line above a comment stays one, however far below it the
+    next statement sits)."""
+    ends = _edge_blanks(reversed(first))
+    extra = max(0, ends - _edge_blanks(then))
+    return [*first[: len(first) - ends], *first[len(first) - ends :][:extra], *then]
 
 
 def _edge_blanks(lines: Iterable[cst.EmptyLine]) -> int:
@@ -344,15 +348,3 @@ def _edge_blanks(lines: Iterable[cst.EmptyLine]) -> int:
             break
         n += 1
     return n
-
-
-def _blank_run(*leads: Sequence[cst.EmptyLine]) -> int:
-    """The longest run of blank lines in any of ``leads``: when a removed statement's lines
-    join the next one's, the gap stays as wide as the wider of the two, not their sum."""
-    longest = 0
-    for lead in leads:
-        run = 0
-        for line in lead:
-            run = run + 1 if line.comment is None and not line.whitespace.value else 0
-            longest = max(longest, run)
-    return longest
