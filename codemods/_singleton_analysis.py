@@ -404,9 +404,10 @@ class Analyzer:
         r.aliases.append((index, alias))
         if (local, f"{p.module}.{p.name}") in self.mp.forwards:
             r.forward = local
-            r.forward_import = self.module.code_for_node(
-                small.with_changes(names=[alias.with_changes(comma=cst.MaybeSentinel.DEFAULT)])
-            )
+            # Written out afresh: without the statement's parentheses, comments and other names.
+            source = "." * len(small.relative) + (u.dotted_name(small.module) or "" if small.module else "")
+            name = self.module.code_for_node(alias.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+            r.forward_import = f"from {source} import {name}"
         for a in self.gscope.assignments[local]:
             if getattr(a, "node", None) is not small:
                 continue

@@ -182,6 +182,9 @@ def plan_project(
         f = facts[mod]
         exported = set(f.all_names or ())
         package = bool(paths) and (paths or {}).get(mod, "").replace("\\", "/").endswith("/__init__.py")
+        names_of: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for local, key in m.items():
+            names_of[key].append(local)
         for local, key in m.items():
             if key[0] == mod or key not in cands:
                 continue
@@ -191,9 +194,13 @@ def plan_project(
                 how = f"the package {mod} re-exports it (`{mod}.{local}`)"
             else:
                 continue
-            if f.has_getattr or f.all_computed:
-                why = "its own `__getattr__`" if f.has_getattr else "a computed `__all__`"
-                block(cands[key], f"{how} and has {why}, so it can't answer the old name")
+            if f.has_getattr or f.all_computed or len(names_of[key]) > 1:
+                why = (
+                    "has its own `__getattr__`" if f.has_getattr
+                    else "has a computed `__all__`" if f.all_computed
+                    else f"imports it under two names (`{'`, `'.join(sorted(names_of[key]))}`)"
+                )  # fmt: skip
+                block(cands[key], f"{how} and {why}, so it can't answer the old name")
                 if local not in exported:
                     passed_on[mod].append((local, f"{key[0]}.{key[1]}"))
             else:
@@ -245,6 +252,14 @@ def plan_project(
                         block(
                             c,
                             f"{mod} star-imports this module (line {line}), which has no `__all__`",
+                            ((mod, line, "star import"),),
+                        )
+                # A module that passes it on loses the name the same way.
+                for local, key, _ in forwards.get(target, ()):
+                    if not local.startswith("_"):
+                        block(
+                            cands[key],
+                            f"{mod} star-imports {target} (line {line}), which passes it on and has no `__all__`",
                             ((mod, line, "star import"),),
                         )
     # Constructors that read singletons build them when they run.
