@@ -274,50 +274,81 @@ _RESHAPING_BUILTINS = frozenset(
 def wrapped(qualified: str, dirs: tuple[Path, ...]) -> str | None:
     """When the function ``qualified`` (a module-level ``def``) only reshapes its arguments and
     returns a call of one function its module imports, that function's qualified name; else None.
-    "Only reshapes": every ``return`` returns a call of that one imported name, and every other
-    call in the body is a builtin that builds or inspects values, or a method of a name bound in
-    the function (``kwargs.update(...)``); no nested function, ``yield``, ``await`` or ``global``."""
+
+    "Only reshapes": no decorator; a body of assignments to names of its own, ``if`` statements
+    and expressions, ending in a ``return``; every ``return`` returns a call of that one imported
+    name; every other call is a builtin that builds or inspects values, or a method of a
+    container the function built itself (``options = {...}`` ... ``options.update(kwargs)``);
+    nothing stored into anything but its own names and containers; no loop, ``with``, ``try``,
+    nested function, ``yield``, ``await``, ``global`` or ``nonlocal``. A function that does any
+    more (registers the app it is given, fills a module-level table) is itself, not a factory."""
     opened = _open(qualified, dirs)
     if opened is None:
         return None
     module, _source, attr, tree = opened
     fn = next((s for s in _top_level(tree.body) if isinstance(s, ast.FunctionDef) and s.name == attr), None)
-    if fn is None:
+    if fn is None or fn.decorator_list or not fn.body or not isinstance(fn.body[-1], ast.Return):
         return None
-    local = {a.arg for a in [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]}
-    local |= {a.arg for a in (fn.args.vararg, fn.args.kwarg) if a is not None}
+    params = {a.arg for a in [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]}
+    params |= {a.arg for a in (fn.args.vararg, fn.args.kwarg) if a is not None}
     nodes = [n for stmt in fn.body for n in ast.walk(stmt)]
-    local |= {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    returns = [n for n in nodes if isinstance(n, ast.Return)]
-    targets = {
-        r.value.func.id
-        for r in returns
-        if isinstance(r.value, ast.Call) and isinstance(r.value.func, ast.Name)
+    if any(isinstance(n, _NOT_RESHAPING) for n in nodes):
+        return None
+    # The containers it builds itself: the only things whose methods it may call.
+    built = {
+        t.id
+        for n in nodes
+        if isinstance(n, (ast.Assign, ast.AnnAssign)) and _a_new_container(n.value)
+        for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+        if isinstance(t, ast.Name)
     }
-    if not returns or len(targets) != 1 or any(not isinstance(r.value, ast.Call) for r in returns):
+    own = params | {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for n in nodes:
+        if isinstance(n, (ast.Attribute, ast.Subscript)) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            if not (isinstance(n.value, ast.Name) and n.value.id in built):
+                return None
+    returns = [n for n in nodes if isinstance(n, ast.Return)]
+    if any(not (isinstance(r.value, ast.Call) and isinstance(r.value.func, ast.Name)) for r in returns):
+        return None
+    targets = {r.value.func.id for r in returns}  # type: ignore[union-attr]
+    if len(targets) != 1:
         return None
     (target,) = targets
-    unsafe = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Yield, ast.YieldFrom,
-              ast.Await, ast.Global, ast.Nonlocal)  # fmt: skip
     outer = {id(r.value) for r in returns}
     for n in nodes:
-        if isinstance(n, unsafe):
-            return None
         if isinstance(n, ast.Call) and id(n) not in outer:
             func = n.func
-            if isinstance(func, ast.Name) and func.id in _RESHAPING_BUILTINS and func.id not in local:
+            if isinstance(func, ast.Name) and func.id in _RESHAPING_BUILTINS and func.id not in own:
                 continue
             if (
                 isinstance(func, ast.Attribute)
                 and isinstance(func.value, ast.Name)
-                and func.value.id in local
+                and func.value.id in built
             ):
                 continue
             return None
-    if target in local:
+    if target in own:
         return None
     here = any(isinstance(s, ast.FunctionDef) and s.name == target for s in _top_level(tree.body))
     return f"{module}.{target}" if here else _step(f"{module}.{target}", dirs)
+
+
+#: Statements and expressions a function that only reshapes its arguments never holds.
+_NOT_RESHAPING = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Yield, ast.YieldFrom,
+                  ast.Await, ast.Global, ast.Nonlocal, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith,
+                  ast.Try, ast.NamedExpr, ast.Delete, ast.Import, ast.ImportFrom)  # fmt: skip
+
+
+def _a_new_container(value: ast.expr | None) -> bool:
+    """``{...}``, ``[...]``, a comprehension, or ``dict(...)``/``list(...)``: a value the
+    function makes itself, so calling its methods changes nothing outside."""
+    if isinstance(value, (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)):
+        return True
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id in ("dict", "list", "set")
+    )
 
 
 def definitions(names: Iterable[str], dirs: tuple[Path, ...]) -> tuple[tuple[str, str], ...]:

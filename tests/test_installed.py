@@ -98,7 +98,7 @@ def test_where_a_reexported_name_or_method_is_defined(tmp_path: Path) -> None:
 # A facade that defines its own factory, setting defaults and passing the rest on (the shape of
 # sqlmodel 0.0.8's `create_engine`), beside functions that do more than that.
 WRAPPERS = {
-    "facade/__init__.py": "from .make import make_engine as make_engine, noisy, two_ways, local_build\n",
+    "facade/__init__.py": "from .make import make_engine as make_engine, noisy\n",
     "facade/make.py": """\
 from core import make_engine as _make_engine
 from core import connect, other
@@ -129,6 +129,42 @@ def _build(url):
 
 def local_build(url):
     return _build(url)
+
+
+_REGISTRY = {}
+_HOOKS = []
+
+
+def registers(url, app):
+    app.register(url)
+    return _make_engine(url)
+
+
+def fills_a_table(url):
+    _REGISTRY["engine"] = url
+    return _make_engine(url)
+
+
+def runs_hooks(url):
+    for hook in _HOOKS:
+        hook(url)
+    return _make_engine(url)
+
+
+def aliases_a_global(url):
+    table = _REGISTRY
+    table.clear()
+    return _make_engine(url)
+
+
+@staticmethod
+def decorated(url):
+    return _make_engine(url)
+
+
+def may_fall_through(url):
+    if url:
+        return _make_engine(url)
 """,
     "core/__init__.py": "from .engine import make_engine\n\ndef connect(url):\n    pass\n\ndef other(url):\n    pass\n",
     "core/engine.py": "def make_engine(url, **kwargs):\n    return url\n",
@@ -148,3 +184,13 @@ def test_a_function_that_only_passes_its_arguments_on_is_what_it_calls(tmp_path:
     assert installed.wrapped("facade.make.two_ways", dirs) is None
     assert installed.wrapped("facade.make.local_build", dirs) == "facade.make._build"
     assert installed.wrapped("core.engine.make_engine", dirs) is None  # returns no call
+    # Work on what it is given or on module-level state: a call with effects of its own.
+    for name in (
+        "registers",
+        "fills_a_table",
+        "runs_hooks",
+        "aliases_a_global",
+        "decorated",
+        "may_fall_through",
+    ):
+        assert installed.wrapped(f"facade.make.{name}", dirs) is None, name
