@@ -67,7 +67,7 @@ class FixNumbers:
                 out += _fold(f"[{i}] by hand{cost}: {text}", "      ")
                 continue
             note = f" [{fix['note']}]" if fix.get("note") else ""
-            head = f"  [{i}] {fix['file']}:{fix['line']}  {fix['codemod']} {fix['name']}, {fix['safety']}{cost}: "
+            head = f"  [{i}] {where(fix)}  {fix['codemod']} {fix.get('name') or ''}, {fix.get('safety') or '?'}{cost}: "
             out.append(head + _cut(fix["message"], WIDTH - len(head) - len(note), 50) + note)
         return out
 
@@ -105,14 +105,16 @@ def entry_lines(e: dict, doc: dict, colors: Colors) -> list[str]:
     numbers = FixNumbers()
     out = _tree(e, colors, numbers)
     out += _distributions(e, doc, numbers, colors)
-    by_hand: list[str] = []
+    by_hand: list[list[str]] = []
     also: dict[tuple, dict] = {}
     for s in e["statements"]:
         fix = s["fix"]
         if not fix.get("codemod"):
             head = f"  {s['file']}:{s['line']}  {ms(s['seconds'])}  "
-            by_hand.append(head + _cut(" ".join(s["text"].split()), WIDTH - len(head)))
-            by_hand += _fold(fix.get("reason") or fix.get("note") or "no codemod", "      ", "      ")
+            why = fix.get("reason") or fix.get("note") or "no codemod"
+            by_hand.append(
+                [head + _cut(" ".join(s["text"].split()), WIDTH - len(head)), *_fold(why, "      ", "      ")]
+            )
         elif s["seconds"] < 0.001 and not numbers.known(fix):
             also[_key(fix)] = fix
         else:
@@ -122,8 +124,10 @@ def entry_lines(e: dict, doc: dict, colors: Colors) -> list[str]:
             "",
             colors.bold("Slow module-level statements")
             + f" with no codemod (traced run; over {ms(doc['threshold_seconds'])}):",
-            *by_hand[:6],
+            *[line for lines in by_hand[:3] for line in lines],
         ]
+        if len(by_hand) > 3:
+            out.append(colors.dim(f"  + {len(by_hand) - 3} more (-v)"))
     rest = [f"{f['codemod']} {f['file']}:{f['line']}" for f in also.values() if not numbers.known(f)]
     if numbers.fixes or rest:
         out += [
@@ -181,31 +185,69 @@ def _marks(effects: list[dict], numbers: FixNumbers, colors: Colors) -> list[str
 
 def _tree(e: dict, colors: Colors, numbers: FixNumbers) -> list[str]:
     tree = e.get("tree")
-    if not tree:
-        return []
-    total = tree["cumulative_seconds"] or 1e-9
     marks = _effects_by_file(e)
+    lines: list[str] = []
+    placed: set[str | None] = set()
+    top = tree
+    if tree:
+        if len(tree["children"]) == 1 and tree["children"][0]["module"] == e["module"]:
+            top = tree["children"][0]  # the file and the module it is imported as: one line
+        if top["file"] in marks:
+            lines += ["   " + m for m in _marks(marks[top["file"]], numbers, colors)]
+            placed.add(top["file"])
+        lines += _walk(top, marks, placed, tree["cumulative_seconds"] or 1e-9, colors, numbers)
+    # A module whose import failed, or one loaded outside -X importtime's view, has no node.
+    for file in [f for f in marks if f not in placed]:
+        lines.append(colors.dim(f"{file}  (not in the tree: its import did not finish)"))
+        lines += ["   " + m for m in _marks(marks[file], numbers, colors)]
+    if not lines and not tree:
+        return []
+    head = [""]
+    if tree and top:
+        head += [
+            colors.bold("Import tree")
+            + f" (-X importtime; [distribution]; the importing line; {colors.red('⚠')} a side effect; [n] its fix):",
+            f"{e['file'] or e['module']}"
+            + (f" ({e['module']})" if top is not tree else "")
+            + f"  {colors.bold(ms(top['cumulative_seconds']))}",
+        ]
+    else:
+        head.append(colors.bold("Side effects at import") + " (no import tree was recorded; [n] its fix):")
+    return [*head, *lines]
+
+
+def _walk(
+    top: dict,
+    marks: dict[str, list[dict]],
+    placed: set[str | None],
+    total: float,
+    colors: Colors,
+    numbers: FixNumbers,
+) -> list[str]:
+    """The tree below ``top``: the modules that take :data:`SHARE` of the import, and every
+    module on the way to a project module with a side effect, which is marked there."""
     lines: list[str] = []
     budget = [UNMARKED_LINES]
 
     def has_mark(node: dict) -> bool:
         return node["file"] in marks or any(has_mark(c) for c in node["children"])
 
-    def shown(node: dict) -> bool:
+    def shown(node: dict, only_marked: bool) -> bool:
         if has_mark(node):
             return True
-        if node["cumulative_seconds"] < SHARE * total or budget[0] <= 0:
+        if only_marked or node["cumulative_seconds"] < SHARE * total or budget[0] <= 0:
             return False
         budget[0] -= 1
         return True
 
-    def walk(node: dict, prefix: str) -> None:
+    def walk(node: dict, prefix: str, only_marked: bool) -> None:
         kids, hidden = [], []
         for c in node["children"]:
-            (kids if shown(c) else hidden).append(c)
+            (kids if shown(c, only_marked) else hidden).append(c)
         rest = sum(c["cumulative_seconds"] for c in hidden)
+        summed = bool(hidden) and rest >= SHARE * total and not only_marked
         for i, child in enumerate(kids):
-            last = i == len(kids) - 1 and not (hidden and rest >= SHARE * total)
+            last = i == len(kids) - 1 and not summed
             label = child["module"]
             if child["group"] not in ("(project)", "(standard library)"):
                 label += f"  [{child['group']}]"
@@ -216,31 +258,16 @@ def _tree(e: dict, colors: Colors, numbers: FixNumbers) -> list[str]:
             if child["group"] == "(project)":
                 placed.add(child["file"])
                 lines.extend(inner + m for m in _marks(marks.get(child["file"] or "", []), numbers, colors))
-                walk(child, inner)
-        if hidden and rest >= SHARE * total:
+                walk(child, inner, only_marked=False)
+            elif has_mark(child):
+                # A project module a package imports while it loads (an app registry's models):
+                # only the way down to it.
+                walk(child, inner, only_marked=True)
+        if summed:
             lines.append(f"{prefix}└─ " + colors.dim(f"+ {len(hidden)} more, {ms(rest)}"))
 
-    top = tree
-    if len(tree["children"]) == 1 and tree["children"][0]["module"] == e["module"]:
-        top = tree["children"][0]  # the file and the module it is imported as: one line
-    placed: set[str | None] = set()
-    walk(top, "")
-    if top["file"] in marks and top["file"] not in placed:
-        lines[:0] = ["   " + m for m in _marks(marks[top["file"]], numbers, colors)]
-        placed.add(top["file"])
-    # A module whose import failed, or one loaded outside -X importtime's view, has no node.
-    for file in [f for f in marks if f not in placed]:
-        lines.append(colors.dim(f"{file}  (not in the tree: its import did not finish)"))
-        lines += ["   " + m for m in _marks(marks[file], numbers, colors)]
-    return [
-        "",
-        colors.bold("Import tree")
-        + f" (-X importtime; [distribution]; the importing line; {colors.red('⚠')} a side effect; [n] its fix):",
-        f"{e['file'] or e['module']}"
-        + (f" ({e['module']})" if top is not tree else "")
-        + f"  {colors.bold(ms(top['cumulative_seconds']))}",
-        *lines,
-    ]
+    walk(top, "", only_marked=False)
+    return lines
 
 
 def _distributions(e: dict, doc: dict, numbers: FixNumbers, colors: Colors) -> list[str]:
