@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from lazifier.console import PLAIN, Colors
 from lazifier.doctor.render_short import entry_lines
-from lazifier.doctor.units import mb, ms, over_limits, signed, where
-
-#: Nodes of the text tree: project modules and packages at or over this share of the import.
-TREE_SHARE = 0.02
-TREE_LINES = 16
+from lazifier.doctor.units import effects_by_file, mb, ms, over_limits, package_effects, signed, where
 
 
 def fix_text(fix: dict, width: int | None = None) -> str:
@@ -37,31 +33,16 @@ def _timing_line(e: dict) -> str:
     )
 
 
-def _marks(e: dict) -> dict[str, list[dict]]:
-    """Side effects by the file of the statement that set them off."""
-    out: dict[str, list[dict]] = {}
-    for s in e["side_effects"]:
-        if s["origin"] == "project" and s["statement"]:
-            out.setdefault(s["statement"]["file"], []).append(s)
-    return out
-
-
-def _tree_lines(e: dict, verbose: bool, colors: Colors) -> list[str]:
+def _tree_lines(e: dict, colors: Colors) -> list[str]:
+    """The whole tree (``-v``): every project module, and every other one over 5 ms."""
     tree = e.get("tree")
     if not tree:
         return []
-    total = tree["cumulative_seconds"] or 1e-9
-    marks = _marks(e)
-    marked_files = set(marks)
+    marks = effects_by_file(e)
     lines: list[str] = []
 
-    def has_mark(node: dict) -> bool:
-        return node["file"] in marked_files or any(has_mark(c) for c in node["children"])
-
     def shown(node: dict) -> bool:
-        if verbose:
-            return node["group"] == "(project)" or node["cumulative_seconds"] >= 0.005
-        return has_mark(node) or node["cumulative_seconds"] >= TREE_SHARE * total
+        return node["group"] == "(project)" or node["cumulative_seconds"] >= 0.005
 
     def walk(node: dict, prefix: str) -> None:
         kids = [c for c in node["children"] if shown(c)]
@@ -84,9 +65,6 @@ def _tree_lines(e: dict, verbose: bool, colors: Colors) -> list[str]:
             lines.append(f"{prefix}└─ " + colors.dim(f"+ {len(hidden)} more, {rest}"))
 
     walk(tree, "")
-    if not verbose and len(lines) > TREE_LINES:
-        cut = len(lines) - TREE_LINES
-        lines = [*lines[:TREE_LINES], colors.dim(f"... {cut} more lines (-v for the full tree)")]
     return lines
 
 
@@ -115,9 +93,10 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
         return [
             *out,
             *entry_lines(e, doc, colors),
-            *(_size_lines(e, doc, verbose, colors) if over_limits(e, doc) else []),
+            *(_size_lines(e, doc, colors) if over_limits(e, doc) else []),
         ]
-    tree = _tree_lines(e, verbose, colors)
+    # The long form, -v (the default one is lazifier.doctor.render_short's).
+    tree = _tree_lines(e, colors)
     if tree:
         out += [
             "",
@@ -127,29 +106,19 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
         out.append(f"{e['file'] or e['module']}  {colors.bold(ms(e['tree']['cumulative_seconds']))}")
         out += tree
     dists = [d for d in e["distributions"] if d["kind"] == "distribution"]
-    limit = None if verbose else 6
     if dists:
         out += [
             "",
             colors.bold("Time by distribution")
             + " (its own modules' time; where the project first imports it; the fix):",
         ]
-        for d in dists[:limit]:
+        for d in dists:
             pkg = d["packages"][0] if d["packages"] else None
             first = f"  {where(pkg['statement'])}" if pkg and pkg["statement"] else ""
-            fix = (
-                f"\n      fix: {fix_text(pkg['fix'], 60)}"
-                if pkg and (pkg["fix"].get("codemod") or verbose)
-                else ""
-            )
+            fix = f"\n      fix: {fix_text(pkg['fix'], 60)}" if pkg else ""
             out.append(
                 f"  {d['name']} {d['version'] or ''}".rstrip()
                 + f"  {ms(d['self_seconds'])}, {d['modules']} modules, {mb(d['bytes'])}{first}{fix}"
-            )
-        if limit and len(dists) > limit:
-            rest = dists[limit:]
-            out.append(
-                colors.dim(f"  + {len(rest)} more distributions, {ms(sum(d['self_seconds'] for d in rest))}")
             )
         for d in e["distributions"]:
             if d["kind"] != "distribution":
@@ -168,36 +137,27 @@ def _entry_text(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
             colors.bold("Slow module-level statements")
             + f" (traced run; over {ms(doc['threshold_seconds'])}, or rewritten by lazify):",
         ]
-        for s in e["statements"][: None if verbose else 3]:
+        for s in e["statements"]:
             out.append(f"  {s['file']}:{s['line']}  {ms(s['seconds'])}  {s['text']}")
             out.append(f"      fix: {fix_text(s['fix'], 60)}")
     own = [s for s in e["side_effects"] if s["origin"] == "project"]
-    lib = [s for s in e["side_effects"] if s["origin"] == "package"]
     n_env = sum(1 for s in own if s["kind"] == "env")
     if own or e["files_left"]:
         counted = f"{len(own) - n_env}" + (f", and {n_env} environment read(s)" if n_env else "")
         out += ["", colors.bold(f"Side effects at import ({counted})") + ":"]
-        out += _effect_lines(own, verbose, colors)
+        out += _effect_lines(own, colors)
         if e["files_left"]:
             names = ", ".join(f"{f['path']} ({f['change']})" for f in e["files_left"])
             out.append(f"  {colors.red('⚠')} left in the project directory: {names}")
-    if lib:
-        counts: dict[str, int] = {}
-        for s in lib:
-            key = f"{s['package']} ({s['kind']}, imported at {where(s['line'])})"
-            counts[key] = counts.get(key, 0) + 1
-        out.append(
-            colors.dim(
-                "  by packages while they are imported: "
-                + "; ".join(f"{k} x{n}" if n > 1 else k for k, n in counts.items())
-            )
-        )
+    by_packages = package_effects(e)
+    if by_packages:
+        out.append(colors.dim(f"  {by_packages}"))
     if not own and not e["files_left"] and not err:
         out += ["", colors.green("No side effects at import.")]
-    return [*out, *_size_lines(e, doc, verbose, colors)]
+    return [*out, *_size_lines(e, doc, colors)]
 
 
-def _size_lines(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
+def _size_lines(e: dict, doc: dict, colors: Colors) -> list[str]:
     size = e["size"]
     if not size["distributions"]:
         return []
@@ -206,30 +166,17 @@ def _size_lines(e: dict, doc: dict, verbose: bool, colors: Colors) -> list[str]:
     )
     over = over_limits(e, doc)
     verdict = colors.red(f" OVER the limit of {', '.join(over)}") if over else ""
-    if not verbose and not over:
-        limits = "within every serverless bundle limit; -v or json for the limits and their sources"
     return ["", f"Size: the {size['distributions']} distributions it imports take {mb(size['bytes'])} installed{verdict} "
             f"({limits})"]  # fmt: skip
 
 
-def _effect_lines(own: list[dict], verbose: bool, colors: Colors) -> list[str]:
-    """Each side effect with its line and its fix. Short form: the effects one fix removes are
-    listed together, with the fix named once after them; ``-v``: each with its kind and fix."""
-
-    def effect(s: dict) -> str:
-        inner = f" -> {where(s['line'])}" if s["line"] != s["statement"] else ""
-        kind = f"{s['title']}: " if verbose else ""
-        return f"  {colors.red('⚠')} {kind}{s['summary']}  at {where(s['statement'])}{inner}"
-
-    if verbose:
-        return [line for s in own for line in (effect(s), f"      fix: {fix_text(s['fix'], 60)}")]
-    groups: dict[str, list[dict]] = {}
-    for s in own:
-        groups.setdefault(fix_text(s["fix"], 60), []).append(s)
+def _effect_lines(own: list[dict], colors: Colors) -> list[str]:
+    """Each side effect with its kind, its line and its fix (``-v``)."""
     out = []
-    for fix, effects in groups.items():
-        out += [effect(s) for s in effects]
-        out.append(f"      fix: {fix}")
+    for s in own:
+        inner = f" -> {where(s['line'])}" if s["line"] != s["statement"] else ""
+        out.append(f"  {colors.red('⚠')} {s['title']}: {s['summary']}  at {where(s['statement'])}{inner}")
+        out.append(f"      fix: {fix_text(s['fix'], 60)}")
     return out
 
 

@@ -11,7 +11,7 @@ whole tree, every distribution and every figure.
 from __future__ import annotations
 
 from lazifier.console import Colors
-from lazifier.doctor.units import mb, ms, over_limits, where
+from lazifier.doctor.units import effects_by_file, mb, ms, over_limits, package_effects, where
 
 #: A tree node is shown when it carries a side effect, or takes at least this share of the import.
 SHARE = 0.05
@@ -141,14 +141,6 @@ def entry_lines(e: dict, doc: dict, colors: Colors) -> list[str]:
     return out + _leftovers(e, colors)
 
 
-def _effects_by_file(e: dict) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for s in e["side_effects"]:
-        if s["origin"] == "project" and s["statement"]:
-            out.setdefault(s["statement"]["file"], []).append(s)
-    return out
-
-
 def _inner(s: dict) -> str:
     """The innermost project line of an effect, without the directory it shares with its statement."""
     line, statement = s["line"], s["statement"]
@@ -185,7 +177,7 @@ def _marks(effects: list[dict], numbers: FixNumbers, colors: Colors) -> list[str
 
 def _tree(e: dict, colors: Colors, numbers: FixNumbers) -> list[str]:
     tree = e.get("tree")
-    marks = _effects_by_file(e)
+    marks = effects_by_file(e)
     lines: list[str] = []
     placed: set[str | None] = set()
     top = tree
@@ -307,14 +299,9 @@ def _leftovers(e: dict, colors: Colors) -> list[str]:
     if e["files_left"]:
         names = ", ".join(f"{f['path']} ({f['change']})" for f in e["files_left"])
         out.append(f"{colors.red('⚠')} left in the project directory: {names}")
-    lib = [s for s in e["side_effects"] if s["origin"] == "package"]
-    if lib:
-        counts: dict[str, int] = {}
-        for s in lib:
-            key = f"{s['package']} ({s['kind']}, imported at {where(s['line'])})"
-            counts[key] = counts.get(key, 0) + 1
-        by = "; ".join(f"{k} x{n}" if n > 1 else k for k, n in counts.items())
-        out.append(colors.dim(f"by packages while they are imported: {by}"))
+    by_packages = package_effects(e)
+    if by_packages:
+        out.append(colors.dim(by_packages))
     own = [s for s in e["side_effects"] if s["origin"] == "project"]
     if not own and not e["files_left"] and not e.get("error"):
         out.append(colors.green("No side effects at import."))

@@ -28,3 +28,26 @@ def signed(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     return ("+" if seconds >= 0 else "-") + ms(abs(seconds))
+
+
+def effects_by_file(e: dict) -> dict[str, list[dict]]:
+    """The project's side effects, by the file of the statement that set them off."""
+    out: dict[str, list[dict]] = {}
+    for s in e["side_effects"]:
+        if s["origin"] == "project" and s["statement"]:
+            out.setdefault(s["statement"]["file"], []).append(s)
+    return out
+
+
+def package_effects(e: dict) -> str | None:
+    """What packages did while they were imported, counted, on one line (None: nothing)."""
+    counts: dict[str, int] = {}
+    for s in e["side_effects"]:
+        if s["origin"] == "package":
+            key = f"{s['package']} ({s['kind']}, imported at {where(s['line'])})"
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return None
+    return "by packages while they are imported: " + "; ".join(
+        f"{k} x{n}" if n > 1 else k for k, n in counts.items()
+    )
