@@ -25,6 +25,12 @@ import ast
 import difflib
 import io
 import tokenize
+from typing import TYPE_CHECKING
+
+from codemods._black_slice import Format, format_ranges, line_ranges
+
+if TYPE_CHECKING:
+    import black
 
 LINE_LENGTH = 88
 _OPEN = {"(": ")", "[": "]", "{": "}"}
@@ -77,9 +83,10 @@ def _black_lines(code: str, original: str, old: set[str], width: int) -> str:
     lines = code.splitlines()
     if any("\t" in line[: len(line) - len(line.lstrip())] for line in lines):
         return code  # black would indent its lines with spaces among the user's tabs
-    spans = _statement_spans(code)
-    if spans is None:
+    parsed = _statement_spans(code)
+    if parsed is None:
         return code
+    tree, spans = parsed
     ours = _new_lines(original.splitlines(), lines)
     fresh = {i for i in ours if lines[i].strip() not in stripped}
     touched = {i for i in ours if len(lines[i]) > width}
@@ -95,17 +102,40 @@ def _black_lines(code: str, original: str, old: set[str], width: int) -> str:
         return code
     crlf = "\r\n" in code
     text = code.replace("\r\n", "\n") if crlf else code
-    try:
-        out = black.format_file_contents(
-            text, fast=False, mode=black.Mode(line_length=width), lines=_ranges(allowed)
-        )
-    except Exception:  # NothingChanged, syntax black doesn't know (`lazy import`), its own checks
+    out = _black(text, tree, allowed, black.Mode(line_length=width))
+    if out is None or out == text:
         return code
-    matcher = difflib.SequenceMatcher(None, lines, out.splitlines(), autojunk=False)
+    return out.replace("\n", "\r\n") if crlf else out
+
+
+def _black(text: str, tree: ast.Module, allowed: set[int], mode: black.Mode) -> str | None:
+    """black's layout of the statements on the lines ``allowed`` of ``text``, the rest as it
+    is; None when black fails or would change another statement. From a slice of the file
+    when it can answer for the file (the same output, far cheaper on a long file), else from
+    the whole file."""
+    import black
+
+    def run(source: str, ranges: list[tuple[int, int]]) -> str | None:
+        try:
+            return black.format_file_contents(source, fast=False, mode=mode, lines=ranges)
+        except black.NothingChanged:
+            return source
+        except Exception:  # syntax black doesn't know (`lazy import`), its own checks
+            return None
+
+    out = format_ranges(text, tree, allowed, run) if text.endswith("\n") else None
+    return out if out is not None else _whole_file(text, allowed, run)
+
+
+def _whole_file(text: str, allowed: set[int], run: Format) -> str | None:
+    out = run(text, line_ranges(allowed))
+    if out is None or out == text:
+        return out
+    matcher = difflib.SequenceMatcher(None, text.splitlines(), out.splitlines(), autojunk=False)
     for tag, i1, i2, _, _ in matcher.get_opcodes():
         if tag in ("replace", "delete") and not all(i in allowed for i in range(i1, i2)):
-            return code  # black reached a statement the rewrite did not write
-    return out.replace("\n", "\r\n") if crlf else out
+            return None  # black reached a statement the rewrite did not write
+    return out
 
 
 def _worth_black(code: str, old: set[str], stripped: set[str], width: int) -> bool:
@@ -121,17 +151,6 @@ def _worth_black(code: str, old: set[str], stripped: set[str], width: int) -> bo
         if text and text not in stripped and (text[-1] in "([{," or text[0] in ")]}#"):
             return True
     return False
-
-
-def _ranges(lines: set[int]) -> list[tuple[int, int]]:
-    """0-based line indexes as black's 1-based, inclusive, contiguous ranges."""
-    out: list[tuple[int, int]] = []
-    for i in sorted(lines):
-        if out and out[-1][1] == i:
-            out[-1] = (out[-1][0], i + 1)
-        else:
-            out.append((i + 1, i + 1))
-    return out
 
 
 class _Spans:
@@ -156,7 +175,7 @@ class _Spans:
         return out
 
 
-def _statement_spans(code: str) -> _Spans | None:
+def _statement_spans(code: str) -> tuple[ast.Module, _Spans] | None:
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
@@ -174,7 +193,7 @@ def _statement_spans(code: str) -> _Spans | None:
             spans.append((first, max(first, inner[0].lineno - 2)))
         else:
             spans.append((first, (node.end_lineno or node.lineno) - 1))
-    return _Spans(spans)
+    return tree, _Spans(spans)
 
 
 def _new_lines(before: list[str], after: list[str]) -> set[int]:
