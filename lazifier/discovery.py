@@ -94,7 +94,8 @@ def _rel(path: Path, root: Path) -> str | None:
 
 
 def is_generated(head: bytes) -> bool:
-    return GENERATED.search(head[:4096]) is not None
+    head = head[:4096]
+    return b"@generated" in head and GENERATED.search(head) is not None
 
 
 def discover(settings: Settings, paths: list[Path]) -> FileSet:

@@ -258,8 +258,12 @@ def render_patch(
         if not r.changed:
             continue
         text, encoding, bom = originals[r.path]
-        lead = "\ufeff" if bom else ""
-        diff = unified_diff(prefix + r.path, lead + text, lead + (r.new_text or ""))
+        path = prefix + r.path
+        if r.patch is not None and not bom and r.patch[0] == r.new_text:
+            diff = f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n{r.patch[1]}"
+        else:  # a BOM shows in the first line; a formatter changed the text after the worker
+            lead = "\ufeff" if bom else ""
+            diff = unified_diff(path, lead + text, lead + (r.new_text or ""))
         out += diff.encode(encoding, errors="surrogateescape")
     return bytes(out)
 

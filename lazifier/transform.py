@@ -82,6 +82,9 @@ class FileResult:
     error_kind: str | None = None
     #: Seconds by stage (:mod:`lazifier.stages`) the worker spent on it; emptied before caching.
     stages: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    #: ``(new_text, hunks)``: the diff's hunks from the input to that text, made in the worker
+    #: (in parallel, and cached with the result) for the run's patch (:func:`report.render_patch`).
+    patch: tuple[str, str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -410,7 +413,7 @@ def _transform(
     from libcst.metadata import MetadataWrapper
 
     from codemods._fit import refit
-    from lazifier.diff import unified_diff
+    from lazifier.diff import hunks, unified_diff
 
     result = FileResult(path)
     codemods = [cls for cls in REGISTRY if cls.code in codes]
@@ -486,6 +489,8 @@ def _transform(
         current, module, changed_by = new, None, cls
     if current != text:
         result.new_text = current
+        with stage("diffs"):
+            result.patch = (current, hunks(unified_diff(path, text, current)))
     return result
 
 

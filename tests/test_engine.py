@@ -212,3 +212,25 @@ def test_the_reason_a_singleton_is_blocked_does_not_depend_on_the_order_facts_ar
         (blocked,) = plan["db"].blocked
         reasons.add(blocked.reason)
     assert reasons == {"read at import on line 3 of a_user"}
+
+
+def test_the_patch_from_the_workers_hunks_is_the_patch_from_the_texts(tmp_path: Path) -> None:
+    # The worker diffs each file it changed (in parallel, cached with the result); the run's
+    # patch from those hunks must be the one made from the two texts, file by file.
+    from dataclasses import replace
+
+    from lazifier.report import render_patch
+
+    project = Path(__file__).resolve().parent.parent / "examples" / "app"
+    settings = load_settings([project], {})
+    outcome = Engine(settings, [project], jobs=1, use_cache=False, isolate=False).run(Policy())
+    changed = [r for r in outcome.results if r.changed]
+    assert len(changed) >= 3 and all(r.patch is not None and r.patch[0] == r.new_text for r in changed)
+    originals = {
+        r: (s.decoded.text, s.decoded.encoding, s.decoded.bom)
+        for r, s in outcome.sources.items()
+        if s.decoded
+    }
+    from_hunks = render_patch(changed, originals, "sub/")
+    from_texts = render_patch([replace(r, patch=None) for r in changed], originals, "sub/")
+    assert from_hunks == from_texts and from_hunks.count(b"diff --git a/sub/") == len(changed)
