@@ -25,6 +25,8 @@ import ast
 import difflib
 import io
 import tokenize
+from collections import deque
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from codemods._black_slice import Format, format_ranges, line_ranges
@@ -87,9 +89,14 @@ def _black_lines(code: str, original: str, old: set[str], width: int) -> str:
     if parsed is None:
         return code
     tree, spans = parsed
-    ours = _new_lines(original.splitlines(), lines)
-    fresh = {i for i in ours if lines[i].strip() not in stripped}
-    touched = {i for i in ours if len(lines[i]) > width}
+    # The lines a diff from the input shows as written anew, asked of the diff only where it
+    # decides: a line found nowhere in the input is new in any diff (the diff of a long file
+    # costs more than black over a slice of it).
+    fresh = {i for i, line in enumerate(lines) if line.strip() not in stripped}
+    long = [i for i, line in enumerate(lines) if len(line) > width]
+    touched = {i for i in long if lines[i] not in old}
+    if len(touched) < len(long):
+        touched |= _new_lines(original.splitlines(), lines) & set(long)
     touched |= {i for i in fresh if spans.multi_line(i)}
     # A statement under a comment the rewrite moved off its end was split to make room for it.
     touched |= {i + 1 for i in fresh if lines[i].lstrip().startswith("#") and spans.multi_line(i + 1)}
@@ -181,9 +188,7 @@ def _statement_spans(code: str) -> tuple[ast.Module, _Spans] | None:
     except (SyntaxError, ValueError):
         return None
     spans = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.stmt):
-            continue
+    for node in _statements(tree):
         first = node.lineno - 1
         # A compound statement's header ends above its first statement (or case).
         inner = (
@@ -194,6 +199,21 @@ def _statement_spans(code: str) -> tuple[ast.Module, _Spans] | None:
         else:
             spans.append((first, (node.end_lineno or node.lineno) - 1))
     return tree, _Spans(spans)
+
+
+_BODIES = ("body", "handlers", "orelse", "finalbody", "cases")
+
+
+def _statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """The statements of ``tree`` in ``ast.walk``'s order (breadth first, fields in order),
+    without visiting an expression: no statement is inside one."""
+    todo: deque[ast.AST] = deque([tree])
+    while todo:
+        node = todo.popleft()
+        for name in _BODIES:
+            todo.extend(getattr(node, name, ()))
+        if isinstance(node, ast.stmt):
+            yield node
 
 
 def _new_lines(before: list[str], after: list[str]) -> set[int]:

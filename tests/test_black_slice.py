@@ -172,3 +172,37 @@ def test_a_change_at_a_seam_is_given_back_to_the_whole_file() -> None:
         _map_back(lines, piece, ["a = 1", "", "b = 2", "d = 4"], where, {1})
         == "a = 1\n\nb = 2\nc = 3\nd = 4\n"
     )
+
+
+MATCH_AND_TRY = """
+match x:
+    case 1:
+        a = 1
+    case _:
+        try:
+            b = 2
+        except* E:
+            c = 3
+        else:
+            d = 4
+        finally:
+            e = 5
+for i in y:
+    f = lambda: 6
+else:
+    g = 7
+"""
+
+
+@pytest.mark.parametrize("name", ["MATCH_AND_TRY", *REAL])
+def test_refit_walks_the_statements_in_ast_walk_order(name: str) -> None:
+    # `_Spans` lets the last of two equal spans win: the order is part of the answer.
+    from codemods._fit import _statements
+
+    text = (
+        MATCH_AND_TRY
+        if name == "MATCH_AND_TRY"
+        else Path(__import__(name).__file__).read_text(encoding="utf-8")
+    )
+    tree = ast.parse(text)
+    assert list(_statements(tree)) == [n for n in ast.walk(tree) if isinstance(n, ast.stmt)]
