@@ -18,8 +18,15 @@ the same way, to its first and last or first statement). The slice is valid Pyth
 same lines, so the lines in range map one to one. It gives None, and the caller runs black on
 the whole file, whenever the slice might not answer for the file: lines in range that hold
 anything whose layout depends on the target versions, ``fmt:``/``yapf:`` switches anywhere,
-form feeds, a change black makes away from the lines in range or at a seam of the slice, or
-black failing on the slice. ``tests/test_black_slice.py`` holds the answers to the whole file's.
+line breaks other than ``\n``, a change black makes away from the lines in range or at a seam
+of the slice, or black failing on the slice.
+
+One difference is meant: black over the whole file sometimes also rewrites comments or blank
+lines far from the range (a comment block in a loop's tail, blank lines above a comment in a
+class), and the whole-file step then gives up and leaves lazify's statement as written. The
+slice does not reach those lines, so the statement gets black's layout. Over the standard
+library with every file matching, 3 of 91 sliced calls were such. ``tests/test_black_slice.py``
+holds the other answers to the whole file's, byte for byte.
 """
 
 from __future__ import annotations
