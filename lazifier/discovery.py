@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
+from pathspec.util import normalize_file
 
 from lazifier.settings import DEFAULT_EXCLUDE, ConfigError, Settings
 
@@ -51,6 +52,10 @@ class _Ignore:
         else:
             patterns = list(DEFAULT_EXCLUDE)
         self.exclude = pathspec.GitIgnoreSpec.from_lines(patterns)
+        # Without a negation, the last match can't undo an earlier one: a path is excluded
+        # when any pattern matches it, and the patterns' own expressions say so, cheaper.
+        active = [p for p in self.exclude.patterns if p.include is not None]
+        self._any = [p.regex for p in active] if all(p.include for p in active) else None
         self.respect_gitignore = settings.respect_gitignore
         self._gitignores: dict[str, pathspec.GitIgnoreSpec | None] = {}
 
@@ -66,9 +71,15 @@ class _Ignore:
             self._gitignores[rel_dir] = spec
         return self._gitignores[rel_dir]
 
+    def _excluded(self, probe: str) -> bool:
+        if self._any is None:
+            return self.exclude.match_file(probe)
+        probe = normalize_file(probe)
+        return any(r.search(probe) is not None for r in self._any)
+
     def ignored(self, rel: str, is_dir: bool) -> bool:
         probe = rel + "/" if is_dir else rel
-        if self.exclude.match_file(probe):
+        if self._excluded(probe):
             return True
         if not self.respect_gitignore:
             return False
@@ -104,9 +115,14 @@ def discover(settings: Settings, paths: list[Path]) -> FileSet:
     out = FileSet()
     # The index covers the whole project (tests and user-excluded files included): excluding a
     # file from rewriting doesn't stop it from importing names we would move.
-    project = _walk(root, root, _Ignore(settings, user_excludes=False), out, report=False)
-    out.project = sorted(project)
+    whole = _Ignore(settings, user_excludes=False)
     targets: set[str] = set()
+    if any(_is_root(Path(os.path.abspath(p)), root) for p in paths if os.path.lexists(p)):
+        # ``lazify apply .``: one walk finds both sets.
+        project, targets = _walk_both(root, whole, ign, out)
+    else:
+        project = _walk(root, root, whole, out, report=False)
+    out.project = sorted(project)
     for p in paths:
         if not os.path.lexists(p):
             raise ConfigError(f"{p}: no such file or directory")
@@ -115,8 +131,8 @@ def discover(settings: Settings, paths: list[Path]) -> FileSet:
         if rel is None:
             raise ConfigError(f"{p}: outside the project root {root}")
         if ap.is_dir() and not ap.is_symlink():
-            if rel == ".":
-                targets.update(_walk(root, root, ign, out, report=True))
+            if _is_root(ap, root):
+                continue  # walked with the project
             elif ign.ignored(rel, is_dir=True):
                 continue
             else:
@@ -131,6 +147,10 @@ def discover(settings: Settings, paths: list[Path]) -> FileSet:
                 targets.add(t)
     out.targets = sorted(targets)
     return out
+
+
+def _is_root(ap: Path, root: Path) -> bool:
+    return _rel(ap, root) == "." and ap.is_dir() and not ap.is_symlink()
 
 
 def _excluded(ign: _Ignore, rel: str) -> bool:
@@ -233,3 +253,59 @@ def repo_prefix(root: Path) -> str:
             rel = root.relative_to(d).as_posix()
             return "" if rel == "." else rel + "/"
     return ""
+
+
+def _walk_both(root: Path, whole: _Ignore, ign: _Ignore, out: FileSet) -> tuple[set[str], set[str]]:
+    """What ``_walk`` finds from the root with ``whole`` (the project, unreported) and with
+    ``ign`` (the targets, reported), in one pass: a directory is entered while either set
+    still wants it. A regular file is taken from the directory listing's own type, without a
+    ``stat`` per file; anything else (a symlink, a FIFO) goes through :func:`_file`."""
+    project: set[str] = set()
+    targets: set[str] = set()
+    unreported = FileSet()
+    todo: list[tuple[str, str, bool, bool]] = [(str(root), "", True, True)]
+    while todo:
+        path, rel_dir, for_project, for_targets = todo.pop()
+        try:
+            with os.scandir(path) as it:
+                entries = list(it)
+        except OSError:
+            continue  # as os.walk: a directory that can't be listed is passed over
+        dirs, files = [], []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            (dirs if is_dir else files).append(entry)
+        below = []
+        for entry in sorted(dirs, key=lambda e: e.name):
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if entry.is_symlink():
+                continue
+            p = for_project and not whole.ignored(rel, is_dir=True)
+            t = for_targets and not ign.ignored(rel, is_dir=True)
+            if p or t:
+                below.append((entry.path, rel, p, t))
+        todo.extend(reversed(below))
+        for entry in sorted(files, key=lambda e: e.name):
+            name = entry.name
+            if not name.endswith(".py"):
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            p = for_project and not whole.ignored(rel, is_dir=False)
+            t = for_targets and not ign.ignored(rel, is_dir=False)
+            if not (p or t):
+                continue
+            try:
+                regular = entry.is_file(follow_symlinks=False)
+            except OSError:
+                regular = False
+            found = rel if regular else _file(Path(entry.path), root, out if t else unreported)
+            if found is None:
+                continue
+            if p:
+                project.add(found)
+            if t:
+                targets.add(found)
+    return project, targets

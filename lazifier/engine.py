@@ -28,12 +28,13 @@ from lazifier.index import (
     needles_regex,
     view_hash,
 )
+from lazifier.last_run import IndexAnswers, inputs_key
 from lazifier.notes import lint_notes, measured_notes
 from lazifier.pool import WorkerDied, default_jobs, run_tasks
-from lazifier.settings import ConfigError, Settings
+from lazifier.settings import Settings
 from lazifier.sources import Decoded, SourceError, content_hash, decode
 from lazifier.transform import FileResult, Policy, orphaned_fix_ids, syntax_error, transform
-from lazifier.writer import ProjectLock, checkpoint, has_journal, recover
+from lazifier.writer import ProjectLock, checkpoint, open_project
 
 
 @dataclass
@@ -111,13 +112,7 @@ class Engine:
         self.codemod_settings = settings.codemod_settings()
         self.notes: list[str] = []
         self.lock = ProjectLock(self.journal_dir)
-        if read_only:
-            if has_journal(self.journal_dir):
-                self.notes.append(
-                    "an interrupted lazify run left a journal: this run reads the files as they are now"
-                )
-        else:
-            self._open(write)
+        self.notes += open_project(self.lock, self.root, write=write, read_only=read_only)
         with stages.stage("discover"):
             self.files: FileSet = discover(settings, paths)
         self.sources: dict[str, Source] = {}
@@ -128,10 +123,22 @@ class Engine:
         self.errors: dict[str, FileResult] = {}
         self.skipped: list[Skipped] = list(self.files.skipped)
         self._index: ProjectIndex | None = None
-        self.plans = {}
+        self._plans: dict[str, dict[str, object]] = {}
         self._project_level = [cls for cls in REGISTRY if cls.code in self.codes and cls.project_level]
         with stages.stage("read, decode, prefilter"):
             self._read_targets()
+        # What the project index answered on a run with all the same inputs: a run that
+        # finds them needs neither the facts nor the index (lazifier/last_run.py).
+        self._answers = IndexAnswers()
+        with stages.stage("index (last run's)"):
+            self._inputs = self._inputs_key() if use_cache and stdin is None else None
+            last = self.cache.get_run(self._inputs) if self._inputs else None
+            if isinstance(last, IndexAnswers) and last.still_holds(installed.site_dirs(self.root)):
+                self._answers = last
+                self.candidates = list(last.candidates)
+                self.errors.update(last.errors)  # type: ignore[arg-type]
+                self._set_definitions(last.definitions)
+                return
         self.index()
         if self._project_level:
             # Which files have something to do depends on the whole project's plan.
@@ -142,26 +149,26 @@ class Engine:
                 and self.module_of(r) in planned and r not in self.candidates and r not in self.errors
             ]  # fmt: skip
             self.candidates = sorted({*self.candidates, *extra})
+        self._answers.candidates = list(self.candidates)
+        self._answers.errors = dict(self.errors)
 
-    def _open(self, write: bool) -> None:
-        """Take the lock if this run writes, and deal with what an interrupted write left, but
-        only holding the lock: a journal whose run still holds it is a write in progress."""
-        try:
-            holder = self.lock.acquire() if write or has_journal(self.journal_dir) else None
-        except OSError as e:
-            raise ConfigError(f"{self.lock.path}: can't take the lock: {e.strerror or e}") from None
-        if holder is not None:
-            who = f"another lazify run (pid {holder})" if holder else "another lazify run"
-            if write:
-                raise ConfigError(
-                    f"{who} is writing to this project ({self.root}); try again when it has finished"
-                )
-            self.notes.append(f"{who} is writing to this project: this run reads the files as they are now")
-            return
-        if self.lock.held:
-            self.notes += recover(self.journal_dir)
-            if not write:
-                self.lock.release()
+    def _inputs_key(self) -> str:
+        targets = set(self.files.targets)
+        files = []
+        for rel in sorted(set(self.files.project) | targets):
+            src = self._read(rel)
+            files.append((rel, src.hash if src is not None else None, self.module_of(rel), rel in targets))
+        return inputs_key(
+            self.settings.fingerprint(), self.codes, installed.site_dirs(self.root),
+            (s.path for s in self.skipped), files,
+        )  # fmt: skip
+
+    def _view_key(self, rel: str) -> str:
+        """The hash of ``rel``'s project view: the last run's, or the view's own."""
+        key = self._answers.views.get(rel)
+        if key is None:
+            key = self._answers.views[rel] = view_hash(self.view(rel))
+        return key
 
     def close(self) -> None:
         """Release the project's lock (a run that ends without it releases it too: its process
@@ -288,7 +295,7 @@ class Engine:
             decoded = self.sources[rel].decoded
             if decoded is not None:
                 todo.append((rel, (decoded.text, rel, self.settings.target)))
-        for i, value in run_tasks(_syntax_task, [args for _, args in todo], self.jobs):
+        for i, value in run_tasks(_syntax_task, [args for _, args in todo], self.jobs, self.isolate):
             rel = todo[i][0]
             if isinstance(value, BaseException):
                 value = _task_failed(rel, value)
@@ -297,7 +304,7 @@ class Engine:
 
     def _plan(self, named: dict[str, str], facts: dict[str, FileFacts]) -> None:
         """Run the project-level codemods' planners over every file's facts."""
-        self.plans: dict[str, dict[str, object]] = {}  # module -> code -> slice
+        self._plans = {}  # module -> code -> slice
         skipped = {s.path for s in self.skipped}
         rewritten = {
             named[r] for r in self.files.targets
@@ -315,7 +322,7 @@ class Engine:
         self._resolve_definitions(per_code, set(named.values()))
         for cls in self._project_level:
             for mod, slice_ in cls.plan(per_code[cls.code], rewritten, paths, self.codemod_settings).items():  # type: ignore[attr-defined]
-                self.plans.setdefault(mod, {})[cls.code] = slice_
+                self._plans.setdefault(mod, {})[cls.code] = slice_
 
     def _resolve_definitions(self, per_code: dict[str, dict[str, object]], modules: set[str]) -> None:
         """Where the project's installed packages define the names its planners ask about
@@ -329,14 +336,20 @@ class Engine:
         # The project's own modules are read by the index, not followed into site-packages.
         tops = {m.split(".")[0] for m in modules}
         names = {n for n in names if n.split(".")[0] not in tops}
-        dirs = installed.site_dirs(self.root)
-        self.codemod_settings = dataclasses.replace(
-            self.codemod_settings, definitions=installed.definitions(names, dirs)
-        )
+        self._set_definitions(self._answers.define(names, installed.site_dirs(self.root)))
+
+    def _set_definitions(self, definitions: tuple[tuple[str, str], ...]) -> None:
+        self.codemod_settings = dataclasses.replace(self.codemod_settings, definitions=definitions)
+
+    @property
+    def plans(self) -> dict[str, dict[str, object]]:
+        """The project-level codemods' plans: module -> code -> slice."""
+        self.index()
+        return self._plans
 
     def view(self, rel: str) -> ProjectView:
         index = self.index()
-        return index.view(rel, self.plans.get(index.module_of.get(rel) or "", {}), self._extensions(rel))
+        return index.view(rel, self._plans.get(index.module_of.get(rel) or "", {}), self._extensions(rel))
 
     def _extensions(self, rel: str) -> dict[str, object]:
         """What the installed classes this file calls with a name do with it (for app-factory's
@@ -349,12 +362,7 @@ class Engine:
             for q in self.index().calls_with_names.get(rel, ())
             if q.split(".")[0] not in self._own_packages()
         ]
-        if not wanted:
-            return {}
-        from lazifier import extensions, installed
-
-        dirs = installed.site_dirs(self.root)
-        return {q: extensions.inspect(q, dirs) for q in wanted}
+        return self._answers.inspect(wanted, installed.site_dirs(self.root)) if wanted else {}
 
     @cache  # noqa: B019 - one engine per run
     def _own_packages(self) -> frozenset[str]:
@@ -362,10 +370,10 @@ class Engine:
 
     # -- the run -----------------------------------------------------------------------------
 
-    def result_key(self, rel: str, view: ProjectView, policy: Policy, change_diffs: bool) -> str:
+    def result_key(self, rel: str, policy: Policy, change_diffs: bool) -> str:
         src = self.sources[rel]
         parts = (
-            build_id(), src.hash, self.settings.fingerprint(), view_hash(view), self.codemod_settings.definitions,
+            build_id(), src.hash, self.settings.fingerprint(), self._view_key(rel), self.codemod_settings.definitions,
             policy.unsafe_fixes, change_diffs,
         )  # fmt: skip
         return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
@@ -399,6 +407,8 @@ class Engine:
             results.update(self.errors)
         ordered = [results[r] for r in sorted(results)]
         with stages.stage("cache save"):
+            if only is None and texts is None and self._inputs is not None:
+                self.cache.put_run(self._inputs, self._answers)
             self.cache.save()
         shown = {rel: src.decoded.text for rel, src in self.sources.items() if src.decoded is not None}
         shown.update(texts or {})
@@ -428,8 +438,7 @@ class Engine:
         for rel in rels:
             src = self.sources[rel]
             assert src.decoded is not None
-            view = self.view(rel)
-            key = self.result_key(rel, view, policy, change_diffs) if cacheable else ""
+            key = self.result_key(rel, policy, change_diffs) if cacheable else ""
             hit = self.cache.get_result(rel, key) if cacheable else None
             if hit is not None:
                 results[rel] = hit
@@ -442,7 +451,7 @@ class Engine:
                 self.module_of(rel),
                 self.codemod_settings,
                 self.codes,
-                view,
+                self.view(rel),
                 policy,
                 change_diffs,
             )

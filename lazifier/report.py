@@ -159,6 +159,17 @@ def frame(lines: list[str], span: Span, label: str, colors: Colors = PLAIN) -> l
     return out
 
 
+_LAST_SPLIT: tuple[str | None, list[str]] = (None, [])
+
+
+def _lines_of(source: str) -> list[str]:
+    """``split_lines(source)``, once for a file's changes in a row (a report renders them by file)."""
+    global _LAST_SPLIT
+    if _LAST_SPLIT[0] is not source:
+        _LAST_SPLIT = (source, split_lines(source))
+    return _LAST_SPLIT[1]
+
+
 def render_change(
     change: Change,
     source: str,
@@ -168,7 +179,7 @@ def render_change(
     show_diff: bool = False,
 ) -> str:
     f = change.finding
-    lines = split_lines(source)
+    lines = _lines_of(source)
     where = f"{display_path or change.path}:{f.span.line}:{f.span.column}"
     if f.blocked:
         tag = colors.yellow("[blocked]")

@@ -147,6 +147,33 @@ class ProjectLock:
 # Undoing an unfinished write
 
 
+def open_project(lock: ProjectLock, root: Path, *, write: bool, read_only: bool) -> list[str]:
+    """Take the project's lock if this run writes, and deal with what an interrupted write
+    left, but only holding the lock: a journal whose run still holds it is a write in
+    progress. ``read_only`` (``lazify doctor``): neither, only a note. Returns the notes."""
+    from lazifier.settings import ConfigError
+
+    if read_only:
+        if has_journal(lock.path.parent):
+            return ["an interrupted lazify run left a journal: this run reads the files as they are now"]
+        return []
+    try:
+        holder = lock.acquire() if write or has_journal(lock.path.parent) else None
+    except OSError as e:
+        raise ConfigError(f"{lock.path}: can't take the lock: {e.strerror or e}") from None
+    if holder is not None:
+        who = f"another lazify run (pid {holder})" if holder else "another lazify run"
+        if write:
+            raise ConfigError(f"{who} is writing to this project ({root}); try again when it has finished")
+        return [f"{who} is writing to this project: this run reads the files as they are now"]
+    notes: list[str] = []
+    if lock.held:
+        notes = recover(lock.path.parent)
+        if not write:
+            lock.release()
+    return notes
+
+
 def has_journal(journal_dir: Path) -> bool:
     return any((journal_dir / name).exists() for name in (JOURNAL, DONE, JOURNAL + ".tmp"))
 
