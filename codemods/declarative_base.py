@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from codemods._api import Analysis, Codemod, FileContext, Settings
-from codemods._declarative_plan import DeclarativeFacts, ModulePlan, extract_facts, plan_project
 
 if TYPE_CHECKING:
     import libcst as cst
+
+    from codemods._declarative_plan import DeclarativeFacts, ModulePlan
 
 # The analysis and the rewrite (codemods/_declarative_rewrite.py) need LibCST and are imported
 # where they run: a run whose results all come from the cache never imports LibCST.
@@ -107,6 +108,8 @@ class DeclarativeBase(Codemod):
 
     @staticmethod
     def facts(tree: ast.Module, module: str | None, is_package: bool) -> DeclarativeFacts:
+        from codemods._declarative_plan import extract_facts
+
         return extract_facts(tree, module, is_package)
 
     @staticmethod
@@ -116,6 +119,8 @@ class DeclarativeBase(Codemod):
         paths: Mapping[str, str],
         settings: Settings,
     ) -> dict[str, ModulePlan]:
+        from codemods._declarative_plan import plan_project
+
         return {mod: p for mod, p in plan_project(facts, paths).items() if mod in rewritten}
 
     def prefilter(self, text: str, settings: Settings) -> bool:

@@ -13,15 +13,17 @@ from codemods._api import (
     ProjectView,
     Settings,
 )
-from codemods._singleton_facts import CODE, ModuleFacts, extract_facts
-from codemods._singleton_plan import ModulePlan, external_names, plan_project
 from codemods.options import DEFAULT_CHEAP, DEFAULT_FACTORIES
 
 if TYPE_CHECKING:
     import libcst as cst
 
+    from codemods._singleton_facts import ModuleFacts
+    from codemods._singleton_plan import ModulePlan
+
 # The analysis and the rewrite need LibCST, and are imported where they run: a run whose
-# results all come from the cache never imports LibCST (facts and plan are `ast` only).
+# results all come from the cache never imports LibCST. Facts and plan (`ast` only) are
+# imported where they run too: a warm run whose index is the last run's needs neither.
 
 
 class LazySingletons(Codemod):
@@ -147,7 +149,7 @@ class LazySingletons(Codemod):
     the getter honours, and is listed in the report.
     """
 
-    code = CODE
+    code = "LZY002"  # codemods._singleton_facts.CODE
     name = "lazy-singletons"
     summary = "Build module-level singletons on first use, through getters, across the project"
     version = 3
@@ -155,12 +157,16 @@ class LazySingletons(Codemod):
 
     @staticmethod
     def facts(tree: ast.Module, module: str | None, is_package: bool) -> ModuleFacts:
+        from codemods._singleton_facts import extract_facts
+
         return extract_facts(tree, module, is_package)
 
     @staticmethod
     def plan(
         facts: Mapping[str, ModuleFacts], rewritten: set[str], paths: Mapping[str, str], settings: Settings
     ) -> dict[str, ModulePlan]:
+        from codemods._singleton_plan import plan_project
+
         return plan_project(
             facts,
             rewritten,
@@ -175,6 +181,8 @@ class LazySingletons(Codemod):
     @staticmethod
     def external_names(facts: Mapping[str, ModuleFacts], settings: Settings) -> set[str]:
         """Names the engine looks up in the installed packages (``settings.definitions``)."""
+        from codemods._singleton_plan import external_names
+
         return external_names(
             facts, settings.singleton_factories or DEFAULT_FACTORIES, settings.cheap_calls or DEFAULT_CHEAP
         )
@@ -183,6 +191,8 @@ class LazySingletons(Codemod):
         return False  # a project-level codemod runs where the plan gives the file a slice
 
     def analyze_without_tree(self, view: ProjectView, settings: Settings) -> Analysis | None:
+        from codemods._singleton_plan import ModulePlan
+
         mp = view.plans.get(self.code)
         if isinstance(mp, ModulePlan) and not mp.own and not mp.imported:
             from codemods._singleton_analysis import blocked_findings, sorted_findings
@@ -194,6 +204,7 @@ class LazySingletons(Codemod):
 
     def analyze(self, ctx: FileContext) -> Analysis:
         from codemods._singleton_analysis import Analyzer
+        from codemods._singleton_plan import ModulePlan
         from codemods._singleton_rewrite import _Plan
 
         mp = ctx.project.plans.get(self.code)

@@ -386,7 +386,7 @@ def _write_texts(
         src = engine.sources[rel]
         try:
             data = src.decoded.encode(text)
-            expected = content_hash(src.decoded.encode(previous[rel])) if rel in previous else src.hash
+            expected = content_hash(src.decoded.encode(previous[rel]) if rel in previous else src.raw)
         except UnicodeEncodeError as e:
             pending[rel] = Pending(
                 rel,

@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -254,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _unexpected(e: Exception) -> str:
     """One line for an error nothing else handled: the file an OSError names, or else the line
     of lazify that raised it (for a bug report)."""
+    import traceback
+
     if isinstance(e, OSError) and e.filename:
         return f"lazify: error: {e.filename}: {e.strerror or e}"
     where = next(

@@ -55,9 +55,10 @@ class _Ignore:
         # Without a negation, the last match can't undo an earlier one: a path is excluded
         # when any pattern matches it, and the patterns' own expressions say so, cheaper.
         active = [p for p in self.exclude.patterns if p.include is not None]
-        self._any = [p.regex for p in active] if all(p.include for p in active) else None
+        self._any = _any_of([p.regex.pattern for p in active]) if all(p.include for p in active) else None
         self.respect_gitignore = settings.respect_gitignore
         self._gitignores: dict[str, pathspec.GitIgnoreSpec | None] = {}
+        self._chains: dict[str, tuple[tuple[int, pathspec.GitIgnoreSpec], ...]] = {}
 
     def _spec_for(self, rel_dir: str) -> pathspec.GitIgnoreSpec | None:
         if rel_dir not in self._gitignores:
@@ -74,8 +75,18 @@ class _Ignore:
     def _excluded(self, probe: str) -> bool:
         if self._any is None:
             return self.exclude.match_file(probe)
-        probe = normalize_file(probe)
-        return any(r.search(probe) is not None for r in self._any)
+        return self._any.search(normalize_file(probe)) is not None
+
+    def _chain(self, rel_dir: str) -> tuple[tuple[int, pathspec.GitIgnoreSpec], ...]:
+        """The ``.gitignore`` specs of ``rel_dir`` and the directories above it, outermost
+        first, each with the depth of the directory it is in."""
+        chain = self._chains.get(rel_dir)
+        if chain is None:
+            parent = self._chain(rel_dir.rpartition("/")[0]) if rel_dir else ()
+            spec = self._spec_for(rel_dir)
+            depth = rel_dir.count("/") + 1 if rel_dir else 0
+            chain = self._chains[rel_dir] = (*parent, (depth, spec)) if spec is not None else parent
+        return chain
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
         probe = rel + "/" if is_dir else rel
@@ -85,16 +96,21 @@ class _Ignore:
             return False
         parts = rel.split("/")
         ignored = False
-        for depth in range(len(parts)):
-            rel_dir = "/".join(parts[:depth])
-            spec = self._spec_for(rel_dir)
-            if spec is None:
-                continue
+        for depth, spec in self._chain(rel.rpartition("/")[0]):
             sub = "/".join(parts[depth:]) + ("/" if is_dir else "")
             result = spec.check_file(sub)
             if result.include is not None:
                 ignored = result.include
         return ignored
+
+
+def _any_of(expressions: list[str]) -> re.Pattern[str] | None:
+    """One expression matching where any of ``expressions`` does (their named groups, which
+    only mark a directory match, made plain), or None when one refers back to a group."""
+    if any("(?P=" in e for e in expressions):
+        return None
+    plain = [re.sub(r"\(\?P<\w+>", "(?:", e) for e in expressions]
+    return re.compile("|".join(f"(?:{e})" for e in plain) or "(?!)")
 
 
 def _rel(path: Path, root: Path) -> str | None:

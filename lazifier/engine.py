@@ -32,7 +32,7 @@ from lazifier.last_run import IndexAnswers, inputs_key
 from lazifier.notes import lint_notes, measured_notes
 from lazifier.pool import WorkerDied, default_jobs, run_tasks
 from lazifier.settings import Settings
-from lazifier.sources import Decoded, SourceError, content_hash, decode
+from lazifier.sources import Decoded, SourceError, cache_hash, decode
 from lazifier.transform import FileResult, Policy, orphaned_fix_ids, syntax_error, transform
 from lazifier.writer import ProjectLock, checkpoint, open_project
 
@@ -42,6 +42,7 @@ class Source:
     rel: str
     path: Path
     raw: bytes
+    #: ``cache_hash(raw)``, for cache keys (a write checks ``content_hash``).
     hash: str
     decoded: Decoded | None = None
     module: str | None = None
@@ -119,7 +120,7 @@ class Engine:
         if stdin is not None:
             rel, raw = stdin
             self.files.targets = [rel]
-            self.sources[rel] = Source(rel, self.root / rel, raw, content_hash(raw))
+            self.sources[rel] = Source(rel, self.root / rel, raw, cache_hash(raw))
         self.errors: dict[str, FileResult] = {}
         self.skipped: list[Skipped] = list(self.files.skipped)
         self._index: ProjectIndex | None = None
@@ -186,7 +187,7 @@ class Engine:
         except OSError as e:
             self.errors[rel] = FileResult(rel, error=f"can't read: {e.strerror or e}", error_kind="parse")
             return None
-        src = Source(rel, path, raw, content_hash(raw))
+        src = Source(rel, path, raw, cache_hash(raw))
         self.sources[rel] = src
         return src
 

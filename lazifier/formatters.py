@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,6 +49,8 @@ class FormatError(Exception):
 
 def format_text(command: list[str], text: str, encoding: str, path: Path, cwd: Path) -> str:
     """``text`` (the file's content, without a BOM) as the formatter formats it at ``path``."""
+    import subprocess  # only a run that formats pays for it
+
     try:
         proc = subprocess.run(
             [*command, str(path), "-"],
@@ -95,6 +95,8 @@ def format_results(
             return r, format_text(command, r.new_text or "", encodings[r.path], where, root), None
         except FormatError as e:
             return r, None, str(e)
+
+    from concurrent.futures import ThreadPoolExecutor
 
     errors: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo) or 1))) as ex:

@@ -8,13 +8,15 @@ starts a replacement.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from multiprocessing.connection import Connection, wait
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # multiprocessing is imported by the runs that start a process
+    import multiprocessing as mp
+    from multiprocessing.connection import Connection
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,6 +55,8 @@ def _worker(conn: Connection, parent_end: Connection, func: Callable[[Any], Any]
 
 
 def _context() -> mp.context.BaseContext:
+    import multiprocessing as mp
+
     if sys.platform == "linux":
         return mp.get_context("fork")
     return mp.get_context("spawn")
@@ -84,6 +88,8 @@ def run_tasks(
             except Exception as e:
                 yield index, RuntimeError(f"{type(e).__name__}: {e}")
         return
+    from multiprocessing.connection import wait
+
     jobs = max(1, min(jobs, len(items)))
     ctx = _context()
     pending = list(enumerate(items))[::-1]

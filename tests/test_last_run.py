@@ -132,3 +132,22 @@ def test_the_exclude_shortcut_agrees_with_pathspec(tmp_path: Path, patterns: lis
         "keep.py", "sub/keep.py", "keep_not/", "./a.py", ".gitx/", ".git/",
     ]  # fmt: skip
     assert [ign._excluded(p) for p in paths] == [ign.exclude.match_file(p) for p in paths]
+
+
+def test_nested_gitignores_apply_from_their_own_directory(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        "pyproject.toml": "[tool.lazify]\n",
+        ".gitignore": "*.gen.py\nlogs/\n",
+        "a/.gitignore": "!keep.gen.py\nlocal.py\n",
+        "a/b/.gitignore": "/only_here.py\n*.py\n!wanted.py\n",
+    })  # fmt: skip
+    ign = _Ignore(load_settings([root], {}))
+    # What each directory's .gitignore says, applied in order from the root down, the last match winning.
+    cases = {
+        "x.gen.py": True, "a/x.gen.py": True, "a/keep.gen.py": False, "keep.gen.py": True,
+        "a/local.py": True, "local.py": False, "a/b/local.py": True, "a/b/only_here.py": True,
+        "a/only_here.py": False, "a/b/wanted.py": False, "a/b/other.py": True, "a/b/c/d.py": True,
+        "logs/x.py": True, "a/logs/x.py": True, "a/b/keep.gen.py": True,
+    }  # fmt: skip
+    assert {rel: ign.ignored(rel, is_dir=False) for rel in cases} == cases
+    assert ign.ignored("a/logs", is_dir=True) and not ign.ignored("a/b", is_dir=True)

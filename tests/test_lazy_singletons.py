@@ -378,3 +378,11 @@ def test_a_singleton_added_after_a_rewrite_is_blocked_and_the_file_left_whole(tm
         cwd=root, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.stdout == "1 True\n", done.stderr  # `other` built at import; `slow` only on use()
+
+
+def test_the_codemods_code_is_the_one_its_findings_carry() -> None:
+    # The class spells its code out, so that a warm run need not import the facts module.
+    from codemods._singleton_facts import CODE
+    from codemods.lazy_singletons import LazySingletons
+
+    assert LazySingletons.code == CODE
