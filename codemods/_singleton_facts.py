@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from codemods._api import resolve_relative
@@ -330,7 +330,7 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
             stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
         )
         script_only = {id(n) for s in stmt.body for n in ast.walk(s)} if _is_main_guard(stmt) else set()
-        for node in _walk(stmt):
+        for node in _attributes_and_globals(stmt):
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
                 d = _dotted(node)
                 head, _, rest = (d or "").rpartition(".")
@@ -362,21 +362,30 @@ def extract_facts(tree: ast.Module, module: str | None, is_package: bool) -> Mod
     )
 
 
-def _walk(node: ast.AST) -> Iterable[ast.AST]:
-    """``ast.walk``, in the same order (breadth first, children in field order), without a
-    generator per node: the index runs it over every node of every file."""
+#: What can't hold an ``Attribute`` or a ``Global``, nor anything below it: names, constants,
+#: and the shared context and operator objects (``Load()``, ``Add()``), a third of all nodes.
+_LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+
+
+def _attributes_and_globals(node: ast.AST) -> Iterator[ast.Attribute | ast.Global]:
+    """The ``Attribute`` and ``Global`` nodes below ``node`` (itself included), in
+    ``ast.walk``'s order (breadth first, children in field order). The walk leaves out the
+    leaves that can't be either: a leaf has nothing below it, so leaving it out moves no other
+    node in the order. The index runs this over every statement of every file."""
     todo = deque([node])
     pop, extend, append = todo.popleft, todo.extend, todo.append
-    AST = ast.AST
+    AST, leaves, wanted = ast.AST, _LEAVES, (ast.Attribute, ast.Global)
     while todo:
         node = pop()
-        yield node
+        if isinstance(node, wanted):
+            yield node  # type: ignore[misc]
         for name in node._fields:
             value = getattr(node, name, None)
             if isinstance(value, AST):
-                append(value)
+                if not isinstance(value, leaves):
+                    append(value)
             elif isinstance(value, list):
-                extend([item for item in value if isinstance(item, AST)])
+                extend([item for item in value if isinstance(item, AST) and not isinstance(item, leaves)])
 
 
 def _accessor_of(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:

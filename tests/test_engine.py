@@ -234,3 +234,49 @@ def test_the_patch_from_the_workers_hunks_is_the_patch_from_the_texts(tmp_path: 
     from_hunks = render_patch(changed, originals, "sub/")
     from_texts = render_patch([replace(r, patch=None) for r in changed], originals, "sub/")
     assert from_hunks == from_texts and from_hunks.count(b"diff --git a/sub/") == len(changed)
+
+
+REAL_MODULES = ["ast", "dataclasses", "typing", "asyncio.base_events", "email._header_value_parser", "pydoc"]
+
+
+@pytest.mark.parametrize("name", REAL_MODULES)
+def test_the_index_walks_real_modules_in_a_node_visitors_order(name: str) -> None:
+    """The collector leaves out leaves no handler reads; the facts are what an
+    ``ast.NodeVisitor`` over every node collects, in the same order."""
+    import ast
+    import importlib.util
+
+    from lazifier.index import _Collector
+
+    tree = ast.parse(Path(importlib.util.find_spec(name).origin).read_bytes())
+
+    class Everything(ast.NodeVisitor):
+        def __init__(self, c: _Collector) -> None:
+            self.c = c
+
+        def visit(self, node: ast.AST) -> None:
+            handler = self.c._handlers.get(type(node))
+            if handler is None or handler(node):
+                self.generic_visit(node)
+
+    fast, reference = _Collector(name, False), _Collector(name, False)
+    fast.visit(tree)
+    Everything(reference).visit(tree)
+    assert fast.refs and fast.refs == reference.refs
+    assert (fast.star, fast.readers, fast.defined, fast.aliases) == (
+        reference.star, reference.readers, reference.defined, reference.aliases,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", REAL_MODULES)
+def test_the_singleton_facts_walk_finds_what_ast_walk_finds(name: str) -> None:
+    import ast
+    import importlib.util
+
+    from codemods._singleton_facts import _attributes_and_globals
+
+    tree = ast.parse(Path(importlib.util.find_spec(name).origin).read_bytes())
+    for stmt in tree.body:
+        expected = [n for n in ast.walk(stmt) if isinstance(n, (ast.Attribute, ast.Global))]
+        found = list(_attributes_and_globals(stmt))
+        assert len(found) == len(expected) and all(a is b for a, b in zip(found, expected))
