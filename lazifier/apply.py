@@ -52,6 +52,7 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     from lazifier.engine import Engine
+    from lazifier.pool import collecting_less
 
     if args.stdin_filename is not None or any(str(p) == "-" for p in args.paths):
         return _apply_stdin(args)
@@ -76,19 +77,20 @@ def run(args: argparse.Namespace) -> int:
         formatter_command(args.formatter)  # a missing formatter is an error before any work
     repo = _repository(args, settings.project_root)
     progress = _Progress(sys.stderr.isatty() and not args.quiet)
-    engine = Engine(
-        settings,
-        paths,
-        jobs=args.jobs,
-        use_cache=not args.no_cache,
-        progress=progress,
-        write=not args.dry_run,
-    )
-    try:
-        return _apply_with(engine, args, settings, repo, progress)
-    finally:
-        engine.close()
-        stages.dump_if_asked()
+    with collecting_less():
+        engine = Engine(
+            settings,
+            paths,
+            jobs=args.jobs,
+            use_cache=not args.no_cache,
+            progress=progress,
+            write=not args.dry_run,
+        )
+        try:
+            return _apply_with(engine, args, settings, repo, progress)
+        finally:
+            engine.close()
+            stages.dump_if_asked()
 
 
 def _apply_with(engine, args: argparse.Namespace, settings, repo, progress: _Progress) -> int:

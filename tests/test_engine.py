@@ -280,3 +280,23 @@ def test_the_singleton_facts_walk_finds_what_ast_walk_finds(name: str) -> None:
         expected = [n for n in ast.walk(stmt) if isinstance(n, (ast.Attribute, ast.Global))]
         found = list(_attributes_and_globals(stmt))
         assert len(found) == len(expected) and all(a is b for a, b in zip(found, expected))
+
+
+def _threshold(_: object) -> tuple[int, int, int]:
+    import gc
+
+    return gc.get_threshold()
+
+
+@pytest.mark.slow  # forks workers
+def test_a_run_collects_cycles_less_often_in_its_workers_too() -> None:
+    import gc
+
+    from lazifier.pool import collecting_less, run_tasks
+
+    before = gc.get_threshold()
+    with collecting_less():
+        inside = gc.get_threshold()
+        in_workers = {value for _, value in run_tasks(_threshold, [0, 1], 2)}
+    assert inside[0] > before[0] and in_workers == {inside}
+    assert gc.get_threshold() == before
