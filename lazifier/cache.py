@@ -4,7 +4,7 @@ on, and the last runs' project views.
 A result's key is its file's content hash, the settings fingerprint, lazify's version and the
 hash of the file's project view (what other files say about it), so a result is never reused
 after another file it depends on changed. A run's entry (:class:`~lazifier.engine.Engine`'s
-``_memo_key``) holds what the project index said for a whole set of inputs (every file's
+``_inputs_key``) holds what the project index said for a whole set of inputs (every file's
 content, the settings, the installed packages' answers), so a run whose inputs are all
 unchanged neither loads the facts nor builds the index.
 
@@ -98,9 +98,10 @@ class Cache:
     def get_run(self, key: str) -> Any | None:
         return self.runs.get(key)
 
-    def put_run(self, key: str, value: Any) -> None:
-        if self.runs.get(key) == value:
-            return
+    def put_run(self, key: str, value: Any, *, changed: bool = False) -> None:
+        """Store a run's entry as the newest (``changed``: the same object as stored, grown)."""
+        if not changed and self.runs.get(key) == value and next(reversed(self.runs)) == key:
+            return  # already stored, and the newest: nothing to write
         self.runs.pop(key, None)
         self.runs[key] = value  # the newest last; the oldest go first
         while len(self.runs) > RUNS:

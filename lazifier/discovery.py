@@ -55,7 +55,8 @@ class _Ignore:
         # Without a negation, the last match can't undo an earlier one: a path is excluded
         # when any pattern matches it, and the patterns' own expressions say so, cheaper.
         active = [p for p in self.exclude.patterns if p.include is not None]
-        self._any = _any_of([p.regex.pattern for p in active]) if all(p.include for p in active) else None
+        plain = all(p.include for p in active) and not any("(?P" in str(p.pattern) for p in active)
+        self._any = _any_of([p.regex.pattern for p in active]) if plain else None
         self.respect_gitignore = settings.respect_gitignore
         self._gitignores: dict[str, pathspec.GitIgnoreSpec | None] = {}
         self._chains: dict[str, tuple[tuple[int, pathspec.GitIgnoreSpec], ...]] = {}
@@ -106,7 +107,8 @@ class _Ignore:
 
 def _any_of(expressions: list[str]) -> re.Pattern[str] | None:
     """One expression matching where any of ``expressions`` does (their named groups, which
-    only mark a directory match, made plain), or None when one refers back to a group."""
+    only mark a directory match, made plain), or None when one refers back to a group. The
+    patterns must not spell ``(?P`` themselves (inside ``[...]`` pathspec copies it as is)."""
     if any("(?P=" in e for e in expressions):
         return None
     plain = [re.sub(r"\(\?P<\w+>", "(?:", e) for e in expressions]

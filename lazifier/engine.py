@@ -136,6 +136,7 @@ class Engine:
             last = self.cache.get_run(self._inputs) if self._inputs else None
             if isinstance(last, IndexAnswers) and last.still_holds(installed.site_dirs(self.root)):
                 self._answers = last
+                last.grown = False
                 self.candidates = list(last.candidates)
                 self.errors.update(last.errors)  # type: ignore[arg-type]
                 self._set_definitions(last.definitions)
@@ -169,6 +170,7 @@ class Engine:
         key = self._answers.views.get(rel)
         if key is None:
             key = self._answers.views[rel] = view_hash(self.view(rel))
+            self._answers.grown = True
         return key
 
     def close(self) -> None:
@@ -271,6 +273,8 @@ class Engine:
                     rel = todo[i][0]
                     if isinstance(value, FileFacts):
                         facts[rel] = value
+                    else:  # an index without this file's facts is not one to keep
+                        self._answers.settled = False
             else:
                 for rel, args in todo:
                     facts[rel] = extract_facts(*args)
@@ -300,6 +304,7 @@ class Engine:
             rel = todo[i][0]
             if isinstance(value, BaseException):
                 value = _task_failed(rel, value)
+                self._answers.settled = False  # the next run asks again
             if value is not None:
                 self.errors[rel] = value
 
@@ -408,8 +413,8 @@ class Engine:
             results.update(self.errors)
         ordered = [results[r] for r in sorted(results)]
         with stages.stage("cache save"):
-            if only is None and texts is None and self._inputs is not None:
-                self.cache.put_run(self._inputs, self._answers)
+            if only is None and texts is None and self._inputs is not None and self._answers.settled:
+                self.cache.put_run(self._inputs, self._answers, changed=self._answers.grown)
             self.cache.save()
         shown = {rel: src.decoded.text for rel, src in self.sources.items() if src.decoded is not None}
         shown.update(texts or {})

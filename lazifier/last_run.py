@@ -12,6 +12,7 @@ reading and hashing the files and printing the cached results.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,11 @@ class IndexAnswers:
     extensions: dict[str, object] = field(default_factory=dict)
     #: Each candidate's ``view_hash``: the part of its result's cache key the index gives.
     views: dict[str, str] = field(default_factory=dict)
+    #: False when a task of the index failed (a file's facts, a syntax check): answers that
+    #: may come out otherwise next time are not stored.
+    settled: bool = field(default=True, compare=False)
+    #: Whether views were added since the answers were taken from the cache (to store again).
+    grown: bool = field(default=False, compare=False)
 
     def define(self, names: Iterable[str], dirs: tuple[Path, ...]) -> tuple[tuple[str, str], ...]:
         """What the installed packages define ``names`` as, noted."""
@@ -55,6 +61,7 @@ class IndexAnswers:
         if self.extensions:
             from lazifier import extensions
 
+            extensions.inspect.cache_clear()  # a verdict this process read before may be stale
             return all(extensions.inspect(q, dirs) == v for q, v in self.extensions.items())
         return True
 
@@ -66,11 +73,14 @@ def inputs_key(
     skipped: Iterable[str],
     files: Iterable[tuple[str, str | None, str | None, bool]],
 ) -> str:
-    """The key of a run's inputs: lazify's build, the settings' ``fingerprint``, the codes
+    """The key of a run's inputs: lazify's build, the interpreter, the settings' ``fingerprint``, the codes
     selected, the environment's site directories, the files skipped, and for every file
     (the project's and the targets) its path, content hash, module name and whether it is a
     target."""
-    parts = (build_id(), fingerprint, sorted(codes), [str(d) for d in dirs], sorted(skipped), list(files))
+    # The running interpreter's ``ast`` decides which files are syntax errors.
+    parts = (
+        build_id(), sys.version, fingerprint, sorted(codes), [str(d) for d in dirs], sorted(skipped), list(files),
+    )  # fmt: skip
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 

@@ -58,7 +58,8 @@ def _worker(conn: Connection, parent_end: Connection, func: Callable[[Any], Any]
 
 @contextmanager
 def collecting_less() -> Iterator[None]:
-    """Run the block with the cycle collector's first threshold raised (mypy does the same);
+    """Run the block with the cycle collector's thresholds raised (200,000 allocations, then
+    30 and 30 collections; mypy does the same);
     the workers forked meanwhile inherit it. lazify builds trees of a million objects (ASTs,
     LibCST's trees and their metadata), which reference counting frees: the collector's
     passes over them were a tenth of a run, and peak memory does not move."""

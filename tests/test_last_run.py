@@ -1,8 +1,11 @@
 """A warm run takes the last run's index answers only when all of its inputs are the same
-(lazifier/last_run.py): the files, the settings, and what the installed packages say."""
+(lazifier/last_run.py): the files, the settings, and what the installed packages say. And the
+cheaper discovery a warm run relies on (one walk, the exclude shortcut, each directory's chain
+of .gitignore files), held to what it replaced."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -118,6 +121,7 @@ def test_one_walk_finds_what_the_two_walks_found(tmp_path: Path) -> None:
     [
         ["venv", ".git", "build", "*_pb2.py", "docs/*.py", "/top.py", "**/deep/x.py", "gen/"],
         ["*.py", "!keep.py", "keep_not/"],  # a negation: pathspec's own rule of the last match
+        ["[(?P<a>]x.py", "venv"],  # spells a named group: pathspec's own matching
     ],
 )
 def test_the_exclude_shortcut_agrees_with_pathspec(tmp_path: Path, patterns: list[str]) -> None:
@@ -125,11 +129,11 @@ def test_the_exclude_shortcut_agrees_with_pathspec(tmp_path: Path, patterns: lis
         [write_tree(tmp_path, {"pyproject.toml": "[tool.lazify]\n"})], {"exclude": tuple(patterns)}
     )
     ign = _Ignore(settings)
-    assert (ign._any is None) == any(p.startswith("!") for p in patterns)
+    assert (ign._any is None) == any(p.startswith("!") or "(?P" in p for p in patterns)
     paths = [
         "a.py", "venv", "venv/", "src/venv/", "x/build/y.py", "m_pb2.py", "p/m_pb2.py", "docs/a.py",
         "docs/sub/a.py", "top.py", "sub/top.py", "a/deep/x.py", "deep/x.py", "gen/", "gen/a.py",
-        "keep.py", "sub/keep.py", "keep_not/", "./a.py", ".gitx/", ".git/",
+        "keep.py", "sub/keep.py", "keep_not/", "./a.py", ".gitx/", ".git/", "Px.py", "ax.py", ":x.py",
     ]  # fmt: skip
     assert [ign._excluded(p) for p in paths] == [ign.exclude.match_file(p) for p in paths]
 
@@ -151,3 +155,81 @@ def test_nested_gitignores_apply_from_their_own_directory(tmp_path: Path) -> Non
     }  # fmt: skip
     assert {rel: ign.ignored(rel, is_dir=False) for rel in cases} == cases
     assert ign.ignored("a/logs", is_dir=True) and not ign.ignored("a/b", is_dir=True)
+
+
+def test_a_syntax_check_that_failed_is_asked_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lazifier.engine as engine_module
+
+    root = write_tree(tmp_path, {**ENV, **PROJECT})
+    real = engine_module.syntax_error
+
+    def failing(*args: object) -> object:
+        raise MemoryError("this time only")
+
+    monkeypatch.setattr(engine_module, "syntax_error", failing)
+    _, first = _run(root)
+    assert any(path == "app/broken.py" and "MemoryError" in (error or "") for path, _, error, _ in first)
+    monkeypatch.setattr(engine_module, "syntax_error", real)
+    engine, again = _run(root)
+    assert engine._index is not None  # the failed run's answers were not kept
+    assert again == _run(root, use_cache=False)[1]
+
+
+@pytest.mark.slow  # the index's facts go to worker processes past 64 files
+def test_an_index_missing_a_files_facts_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lazifier.engine as engine_module
+
+    filler = {f"filler/m{i}.py": f"x{i} = {i}\n" for i in range(70)}
+    root = write_tree(tmp_path, {**ENV, **PROJECT, **filler})
+    real = engine_module.extract_facts
+
+    def failing_for_main(text: str, *args: object) -> object:
+        if "def handler" in text:
+            raise MemoryError("this time only")
+        return real(text, *args)
+
+    def run(**kw: bool) -> tuple[Engine, list[tuple]]:
+        engine = Engine(load_settings([root], {}), [root], jobs=2, isolate=False, **kw)
+        return engine, _seen(engine.run(Policy()))
+
+    monkeypatch.setattr(engine_module, "extract_facts", failing_for_main)
+    run()
+    monkeypatch.setattr(engine_module, "extract_facts", real)
+    engine, again = run()
+    assert engine._index is not None
+    assert again == run(use_cache=False)[1]
+    assert {"app/database.py", "app/main.py"} <= _changed(again)
+
+
+def test_an_extension_read_earlier_in_the_process_is_read_again(tmp_path: Path) -> None:
+    fixture = Path(__file__).parent / "fixtures" / "app_factory" / "blocked_extension_does_more"
+    root = tmp_path / "proj"
+    shutil.copytree(fixture, root, symlinks=True)
+    (root / "pyproject.toml").write_text("[tool.lazify]\n")
+    _, blocked = _run(root)
+    assert _changed(blocked) == set()
+    assert _run(root)[0]._index is None
+    # The extension now does nothing with the app but pass it to `init_app`.
+    (root / "venv/lib/python3.11/site-packages/fancy_ext/__init__.py").write_text(
+        "class Fancy:\n    def __init__(self, app=None):\n        if app is not None:\n"
+        "            self.init_app(app)\n\n    def init_app(self, app):\n        app.extensions['fancy'] = self\n"
+    )
+    engine, after = _run(root)
+    assert engine._index is not None and _changed(after) == {"main.py"}
+    assert after == _run(root, use_cache=False)[1]
+
+
+def test_a_run_taken_again_is_kept_as_the_newest(tmp_path: Path) -> None:
+    from lazifier.cache import RUNS, Cache
+
+    cache = Cache(tmp_path)
+    cache.put_run("often", "answers")
+    for i in range(RUNS - 1):
+        cache.put_run(f"other{i}", "answers")
+    cache.save()
+    again = Cache(tmp_path)
+    again.put_run("often", again.get_run("often"))  # taken by a warm run: the newest now
+    again.put_run("one more", "answers")
+    again.save()
+    assert Cache(tmp_path).get_run("often") == "answers"
+    assert Cache(tmp_path).get_run("other0") is None  # the oldest went
