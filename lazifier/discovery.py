@@ -137,7 +137,7 @@ def discover(settings: Settings, paths: list[Path]) -> FileSet:
     targets: set[str] = set()
     if any(_is_root(Path(os.path.abspath(p)), root) for p in paths if os.path.lexists(p)):
         # ``lazify apply .``: one walk finds both sets.
-        project, targets = _walk_both(root, whole, ign, out)
+        project, targets = _walk_sets(root, root, [(whole, False), (ign, True)], out)
     else:
         project = _walk(root, root, whole, out, report=False)
     out.project = sorted(project)
@@ -216,29 +216,9 @@ def _file(ap: Path, root: Path, out: FileSet) -> str | None:
 
 
 def _walk(start: Path, root: Path, ign: _Ignore, out: FileSet, *, report: bool) -> set[str]:
-    found: set[str] = set()
-    sink = out if report else FileSet()
-    for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
-        d = Path(dirpath)
-        rel_dir = _rel(d, root) or ""
-        rel_dir = "" if rel_dir == "." else rel_dir
-        keep = []
-        for name in sorted(dirnames):
-            rel = f"{rel_dir}/{name}" if rel_dir else name
-            if (d / name).is_symlink() or ign.ignored(rel, is_dir=True):
-                continue
-            keep.append(name)
-        dirnames[:] = keep
-        for name in sorted(filenames):
-            if not name.endswith(".py"):
-                continue
-            rel = f"{rel_dir}/{name}" if rel_dir else name
-            if ign.ignored(rel, is_dir=False):
-                continue
-            t = _file(d / name, root, sink)
-            if t is not None:
-                found.add(t)
-    return found
+    """The ``.py`` files under ``start`` that ``ign`` keeps; with ``report``, what can't be
+    read (a broken symlink, a FIFO) goes to ``out.skipped``."""
+    return _walk_sets(start, root, [(ign, report)], out)[0]
 
 
 def module_name(rel: str, settings: Settings, is_package_dir: Callable[[str], bool]) -> str | None:
@@ -273,17 +253,17 @@ def repo_prefix(root: Path) -> str:
     return ""
 
 
-def _walk_both(root: Path, whole: _Ignore, ign: _Ignore, out: FileSet) -> tuple[set[str], set[str]]:
-    """What ``_walk`` finds from the root with ``whole`` (the project, unreported) and with
-    ``ign`` (the targets, reported), in one pass: a directory is entered while either set
-    still wants it. A regular file is taken from the directory listing's own type, without a
-    ``stat`` per file; anything else (a symlink, a FIFO) goes through :func:`_file`."""
-    project: set[str] = set()
-    targets: set[str] = set()
-    unreported = FileSet()
-    todo: list[tuple[str, str, bool, bool]] = [(str(root), "", True, True)]
+def _walk_sets(start: Path, root: Path, ignores: list[tuple[_Ignore, bool]], out: FileSet) -> list[set[str]]:
+    """:func:`_walk` for each ``(ignore, report)``, in one pass (``lazify apply .`` wants the
+    project and the targets): a directory is entered while one of them still wants it, in
+    ``os.walk``'s order (top down, names sorted). A regular file is taken from the directory
+    listing's own type, without a ``stat`` per file; anything else (a symlink, a FIFO) goes
+    through :func:`_file`, which reports to ``out`` when a reporting walk wants the file."""
+    found: list[set[str]] = [set() for _ in ignores]
+    rel_start = _rel(start, root) or ""
+    todo = [(str(start), "" if rel_start == "." else rel_start, tuple(True for _ in ignores))]
     while todo:
-        path, rel_dir, for_project, for_targets = todo.pop()
+        path, rel_dir, wanting = todo.pop()
         try:
             with os.scandir(path) as it:
                 entries = list(it)
@@ -301,29 +281,28 @@ def _walk_both(root: Path, whole: _Ignore, ign: _Ignore, out: FileSet) -> tuple[
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             if entry.is_symlink():
                 continue
-            p = for_project and not whole.ignored(rel, is_dir=True)
-            t = for_targets and not ign.ignored(rel, is_dir=True)
-            if p or t:
-                below.append((entry.path, rel, p, t))
+            wants = tuple(w and not ign.ignored(rel, is_dir=True) for w, (ign, _) in zip(wanting, ignores))
+            if any(wants):
+                below.append((entry.path, rel, wants))
         todo.extend(reversed(below))
         for entry in sorted(files, key=lambda e: e.name):
-            name = entry.name
-            if not name.endswith(".py"):
+            if not entry.name.endswith(".py"):
                 continue
-            rel = f"{rel_dir}/{name}" if rel_dir else name
-            p = for_project and not whole.ignored(rel, is_dir=False)
-            t = for_targets and not ign.ignored(rel, is_dir=False)
-            if not (p or t):
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            wants = tuple(w and not ign.ignored(rel, is_dir=False) for w, (ign, _) in zip(wanting, ignores))
+            if not any(wants):
                 continue
             try:
                 regular = entry.is_file(follow_symlinks=False)
             except OSError:
                 regular = False
-            found = rel if regular else _file(Path(entry.path), root, out if t else unreported)
-            if found is None:
-                continue
-            if p:
-                project.add(found)
-            if t:
-                targets.add(found)
-    return project, targets
+            if regular:
+                kept: str | None = rel
+            else:
+                reported = any(w and report for w, (_, report) in zip(wants, ignores))
+                kept = _file(Path(entry.path), root, out if reported else FileSet())
+            if kept is not None:
+                for w, into in zip(wants, found):
+                    if w:
+                        into.add(kept)
+    return found

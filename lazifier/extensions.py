@@ -10,16 +10,15 @@ end. That is decided here, for app-factory, from the installed package's source 
 from __future__ import annotations
 
 import ast
-import functools
 from pathlib import Path
 
 from codemods._api import ExtensionInit
 from lazifier import installed
 
 
-@functools.lru_cache(maxsize=256)
 def inspect(qualified: str, dirs: tuple[Path, ...]) -> ExtensionInit:
-    """The verdict on ``qualified``'s constructor (``flask_sqlalchemy.SQLAlchemy``)."""
+    """The verdict on ``qualified``'s constructor (``flask_sqlalchemy.SQLAlchemy``), read from
+    the package as it is now (its parse is cached while the file is unchanged)."""
     short = qualified.rsplit(".", 1)[-1]
     if not dirs:
         return ExtensionInit(

@@ -61,7 +61,6 @@ class IndexAnswers:
         if self.extensions:
             from lazifier import extensions
 
-            extensions.inspect.cache_clear()  # a verdict this process read before may be stale
             return all(extensions.inspect(q, dirs) == v for q, v in self.extensions.items())
         return True
 

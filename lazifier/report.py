@@ -7,6 +7,7 @@ same text renderer produces the snapshots.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -159,15 +160,11 @@ def frame(lines: list[str], span: Span, label: str, colors: Colors = PLAIN) -> l
     return out
 
 
-_LAST_SPLIT: tuple[str | None, list[str]] = (None, [])
-
-
+@functools.lru_cache(maxsize=1)
 def _lines_of(source: str) -> list[str]:
-    """``split_lines(source)``, once for a file's changes in a row (a report renders them by file)."""
-    global _LAST_SPLIT
-    if _LAST_SPLIT[0] is not source:
-        _LAST_SPLIT = (source, split_lines(source))
-    return _LAST_SPLIT[1]
+    """``split_lines(source)``, once for a file's changes in a row (a report renders them by
+    file); the list is only read."""
+    return split_lines(source)
 
 
 def render_change(

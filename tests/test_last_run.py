@@ -5,6 +5,7 @@ of .gitignore files), held to what it replaced."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from conftest import write_tree
 
 from lazifier import installed
-from lazifier.discovery import FileSet, _Ignore, _walk, discover
+from lazifier.discovery import FileSet, _file, _Ignore, discover
 from lazifier.engine import Engine, Outcome
 from lazifier.settings import load_settings
 from lazifier.transform import Policy
@@ -92,28 +93,59 @@ def test_an_installed_package_that_answers_otherwise_means_a_new_index(tmp_path:
     assert "app/database.py" not in _changed(after) and _changed(before) != _changed(after)
 
 
-def test_one_walk_finds_what_the_two_walks_found(tmp_path: Path) -> None:
+def _os_walk(start: Path, root: Path, ign: _Ignore, out: FileSet, *, report: bool) -> set[str]:
+    """The walk discovery had before it walked once (os.walk, a stat per file): the reference."""
+    found: set[str] = set()
+    sink = out if report else FileSet()
+    for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
+        d = Path(dirpath)
+        rel_dir = d.relative_to(root).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir
+        dirnames[:] = [
+            n for n in sorted(dirnames)
+            if not (d / n).is_symlink() and not ign.ignored(f"{rel_dir}/{n}".lstrip("/"), is_dir=True)
+        ]  # fmt: skip
+        for name in sorted(filenames):
+            rel = f"{rel_dir}/{name}".lstrip("/")
+            if name.endswith(".py") and not ign.ignored(rel, is_dir=False):
+                if (t := _file(d / name, root, sink)) is not None:
+                    found.add(t)
+    return found
+
+
+def test_one_walk_finds_what_os_walk_found(tmp_path: Path) -> None:
     root = write_tree(tmp_path, {
         "pyproject.toml": '[tool.lazify]\nextend-exclude = ["gen/", "skip_me.py"]\n',
         ".gitignore": "ignored/\n*_local.py\n",
         "a.py": "", "skip_me.py": "", "b_local.py": "", "gen/c.py": "", "ignored/d.py": "",
         "pkg/__init__.py": "", "pkg/.gitignore": "secret.py\n", "pkg/secret.py": "", "pkg/e.py": "",
-        "venv/lib/f.py": "", "notes.txt": "",
+        "pkg/sub/g.py": "", "venv/lib/f.py": "", "notes.txt": "",
     })  # fmt: skip
     (root / "link.py").symlink_to(root / "a.py")
     (root / "outside.py").symlink_to(tmp_path.parent / "nowhere.py")
     (root / "pkg_link").symlink_to(root / "pkg", target_is_directory=True)
+    os.mkfifo(root / "pkg" / "pipe.py")
+    (root / "zz").mkdir()
+    (root / "zz" / "gone.py").symlink_to(root / "zz" / "nowhere.py")  # reported after pkg's FIFO
     settings = load_settings([root], {})
-    one = discover(settings, [root])
-    old = FileSet()
-    project = _walk(root, root, _Ignore(settings, user_excludes=False), old, report=False)
-    targets = _walk(root, root, _Ignore(settings), old, report=True)
-    assert one.project == sorted(project) and one.targets == sorted(targets)
-    assert [vars(s) for s in one.skipped] == [vars(s) for s in old.skipped] != []
-    assert one.links == old.links == {"link.py": "a.py"}
+    for paths in ([root], [root / "pkg"], [root / "pkg", root / "link.py"]):
+        found = discover(settings, paths)
+        old = FileSet()
+        project = _os_walk(root, root, _Ignore(settings, user_excludes=False), old, report=False)
+        targets: set[str] = set()
+        for p in paths:
+            if p.is_symlink():
+                targets.add(_file(p, root, old) or "")
+            else:
+                targets |= _os_walk(p, root, _Ignore(settings), old, report=True)
+        assert found.project == sorted(project) and found.targets == sorted(targets), paths
+        assert [vars(s) for s in found.skipped] == [vars(s) for s in old.skipped] != [], paths
+        assert found.links == old.links
     # The user's excludes keep files out of the targets, not out of the project.
-    assert "gen/c.py" in one.project and "gen/c.py" not in one.targets
-    assert "venv/lib/f.py" not in one.project and "pkg/secret.py" not in one.project
+    found = discover(settings, [root])
+    assert "gen/c.py" in found.project and "gen/c.py" not in found.targets
+    assert "venv/lib/f.py" not in found.project and "pkg/secret.py" not in found.project
+    assert found.links == {"link.py": "a.py"}
 
 
 @pytest.mark.parametrize(
