@@ -111,3 +111,60 @@ def test_the_readme_configuration_block_is_the_declared_settings() -> None:
     for key in ("style", "module-app"):
         line = next(line for line in block.splitlines() if line.startswith(f"{key} ="))
         assert line.rstrip().endswith(" | ".join(choices(key))), line
+
+
+@pytest.mark.slow
+def test_the_codemods_work_without_libcst_matchers() -> None:
+    """Issue 16: every worker imports what the codemods use; ``libcst.matchers`` alone cost a
+    worker a fifth of a second, so no codemod imports it. The bundled example app exercises
+    all four codemods."""
+    probe = (
+        "import json, sys\nfrom pathlib import Path\nfrom lazifier.settings import load_settings\n"
+        "from lazifier.engine import Engine\nfrom lazifier.transform import Policy\n"
+        "root = Path('examples/app').resolve()\ns = load_settings([root], {})\n"
+        "o = Engine(s, [root], jobs=1, use_cache=False, isolate=False).run(Policy(unsafe_fixes=True))\n"
+        "codes = sorted({c.code for r in o.results for c in r.changes})\n"
+        "print(json.dumps({'codes': codes, 'matchers': 'libcst.matchers' in sys.modules}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result == {"codes": ["LZY001", "LZY002", "LZY003", "LZY004"], "matchers": False}
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        '__name__ == "__main__"',
+        "__name__ == '__main__'",
+        '(__name__) == "__main__"',
+        '__name__ == "main"',
+        '"__main__" == __name__',
+        '__name__ != "__main__"',
+        '__name__ == "__main__" == x',
+        "__name__ == x",
+        '__name__ is "__main__"',
+        'name == "__main__"',
+        'm.__name__ == "__main__"',
+        '__name__ == f"__main__"',
+        '__name__ == "__main__" and x',
+        'not __name__ == "__main__"',
+        '__name__ == b"__main__"',
+    ],
+)
+def test_the_main_guard_is_what_the_matcher_said(test: str) -> None:
+    """``is_main_guard`` gives the answer of the ``libcst.matchers`` pattern it replaced."""
+    import libcst as cst
+    from libcst import matchers as m
+
+    from codemods._cst import is_main_guard
+
+    stmt = cst.parse_statement(f"if {test}:\n    pass\n")
+    assert isinstance(stmt, cst.If)
+    pattern = m.Comparison(
+        left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal(), m.SimpleString())]
+    )
+    expected = m.matches(stmt.test, pattern) and "__main__" in stmt.test.comparisons[0].comparator.value
+    assert is_main_guard(stmt) == expected
