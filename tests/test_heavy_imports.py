@@ -3,11 +3,17 @@ through the pure transform (no I/O)."""
 
 from __future__ import annotations
 
+import os
 import textwrap
+from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from codemods._api import Location, ProjectView, Settings
+from codemods.heavy_imports import _prefilter, imports_one
 from codemods.options import DEFAULT_HEAVY_MODULES
 from lazifier.transform import Policy, transform
 
@@ -499,3 +505,40 @@ def test_measured_api_clients_and_loaders_are_heavy_by_default(module: str) -> N
     used only in a function, the default settings move it there."""
     new = rewrite(f"import {module}\n\n\ndef f():\n    return {module}\n")
     assert new == f"def f():\n    import {module}\n\n    return {module}\n", new
+
+
+_PIECES = st.sampled_from(
+    ("import", "from", " ", "\t", "#", "numpy", "np", "torch.nn", "torch", ",", ".", "(", "x", "as", "'")
+)
+_LINES = st.tuples(
+    st.sampled_from(("", " ", "\t", "    ", "lazy ", "  lazy\t", "lazy", "x ", "#")),
+    st.sampled_from(("import", "from", "importlib", "fromage", "")),
+    st.sampled_from((" ", "\t", "", "  ")),
+    st.lists(_PIECES, max_size=6).map("".join),
+).map("".join)
+
+
+@given(
+    st.tuples(st.lists(_LINES, max_size=6), st.sampled_from(("\n", "\r\n", "\r"))).map(
+        lambda t: t[1].join(t[0])
+    )
+)
+@examples(max_examples=500, deadline=None)
+@example("from\nfrom numpy")  # a match right after another word
+@example("x = 1\n  lazy import torch.nn as nn")
+def test_the_prefilter_shortcut_is_the_pattern(text: str) -> None:
+    """``imports_one`` answers what the prefilter's pattern answers (issue 16: it only tries
+    the pattern where it can match)."""
+    pattern = _prefilter(("numpy", "torch.nn"))
+    assert pattern is not None
+    assert imports_one(text, pattern) == (pattern.search(text) is not None)
+
+
+def test_the_prefilter_shortcut_is_the_pattern_on_the_standard_library() -> None:
+    pattern = _prefilter(tuple({*DEFAULT_HEAVY_MODULES, "os", "re", "typing", "collections", "sys"}))
+    assert pattern is not None
+    texts = [f.read_text("utf-8", "replace") for f in sorted(Path(os.__file__).parent.glob("*.py"))]
+    assert len(texts) > 100
+    answers = [imports_one(t, pattern) for t in texts]
+    assert answers == [pattern.search(t) is not None for t in texts]
+    assert True in answers and False in answers
