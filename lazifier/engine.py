@@ -23,8 +23,8 @@ from lazifier.index import (
     FACTS_VERSION,
     FileFacts,
     ProjectIndex,
-    extract_facts,
     facts_codes,
+    facts_of,
     needles_regex,
     view_hash,
 )
@@ -59,10 +59,6 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     cached: int = 0
     elapsed: float = 0.0
-
-
-def _facts_task(args: tuple[str, str | None, bool, frozenset[str]]) -> FileFacts:
-    return extract_facts(*args)
 
 
 def _transform_task(args: tuple) -> FileResult:  # type: ignore[type-arg]
@@ -268,18 +264,16 @@ class Engine:
                 continue
             todo.append((rel, (text, mod, is_pkg, codes)))
         with stages.stage("index (ast facts)"):
-            if len(todo) > 64 and self.jobs > 1:
-                for i, value in run_tasks(_facts_task, [t for _, t in todo], self.jobs):
-                    rel = todo[i][0]
-                    if isinstance(value, FileFacts):
-                        facts[rel] = value
-                    else:  # an index without this file's facts is not one to keep
-                        self._answers.settled = False
-            else:
-                for rel, args in todo:
-                    facts[rel] = extract_facts(*args)
+            found, failed = facts_of(todo, self.jobs)
+        facts.update(found)
+        for rel, why in failed.items():
+            self._answers.settled = False  # an index without this file's facts is not one to keep
+            self.notes.append(
+                f"{rel}: the index could not read this file ({why}); only its `from ... import` lines "
+                "count, as for a file `ast` can't parse, so rewrites that depend on it may be missing: run again"
+            )
         for rel, args in todo:
-            if rel in facts:
+            if rel not in failed:
                 self.cache.put_facts(rel, facts_key(self.sources[rel], args[1], args[2]), facts[rel])
         with stages.stage("index (inverted)"):
             self._index = ProjectIndex(named, facts)

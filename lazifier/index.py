@@ -275,7 +275,7 @@ def extract_facts(
             warnings.simplefilter("ignore")
             tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
-        return _fallback_facts(text, module, is_package, f"{type(e).__name__}: {e}")
+        return fallback_facts(text, module, is_package, f"{type(e).__name__}: {e}")
     c = _Collector(module, is_package)
     try:
         c.visit(tree)
@@ -286,7 +286,7 @@ def extract_facts(
             if cls.project_level and (codes is None or cls.code in codes)
         )
     except RecursionError:
-        return _fallback_facts(text, module, is_package, "RecursionError")
+        return fallback_facts(text, module, is_package, "RecursionError")
     return FileFacts(
         star_imports=tuple(c.star),
         refs=tuple(c.refs),
@@ -297,7 +297,44 @@ def extract_facts(
     )
 
 
-def _fallback_facts(text: str, module: str | None, is_package: bool, error: str) -> FileFacts:
+def _facts_task(args: tuple[str, str | None, bool, frozenset[str]]) -> FileFacts:
+    return extract_facts(*args)
+
+
+def facts_of(
+    todo: list[tuple[str, tuple[str, str | None, bool, frozenset[str]]]], jobs: int
+) -> tuple[dict[str, FileFacts], dict[str, str]]:
+    """The facts of each ``(rel, args)`` of ``todo`` (in worker processes past 64 files), and
+    the files whose task failed, with why: one that raised, or killed its worker. Such a file
+    gets what a line-based scan of its imports finds, as one ``ast`` can't parse does, so its
+    imports still count; the caller reports it and keeps nothing that depends on it."""
+    from lazifier.pool import run_tasks
+
+    facts: dict[str, FileFacts] = {}
+    failed: dict[str, str] = {}
+    if len(todo) > 64 and jobs > 1:
+        results: Iterable[tuple[int, FileFacts | BaseException]] = run_tasks(
+            _facts_task, [t for _, t in todo], jobs
+        )
+    else:
+        results = ((i, _in_process(args)) for i, (_, args) in enumerate(todo))
+    for i, value in results:
+        rel, (text, module, is_package, _) = todo[i]
+        if not isinstance(value, FileFacts):
+            failed[rel] = str(value)
+            value = fallback_facts(text, module, is_package, failed[rel])
+        facts[rel] = value
+    return facts, failed
+
+
+def _in_process(args: tuple[str, str | None, bool, frozenset[str]]) -> FileFacts | BaseException:
+    try:
+        return extract_facts(*args)
+    except Exception as e:  # a defect of the index's own: the file's imports are still read
+        return RuntimeError(f"{type(e).__name__}: {e}")
+
+
+def fallback_facts(text: str, module: str | None, is_package: bool, error: str) -> FileFacts:
     star: list[tuple[str, int]] = []
     refs: list[tuple[str, int, str]] = []
     for m in _FALLBACK_FROM.finditer(text):

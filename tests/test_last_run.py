@@ -207,30 +207,40 @@ def test_a_syntax_check_that_failed_is_asked_again(tmp_path: Path, monkeypatch: 
     assert again == _run(root, use_cache=False)[1]
 
 
-@pytest.mark.slow  # the index's facts go to worker processes past 64 files
-def test_an_index_missing_a_files_facts_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import lazifier.engine as engine_module
+@pytest.mark.parametrize("jobs", [1, pytest.param(2, marks=pytest.mark.slow)])  # 2: in workers, past 64 files
+def test_a_file_the_index_could_not_read_is_reported_and_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    import lazifier.index as index_module
 
     filler = {f"filler/m{i}.py": f"x{i} = {i}\n" for i in range(70)}
     root = write_tree(tmp_path, {**ENV, **PROJECT, **filler})
-    real = engine_module.extract_facts
+    real = index_module.extract_facts
 
     def failing_for_main(text: str, *args: object) -> object:
         if "def handler" in text:
             raise MemoryError("this time only")
         return real(text, *args)
 
-    def run(**kw: bool) -> tuple[Engine, list[tuple]]:
-        engine = Engine(load_settings([root], {}), [root], jobs=2, isolate=False, **kw)
-        return engine, _seen(engine.run(Policy()))
+    def run(**kw: bool) -> tuple[Engine, Outcome]:
+        engine = Engine(load_settings([root], {}), [root], jobs=jobs, isolate=False, **kw)
+        return engine, engine.run(Policy())
 
-    monkeypatch.setattr(engine_module, "extract_facts", failing_for_main)
-    run()
-    monkeypatch.setattr(engine_module, "extract_facts", real)
+    monkeypatch.setattr(index_module, "extract_facts", failing_for_main)
+    failed, outcome = run()
+    assert [n for n in outcome.notes if n.startswith("app/main.py: the index could not read this file")] == [
+        "app/main.py: the index could not read this file (MemoryError: this time only); only its "
+        "`from ... import` lines count, as for a file `ast` can't parse, so rewrites that depend on it "
+        "may be missing: run again"
+    ]
+    # Its imports still count, read line by line.
+    assert [where.path for where, _ in failed.index().refs["app.database"]["engine"]] == ["app/main.py"]
+    monkeypatch.setattr(index_module, "extract_facts", real)
     engine, again = run()
-    assert engine._index is not None
-    assert again == run(use_cache=False)[1]
-    assert {"app/database.py", "app/main.py"} <= _changed(again)
+    assert engine._index is not None  # the failed run's answers were not kept
+    assert not any("could not read" in n for n in again.notes)
+    assert _seen(again) == _seen(run(use_cache=False)[1])
+    assert {"app/database.py", "app/main.py"} <= _changed(_seen(again))
 
 
 def test_an_extension_read_earlier_in_the_process_is_read_again(tmp_path: Path) -> None:
