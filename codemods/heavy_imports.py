@@ -43,9 +43,15 @@ def imports_one(text: str, pattern: re.Pattern[str]) -> bool:
     every file, or a substring search per heavy module, cost a run a sixth of a second on the
     standard library)."""
     for word in ("import", "from"):
+        start = scanned = 0  # the start of the line holding ``i``, looked for back to ``scanned``
         i = text.find(word)
         while i != -1:
-            start = text.rfind("\n", 0, i) + 1
+            # Only the text since the last occurrence is searched for a line break: a long
+            # line of occurrences costs its length, not its length squared.
+            newline = text.rfind("\n", scanned, i)
+            if newline != -1:
+                start = newline + 1
+            scanned = i
             if _LINE_START.fullmatch(text, start, i) and pattern.match(text, start):
                 return True
             i = text.find(word, i + len(word))
