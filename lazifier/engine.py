@@ -127,11 +127,12 @@ class Engine:
         # What the project index answered on a run with all the same inputs: a run that
         # finds them needs neither the facts nor the index (lazifier/last_run.py).
         self._answers = IndexAnswers()
+        self._answers_taken = False
         with stages.stage("index (last run's)"):
             self._inputs = self._inputs_key() if use_cache and stdin is None else None
             last = self.cache.get_run(self._inputs) if self._inputs else None
             if isinstance(last, IndexAnswers) and last.still_holds(installed.site_dirs(self.root)):
-                self._answers = last
+                self._answers, self._answers_taken = last, True
                 last.grown = False
                 self.candidates = list(last.candidates)
                 self.errors.update(last.errors)  # type: ignore[arg-type]
@@ -264,17 +265,9 @@ class Engine:
                 continue
             todo.append((rel, (text, mod, is_pkg, codes)))
         with stages.stage("index (ast facts)"):
-            found, failed = facts_of(todo, self.jobs)
-        facts.update(found)
-        for rel, why in failed.items():
-            self._answers.settled = False  # an index without this file's facts is not one to keep
-            self.notes.append(
-                f"{rel}: the index could not read this file ({why}); only its `from ... import` lines "
-                "count, as for a file `ast` can't parse, so rewrites that depend on it may be missing: run again"
-            )
+            facts.update(facts_of(todo, self.jobs))  # or IndexUnreadable: the run stops
         for rel, args in todo:
-            if rel not in failed:
-                self.cache.put_facts(rel, facts_key(self.sources[rel], args[1], args[2]), facts[rel])
+            self.cache.put_facts(rel, facts_key(self.sources[rel], args[1], args[2]), facts[rel])
         with stages.stage("index (inverted)"):
             self._index = ProjectIndex(named, facts)
         with stages.stage("syntax errors of unmatched files"):
@@ -298,7 +291,8 @@ class Engine:
             rel = todo[i][0]
             if isinstance(value, BaseException):
                 value = _task_failed(rel, value)
-                self._answers.settled = False  # the next run asks again
+                if not self._answers_taken:  # taken from the last run, they stay as stored
+                    self._answers.settled = False  # the next run asks again
             if value is not None:
                 self.errors[rel] = value
 

@@ -13,12 +13,13 @@ import hashlib
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from codemods import REGISTRY
 from codemods._api import Location, ProjectView, resolve_relative
+from lazifier.settings import ConfigError
 
 DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 READER_FUNCS = ("get_type_hints", "signature", "get_annotations")
@@ -301,36 +302,57 @@ def _facts_task(args: tuple[str, str | None, bool, frozenset[str]]) -> FileFacts
     return extract_facts(*args)
 
 
+class IndexUnreadable(ConfigError):
+    """A project file whose facts could not be extracted, twice: without them no cross-file
+    decision can be trusted (a use that blocks a rewrite would go unseen), so the run stops
+    before anything is computed or written (exit code 2)."""
+
+    def __init__(self, failed: Mapping[str, str]) -> None:
+        files = "; ".join(f"{rel} ({why})" for rel, why in sorted(failed.items()))
+        super().__init__(
+            f"the project index could not read {files}. Without what it uses, a rewrite elsewhere "
+            "could break it, so nothing was changed; run again, or exclude the file"
+        )
+
+
 def facts_of(
     todo: list[tuple[str, tuple[str, str | None, bool, frozenset[str]]]], jobs: int
-) -> tuple[dict[str, FileFacts], dict[str, str]]:
-    """The facts of each ``(rel, args)`` of ``todo`` (in worker processes past 64 files), and
-    the files whose task failed, with why: one that raised, or killed its worker. Such a file
-    gets what a line-based scan of its imports finds, as one ``ast`` can't parse does, so its
-    imports still count; the caller reports it and keeps nothing that depends on it."""
-    from lazifier.pool import run_tasks
-
+) -> dict[str, FileFacts]:
+    """The facts of each ``(rel, args)`` of ``todo``, in worker processes past 64 files. A task
+    that raised, or killed its worker, is tried once more (a worker the system killed, memory
+    that ran out); one that fails again raises :class:`IndexUnreadable`."""
     facts: dict[str, FileFacts] = {}
     failed: dict[str, str] = {}
+    for _ in range(2):
+        for rel, value in _facts_tasks(todo, jobs):
+            if isinstance(value, FileFacts):
+                facts[rel] = value
+                failed.pop(rel, None)
+            else:
+                failed[rel] = str(value)
+        if not failed:
+            return facts
+        todo = [t for t in todo if t[0] in failed]
+    raise IndexUnreadable(failed)
+
+
+def _facts_tasks(
+    todo: list[tuple[str, tuple[str, str | None, bool, frozenset[str]]]], jobs: int
+) -> Iterator[tuple[str, FileFacts | BaseException]]:
     if len(todo) > 64 and jobs > 1:
-        results: Iterable[tuple[int, FileFacts | BaseException]] = run_tasks(
-            _facts_task, [t for _, t in todo], jobs
-        )
+        from lazifier.pool import run_tasks
+
+        for i, value in run_tasks(_facts_task, [t for _, t in todo], jobs):
+            yield todo[i][0], value
     else:
-        results = ((i, _in_process(args)) for i, (_, args) in enumerate(todo))
-    for i, value in results:
-        rel, (text, module, is_package, _) = todo[i]
-        if not isinstance(value, FileFacts):
-            failed[rel] = str(value)
-            value = fallback_facts(text, module, is_package, failed[rel])
-        facts[rel] = value
-    return facts, failed
+        for rel, args in todo:
+            yield rel, _in_process(args)
 
 
 def _in_process(args: tuple[str, str | None, bool, frozenset[str]]) -> FileFacts | BaseException:
     try:
         return extract_facts(*args)
-    except Exception as e:  # a defect of the index's own: the file's imports are still read
+    except Exception as e:  # a defect of the index's own, reported as a worker's would be
         return RuntimeError(f"{type(e).__name__}: {e}")
 
 
