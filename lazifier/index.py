@@ -323,8 +323,10 @@ def facts_of(
     that ran out); one that fails again raises :class:`IndexUnreadable`."""
     facts: dict[str, FileFacts] = {}
     failed: dict[str, str] = {}
+    # Decided once: a file that killed its worker is tried again in a worker, never here.
+    in_workers = len(todo) > 64 and jobs > 1
     for _ in range(2):
-        for rel, value in _facts_tasks(todo, jobs):
+        for rel, value in _facts_tasks(todo, jobs if in_workers else 1):
             if isinstance(value, FileFacts):
                 facts[rel] = value
                 failed.pop(rel, None)
@@ -339,7 +341,8 @@ def facts_of(
 def _facts_tasks(
     todo: list[tuple[str, tuple[str, str | None, bool, frozenset[str]]]], jobs: int
 ) -> Iterator[tuple[str, FileFacts | BaseException]]:
-    if len(todo) > 64 and jobs > 1:
+    """Each file's facts or what stopped them: in ``jobs`` worker processes, or in this one."""
+    if jobs > 1:
         from lazifier.pool import run_tasks
 
         for i, value in run_tasks(_facts_task, [t for _, t in todo], jobs):

@@ -33,8 +33,8 @@ class IndexAnswers:
     extensions: dict[str, object] = field(default_factory=dict)
     #: Each candidate's ``view_hash``: the part of its result's cache key the index gives.
     views: dict[str, str] = field(default_factory=dict)
-    #: False when a task of the index failed (a file's facts, a syntax check): answers that
-    #: may come out otherwise next time are not stored.
+    #: False when a syntax check of the index failed (a file whose facts fail stops the run):
+    #: answers that may come out otherwise next time are not stored.
     settled: bool = field(default=True, compare=False)
     #: Whether views were added since the answers were taken from the cache (to store again).
     grown: bool = field(default=False, compare=False)

@@ -282,6 +282,30 @@ def test_a_file_the_index_could_not_read_is_read_again_or_stops_the_run(
     assert _seen(again) == healthy
 
 
+@pytest.mark.slow  # workers, past 64 files
+def test_a_file_that_kills_its_worker_is_tried_again_in_a_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry of one file stays in a worker process: in this one it would end the run (here,
+    the test) without a word."""
+    import lazifier.index as index_module
+
+    filler = {f"filler/m{i}.py": f"x{i} = {i}\n" for i in range(70)}
+    root = write_tree(tmp_path, {**ENV, **PROJECT, **filler})
+    real = index_module.extract_facts
+
+    def dying_on_main(text: str, *args: object) -> object:
+        if "def handler" in text:
+            os._exit(3)
+        return real(text, *args)
+
+    monkeypatch.setattr(index_module, "extract_facts", dying_on_main)
+    with pytest.raises(
+        ConfigError, match=r"could not read app/main.py \(worker process died \(exit code 3\)\)"
+    ):
+        Engine(load_settings([root], {}), [root], jobs=2, isolate=False, use_cache=False)
+
+
 def test_an_extension_read_earlier_in_the_process_is_read_again(tmp_path: Path) -> None:
     fixture = Path(__file__).parent / "fixtures" / "app_factory" / "blocked_extension_does_more"
     root = tmp_path / "proj"
